@@ -1,0 +1,1 @@
+"""The FUSE side of telemetryfs: the only package that imports pyfuse3 and trio."""

@@ -1,0 +1,138 @@
+"""The common result model every parser produces, whatever the format.
+
+A parser turns one source file into one :class:`Telemetry`: the GPS samples
+(the track), the other telemetry streams (decoded lazily, chunk by chunk, so a
+one-hour file never holds a million accelerometer values in memory), raw
+files made of byte ranges of the source, camera info and warnings.
+
+Conventions:
+- times are floats: ``utc`` is POSIX seconds in UTC, ``video_time`` is seconds
+  from the start of the recording;
+- speeds are m/s, elevations metres, angles degrees;
+- everything here is frozen, picklable (the disk cache pickles it) and holds no
+  file handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# GPS fix kinds, as GPMF's GPSF and NMEA's GGA/GSA report them.
+FIX_NONE = 0
+FIX_2D = 2
+FIX_3D = 3
+
+FIX_NAMES = {FIX_NONE: "none", FIX_2D: "2d", FIX_3D: "3d"}
+
+Value = float | int | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """Damage inside one record that was skipped, or a doubt worth telling the user."""
+
+    offset: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GpsSample:
+    """One GPS sample as the device recorded it.
+
+    ``valid`` is the parser's verdict: a real fix with plausible coordinates.
+    Invalid samples stay in CSV output and stay out of GPX/KML/GeoJSON.
+    ``extra`` holds the values of ``Telemetry.extra_columns``, in order.
+    """
+
+    utc: float | None
+    video_time: float | None
+    lat: float | None
+    lon: float | None
+    ele: float | None = None
+    speed_2d: float | None = None
+    speed_3d: float | None = None
+    course: float | None = None
+    fix: int | None = None
+    dop: float | None = None
+    valid: bool = True
+    extra: tuple[Value, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    """A byte range of the source file."""
+
+    offset: int
+    size: int
+
+
+# A piece of a virtual file: literal bytes, or a byte range of the source.
+Piece = bytes | Extent
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """A file served byte for byte from pieces (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``)."""
+
+    name: str
+    pieces: tuple[Piece, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) if isinstance(p, bytes) else p.size for p in self.pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One run of a stream's samples, stored contiguously in the source.
+
+    The samples are spread evenly from ``start`` over ``duration`` (video time).
+    """
+
+    extent: Extent
+    count: int
+    start: float | None
+    duration: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A decoded telemetry stream, served as ``streams/<name>.csv``.
+
+    ``codec`` is a picklable, format-specific description of how to turn one
+    chunk's bytes into rows (see ``telemetry.decode_chunk``). A stream whose
+    codec is None is the GPS track itself: its CSV is the full sample table.
+    """
+
+    name: str
+    fourcc: str
+    device: str | None
+    label: str | None
+    columns: tuple[str, ...]
+    sample_count: int
+    chunks: tuple[Chunk, ...] = ()
+    codec: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Everything one source file yields."""
+
+    format: str
+    camera: str | None = None
+    firmware: str | None = None
+    gps: tuple[GpsSample, ...] = ()
+    gps_stream: str | None = None
+    extra_columns: tuple[str, ...] = ()
+    streams: tuple[Stream, ...] = ()
+    raw_files: tuple[RawFile, ...] = ()
+    duration: float | None = None
+    creation_time: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[ParseWarning, ...] = ()
+    error: str | None = None
+
+    @property
+    def valid_gps(self) -> tuple[GpsSample, ...]:
+        return tuple(s for s in self.gps if s.valid)
