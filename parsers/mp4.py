@@ -22,7 +22,19 @@ log = logging.getLogger(__name__)
 
 # Boxes whose payload is a plain list of child boxes.
 CONTAINERS = frozenset(
-    {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts", b"dinf", b"mvex", b"moof", b"traf"}
+    {
+        b"moov",
+        b"trak",
+        b"mdia",
+        b"minf",
+        b"stbl",
+        b"udta",
+        b"edts",
+        b"dinf",
+        b"mvex",
+        b"moof",
+        b"traf",
+    }
 )
 
 
@@ -128,5 +140,7 @@ def read_box_data(f: BinaryIO, box: Box, limit: int = 64 * 1024 * 1024) -> bytes
         TruncatedError: the file ends inside the box.
     """
     if box.data_size > limit:
-        raise MalformedError(f"box {box.name!r} too large ({box.data_size} bytes)", offset=box.offset)
+        raise MalformedError(
+            f"box {box.name!r} too large ({box.data_size} bytes)", offset=box.offset
+        )
     return read_at(f, box.data_offset, box.data_size)

@@ -31,7 +31,8 @@ def pad4(data: bytes) -> bytes:
 
 def klv(fourcc: bytes, type_char: bytes, struct_size: int, repeat: int, payload: bytes) -> bytes:
     """One GPMF KLV: key, type, struct size, repeat (big-endian u16), padded payload."""
-    assert len(fourcc) == 4 and len(type_char) == 1
+    assert len(fourcc) == 4
+    assert len(type_char) == 1
     return fourcc + type_char + struct.pack(">BH", struct_size, repeat) + pad4(payload)
 
 
