@@ -1,0 +1,139 @@
+"""Recognise footage by content, from its first few kilobytes, without parsing.
+
+Listing a folder of a thousand clips must stay fast, so this looks only at a
+small head of each file (the filesystem caches the answer per file version).
+The extension is a tie-breaker for text sidecars only: a GoPro clip renamed
+``.bin`` or a raw GPMF dump named ``.raw`` is still recognised.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO
+
+from .binio import read_upto
+
+# How much of the head sniff() wants; callers read this many bytes (or fewer at EOF).
+HEAD_SIZE = 4096
+
+# Top-level box types that can start an ISO/QuickTime file (QuickTime allows
+# wide/free/skip/mdat before ftyp/moov; 'pnot' is a QuickTime preview).
+_MP4_FIRST_BOXES = frozenset(
+    {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot", b"uuid"}
+)
+
+# MPEG-TS packets are 188 bytes and start with 0x47; M2TS (.MTS/.M2TS, some
+# dashcams) prefixes each with a 4-byte timestamp (192 bytes).
+_TS_SYNC = 0x47
+
+_NMEA_TALKERS = (b"$GP", b"$GN", b"$GL", b"$GA", b"$GB", b"$BD", b"$PG")
+
+# Sniff results, also the names shown in info.json "container".
+MP4 = "mp4"
+AVI = "avi"
+TS = "ts"
+GPMF = "gpmf"
+JPEG = "jpeg"
+NMEA = "nmea"
+
+VIDEO_KINDS = frozenset({MP4, AVI, TS})
+
+
+def sniff(head: bytes, name: str = "") -> str | None:
+    """Name the container of a file from its first bytes, or None.
+
+    Args:
+        head: the first bytes of the file (up to HEAD_SIZE).
+        name: the file name, used only to tell an NMEA log from other text.
+
+    Returns:
+        One of MP4, AVI, TS, GPMF, JPEG, NMEA, or None when not footage.
+    """
+    if len(head) >= 8 and head[4:8] in _MP4_FIRST_BOXES:
+        size = struct.unpack_from(">I", head)[0]
+        if size in (0, 1) or size >= 8:
+            return MP4
+    if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"AVIX"):
+        return AVI
+    if _is_ts(head):
+        return TS
+    if _is_gpmf(head):
+        return GPMF
+    if head[:2] == b"\xff\xd8" and _jpeg_has_gpmf(head):
+        return JPEG
+    if looks_like_nmea(head) or (name.lower().endswith(".nmea") and b"$G" in head[:512]):
+        return NMEA
+    return None
+
+
+def _is_ts(head: bytes) -> bool:
+    for packet, skip in ((188, 0), (192, 4)):
+        if len(head) >= 3 * packet and all(
+            head[skip + i * packet] == _TS_SYNC for i in range(min(len(head) // packet, 8))
+        ):
+            return True
+    return False
+
+
+def _is_gpmf(head: bytes) -> bool:
+    """A raw GPMF stream starts with a nested DEVC KLV (type 0, struct size 1)."""
+    if len(head) < 16 or head[:4] != b"DEVC" or head[4] != 0:
+        return False
+    # The first child is a KLV too: a printable FourCC key.
+    key = head[8:12]
+    return all(48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 for c in key)
+
+
+def _jpeg_has_gpmf(head: bytes) -> bool:
+    """GoPro photos carry GPMF in an APP6 segment whose payload starts with 'GoPro'."""
+    pos = 2
+    while pos + 4 <= len(head) and head[pos] == 0xFF:
+        marker = head[pos + 1]
+        if marker in (0xD9, 0xDA):  # end of image / start of scan: no more APPn
+            return False
+        length = struct.unpack_from(">H", head, pos + 2)[0]
+        if marker == 0xE6 and head[pos + 4 : pos + 9] == b"GoPro":
+            return True
+        if length < 2:
+            return False
+        pos += 2 + length
+    return False
+
+
+def looks_like_nmea(head: bytes) -> bool:
+    """Text whose first non-blank line is an NMEA 0183 sentence."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(_NMEA_TALKERS) and b"," in text[:16]
+
+
+# APPn segments of a JPEG sit before the image data; EXIF (APP1) can take up
+# to 64 KiB, so the GoPro APP6 segment may start beyond HEAD_SIZE.
+_JPEG_SEGMENT_LIMIT = 32
+
+
+def sniff_file(f: BinaryIO, name: str = "") -> str | None:
+    """Like sniff(), reading what it needs from an open file (a few small reads).
+
+    Raises:
+        ParseError: the file could not be read.
+    """
+    head = read_upto(f, 0, HEAD_SIZE)
+    kind = sniff(head, name)
+    if kind is None and head[:2] == b"\xff\xd8":
+        kind = JPEG if _jpeg_file_has_gpmf(f) else None
+    return kind
+
+
+def _jpeg_file_has_gpmf(f: BinaryIO) -> bool:
+    pos = 2
+    for _ in range(_JPEG_SEGMENT_LIMIT):
+        seg = read_upto(f, pos, 9)
+        if len(seg) < 4 or seg[0] != 0xFF or seg[1] in (0xD9, 0xDA):
+            return False
+        if seg[1] == 0xE6 and seg[4:9] == b"GoPro":
+            return True
+        length = struct.unpack_from(">H", seg, 2)[0]
+        if length < 2:
+            return False
+        pos += 2 + length
+    return False
