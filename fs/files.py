@@ -1,0 +1,88 @@
+"""Open files: what a file handle reads from, fixed at open() time.
+
+Content is built and validated in ``open()`` so errors surface there rather
+than halfway through a ``read()``, and a handle always serves the version of
+the source it was opened on (never the bytes of one version with the size of
+another). Raw and stream files keep the source open read-only and serve byte
+ranges of it; nothing the size of a stream is held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from telemetryfs.parsers.model import Stream
+
+from .products import RawLayout, StreamIndex, read_raw, read_stream
+from .store import Store
+
+# Opened like this, a source can never be written through us, and a symlink
+# swapped in after we checked the name is refused (ELOOP) instead of followed.
+SOURCE_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_source(path: bytes) -> int:
+    return os.open(path, SOURCE_OPEN_FLAGS)
+
+
+class OpenFile:
+    """Base of the open-file kinds."""
+
+    async def read(self, off: int, size: int) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the handle holds (no-op for in-memory content)."""
+
+
+@dataclass(slots=True)
+class BytesFile(OpenFile):
+    """A generated file: its bytes, built at open()."""
+
+    data: bytes
+
+    async def read(self, off: int, size: int) -> bytes:
+        return self.data[off : off + size]
+
+
+@dataclass(slots=True)
+class SourceBacked(OpenFile):
+    """Something read from the open source file descriptor."""
+
+    store: Store
+    fd: int
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+@dataclass(slots=True)
+class RawFileHandle(SourceBacked):
+    """A raw file stitched from literal pieces and byte ranges of the source."""
+
+    layout: RawLayout
+
+    async def read(self, off: int, size: int) -> bytes:
+        return await self.store.run_io(read_raw, self.fd, self.layout, off, size)
+
+
+@dataclass(slots=True)
+class StreamFileHandle(SourceBacked):
+    """A stream CSV: each read decodes only the chunks it touches."""
+
+    stream: Stream
+    index: StreamIndex
+
+    async def read(self, off: int, size: int) -> bytes:
+        return await self.store.run_io(read_stream, self.fd, self.stream, self.index, off, size)
+
+
+@dataclass(slots=True)
+class PassthroughFile(SourceBacked):
+    """A non-footage source file shown with ``-o show_other``."""
+
+    async def read(self, off: int, size: int) -> bytes:
+        return await self.store.run_io(os.pread, self.fd, size, off)

@@ -1,0 +1,244 @@
+"""What a video folder holds, and how each file is built: synchronous, for worker threads.
+
+A video ``NAME.EXT`` becomes the folder ``NAME.EXT/`` holding:
+
+- ``info.json``: always (also for a video that failed to parse);
+- ``track.csv``: when the video has GPS samples (valid or not);
+- ``track.gpx``, ``track.kml``, ``track.geojson``: when it has at least one valid fix;
+- ``streams/``: every raw file (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``) and
+  one ``<name>.csv`` per decoded stream.
+
+Three kinds of file, by how their bytes come to be:
+
+- generated: rendered whole from the Telemetry (track files, info.json, and
+  the CSV of a stream without a chunk codec, i.e. the GPS table);
+- raw: stitched from literal pieces and byte ranges of the source, never
+  copied into memory (ratarmount's "stenciled file");
+- stream: a decoded stream's CSV, produced chunk by chunk. Its exact size
+  needs every chunk rendered once; the index of per-chunk end offsets that
+  this leaves lets any later read decode only the chunks it touches.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
+
+from . import render
+
+GENERATED = "generated"
+RAW = "raw"
+STREAM = "stream"
+
+INFO = "info.json"
+STREAMS_DIR = "streams"
+TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
+
+# Reads of the source for raw files and stream chunks are merged when the gap
+# between two byte ranges is below this: one larger pread beats many small ones.
+COALESCE_GAP = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file inside a video folder; ``name`` may be ``streams/<file>``."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamIndex:
+    """Where each chunk's rows start in a stream CSV: ``ends[i]`` = end of chunk i."""
+
+    header: bytes
+    ends: array[int]
+
+    @property
+    def size(self) -> int:
+        return len(self.header) + (self.ends[-1] if self.ends else 0)
+
+
+def list_entries(t: Telemetry | None) -> list[Entry]:
+    """The files of a video folder, in a stable order."""
+    entries = [Entry(INFO, GENERATED)]
+    if t is None:
+        return entries
+    if t.gps:
+        if any(s.valid for s in t.gps):
+            entries.append(Entry("track.gpx", GENERATED))
+        entries.append(Entry("track.csv", GENERATED))
+        if any(s.valid for s in t.gps):
+            entries += [Entry("track.kml", GENERATED), Entry("track.geojson", GENERATED)]
+    for raw in t.raw_files:
+        entries.append(Entry(f"{STREAMS_DIR}/{raw.name}", RAW))
+    for stream in t.streams:
+        kind = STREAM if stream.codec is not None else GENERATED
+        entries.append(Entry(f"{STREAMS_DIR}/{stream.name}.csv", kind))
+    return entries
+
+
+def needs_full(name: str) -> bool:
+    """Whether building ``name`` needs every stream indexed (not just the GPS track)."""
+    return name == INFO or name.startswith(STREAMS_DIR + "/")
+
+
+def build_generated(
+    t: Telemetry | None, name: str, source_name: str, context: dict[str, Any]
+) -> bytes:
+    """Render one generated file.
+
+    Args:
+        t: the parsed video, or None when parsing failed.
+        name: the entry name.
+        source_name: the video's file name (titles in GPX/KML).
+        context: facts for info.json (source size, mtime, error, options).
+    """
+    if name == INFO:
+        return render.render_info(
+            t, source_name=source_name, error=context.get("error"), extra=context
+        )
+    if t is None:
+        raise FileNotFoundError(name)
+    if name == "track.gpx":
+        return render.render_gpx(t, name=source_name)
+    if name == "track.csv":
+        return render.render_csv(t)
+    if name == "track.kml":
+        return render.render_kml(t, name=source_name)
+    if name == "track.geojson":
+        return render.render_geojson(t, name=source_name)
+    stream = find_stream(t, name)
+    if stream is not None and stream.codec is None:
+        return render.render_gps_table(t)
+    raise FileNotFoundError(name)
+
+
+def find_stream(t: Telemetry, name: str) -> Stream | None:
+    stem = name.removeprefix(STREAMS_DIR + "/").removesuffix(".csv")
+    return next((s for s in t.streams if s.name == stem), None)
+
+
+def find_raw(t: Telemetry, name: str) -> RawFile | None:
+    stem = name.removeprefix(STREAMS_DIR + "/")
+    return next((r for r in t.raw_files if r.name == stem), None)
+
+
+# -- raw files ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawLayout:
+    """A raw file's pieces with their start offsets, for bisecting reads."""
+
+    pieces: tuple[Piece, ...]
+    starts: array[int]
+    size: int
+
+
+def raw_layout(raw: RawFile) -> RawLayout:
+    starts: array[int] = array("q")
+    pos = 0
+    for piece in raw.pieces:
+        starts.append(pos)
+        pos += len(piece) if isinstance(piece, bytes) else piece.size
+    return RawLayout(raw.pieces, starts, pos)
+
+
+def read_raw(fd: int, layout: RawLayout, off: int, size: int) -> bytes:
+    """Bytes ``[off, off+size)`` of a raw file, read from the open source ``fd``."""
+    end = min(off + size, layout.size)
+    if off >= end:
+        return b""
+    i = bisect.bisect_right(layout.starts, off) - 1
+    out: list[bytes] = []
+    pos = off
+    while pos < end:
+        piece, start = layout.pieces[i], layout.starts[i]
+        skip = pos - start
+        if isinstance(piece, bytes):
+            take = min(len(piece) - skip, end - pos)
+            out.append(piece[skip : skip + take])
+        else:
+            take = min(piece.size - skip, end - pos)
+            out.append(_pread_exact(fd, take, piece.offset + skip))
+        pos += take
+        i += 1
+    return b"".join(out)
+
+
+def _pread_exact(fd: int, size: int, offset: int) -> bytes:
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        # The source shrank under us: never serve bytes of another length.
+        raise OSError(5, "source file changed while reading")
+    return data
+
+
+# -- stream CSVs ---------------------------------------------------------------
+
+
+def build_stream_index(fd: int, stream: Stream) -> StreamIndex:
+    """Render every chunk once to learn the CSV's exact size and chunk offsets."""
+    ends: array[int] = array("q")
+    total = 0
+    for chunk, data in iter_chunk_data(fd, stream.chunks):
+        total += len(_render_chunk(stream, chunk, data))
+        ends.append(total)
+    return StreamIndex(render.render_stream_csv_header(stream), ends)
+
+
+def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int) -> bytes:
+    """Bytes ``[off, off+size)`` of a stream CSV, decoding only the chunks they touch."""
+    end = min(off + size, index.size)
+    if off >= end:
+        return b""
+    header = index.header
+    out: list[bytes] = []
+    if off < len(header):
+        out.append(header[off:end])
+    body_off, body_end = max(off - len(header), 0), end - len(header)
+    if body_end > 0:
+        first = bisect.bisect_right(index.ends, body_off)
+        last = bisect.bisect_left(index.ends, body_end)
+        chunk_start = index.ends[first - 1] if first else 0
+        wanted = stream.chunks[first : last + 1]
+        text = b"".join(_render_chunk(stream, c, d) for c, d in iter_chunk_data(fd, wanted))
+        out.append(text[body_off - chunk_start : body_end - chunk_start])
+    return b"".join(out)
+
+
+def _render_chunk(stream: Stream, chunk: Chunk, data: bytes) -> bytes:
+    rows = extraction.decode_chunk(stream, data)
+    return render.render_stream_csv_rows(stream, chunk, rows)
+
+
+def iter_chunk_data(fd: int, chunks: tuple[Chunk, ...]) -> Any:
+    """Yield (chunk, bytes) in order, merging nearby reads into one pread."""
+    i = 0
+    while i < len(chunks):
+        j = i + 1
+        start = chunks[i].extent.offset
+        stop = start + chunks[i].extent.size
+        while (
+            j < len(chunks)
+            and 0 <= chunks[j].extent.offset - stop < COALESCE_GAP
+            and chunks[j].extent.offset + chunks[j].extent.size - start < 16 * 1024 * 1024
+        ):
+            stop = max(stop, chunks[j].extent.offset + chunks[j].extent.size)
+            j += 1
+        block = _pread_exact(fd, stop - start, start)
+        for chunk in chunks[i:j]:
+            rel = chunk.extent.offset - start
+            yield chunk, block[rel : rel + chunk.extent.size]
+        i = j
+
+
+def extents_of(raw: RawFile) -> list[Extent]:
+    return [p for p in raw.pieces if isinstance(p, Extent)]

@@ -1,0 +1,298 @@
+"""Parsed telemetry and built files per source version: cached, single-flight, in threads.
+
+Every computation runs in a worker thread (``trio.to_thread``) under a
+limiter, so a parse of a four-hour file never blocks the event loop; a stat
+of the root answers while it runs. Results are cached in memory (bounded by
+bytes) and on disk; failures are cached too (s3ql's "broken blocks"), so a
+broken video costs one parse and one log line, not one per read.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.model import Stream, Telemetry
+
+from . import products
+from .cache import GENERATOR_VERSION, DiskCache, LruCache, SingleFlight, SourceKey
+from .products import Entry, StreamIndex
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Options:
+    """What the command line chose (see cli.py)."""
+
+    show_other: bool = False
+    allow_other: bool = False
+    cache_mb: int = 128
+    time_offset_s: float = 0.0
+    disk_cache: Path | None = None
+    parse_threads: int = 2
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters exposed through the root's ``user.telemetryfs.stats`` xattr."""
+
+    parses: int = 0
+    parse_failures: int = 0
+    disk_hits: int = 0
+    renders: int = 0
+    index_builds: int = 0
+    sniffs: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "parses": self.parses,
+            "parse_failures": self.parse_failures,
+            "disk_hits": self.disk_hits,
+            "renders": self.renders,
+            "index_builds": self.index_builds,
+            "sniffs": self.sniffs,
+        }
+
+
+def _telemetry_cost(item: tuple[bool, Telemetry]) -> int:
+    """A rough size in bytes of a parsed video held in memory."""
+    t = item[1]
+    chunks = sum(len(s.chunks) for s in t.streams)
+    pieces = sum(len(r.pieces) for r in t.raw_files)
+    return 2048 + 200 * len(t.gps) + 120 * chunks + 80 * pieces
+
+
+class Store:
+    """The one owner of parsed and built data."""
+
+    def __init__(self, options: Options, stats: Stats | None = None) -> None:
+        self.options = options
+        self.stats = stats or Stats()
+        budget = max(options.cache_mb, 8) * 1024 * 1024
+        self._telemetry: LruCache[tuple[bool, Telemetry]] = LruCache(budget // 2, _telemetry_cost)
+        self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
+        self._indexes: LruCache[StreamIndex] = LruCache(budget // 8, lambda i: 64 + 8 * len(i.ends))
+        self._failures: dict[SourceKey, ParseError] = {}
+        self._flight = SingleFlight()
+        self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
+        self.io_limiter = trio.CapacityLimiter(16)
+        self.disk: DiskCache | None = None
+        if options.disk_cache is not None:
+            offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
+            self.disk = DiskCache(options.disk_cache / f"g{GENERATOR_VERSION}{offset}")
+
+    # -- telemetry -------------------------------------------------------------
+
+    async def telemetry(self, key: SourceKey, *, full: bool) -> Telemetry:
+        """The parsed video (``full``: with every stream indexed).
+
+        Raises:
+            ParseError: the video cannot be parsed (remembered for this version).
+        """
+        failure = self._failures.get(key)
+        if failure is not None:
+            raise failure
+
+        def lookup() -> Telemetry | None:
+            hit = self._telemetry.get(key)
+            if hit is not None and (hit[0] or not full):
+                return hit[1]
+            return None
+
+        return await self._flight.run(
+            ("telemetry", key, full), lookup, lambda: self._load(key, full)
+        )
+
+    async def _load(self, key: SourceKey, full: bool) -> Telemetry:
+        found = await self._from_disk(key, full)
+        if found is not None:
+            self.stats.disk_hits += 1
+            self._telemetry.put(key, found)
+            return found[1]
+        try:
+            t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
+        except ParseError as exc:
+            self.stats.parse_failures += 1
+            if not isinstance(exc, UnsupportedError):
+                log.warning("%s: %s", key.path, exc)
+            self._failures[key] = exc
+            raise
+        self._telemetry.put(key, (full, t))
+        if self.disk is not None:
+            await trio.to_thread.run_sync(
+                self.disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
+            )
+        return t
+
+    def _parse(self, key: SourceKey, full: bool) -> Telemetry:
+        self.stats.parses += 1
+        self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
+        log.debug("parse %s (full=%s)", key.path, full)
+        return extraction.extract(
+            key.path, full=full, sidecar=key.sidecar, time_offset_s=self.options.time_offset_s
+        )
+
+    async def _from_disk(self, key: SourceKey, full: bool) -> tuple[bool, Telemetry] | None:
+        disk = self.disk
+        if disk is None:
+            return None
+
+        def load() -> tuple[bool, Telemetry] | None:
+            for item, level in (("telemetry.full", True), ("telemetry.gps", False)):
+                if level or not full:
+                    value = disk.get_object(key, item)
+                    if isinstance(value, Telemetry):
+                        return level, value
+            return None
+
+        return await trio.to_thread.run_sync(load, limiter=self.io_limiter)
+
+    async def telemetry_or_none(self, key: SourceKey, *, full: bool) -> Telemetry | None:
+        """Like telemetry(), but None when the video cannot be parsed."""
+        try:
+            return await self.telemetry(key, full=full)
+        except ParseError:
+            return None
+
+    def failure(self, key: SourceKey) -> ParseError | None:
+        return self._failures.get(key)
+
+    # -- the files of a video folder ----------------------------------------------
+
+    async def entries(self, key: SourceKey) -> list[Entry]:
+        return products.list_entries(await self.telemetry_or_none(key, full=True))
+
+    async def find_entry(self, key: SourceKey, name: str) -> Entry | None:
+        """The entry ``name`` of a video folder, parsing as little as that needs."""
+        if name == products.INFO:
+            return Entry(name, products.GENERATED)
+        full = products.needs_full(name) or name == products.STREAMS_DIR
+        t = await self.telemetry_or_none(key, full=full)
+        for entry in products.list_entries(t):
+            if entry.name == name:
+                return entry
+        return None
+
+    async def has_streams_dir(self, key: SourceKey) -> bool:
+        return any(e.name.startswith(products.STREAMS_DIR + "/") for e in await self.entries(key))
+
+    async def generated(self, key: SourceKey, name: str) -> bytes:
+        """The bytes of a generated file (info.json, track files, GPS table)."""
+        cache_key = (key, name)
+
+        async def build() -> bytes:
+            data = await self._disk_bytes(key, name)
+            if data is None:
+                t = await self.telemetry_or_none(key, full=products.needs_full(name))
+                context = self._info_context(key)
+                data = await trio.to_thread.run_sync(
+                    self._render, t, name, context, limiter=self.parse_limiter
+                )
+                if self.disk is not None:
+                    await trio.to_thread.run_sync(
+                        self.disk.put, key, name, data, limiter=self.io_limiter
+                    )
+            self._bytes.put(cache_key, data)
+            return data
+
+        return await self._flight.run(
+            ("bytes", cache_key), lambda: self._bytes.get(cache_key), build
+        )
+
+    def _render(self, t: Telemetry | None, name: str, context: dict[str, Any]) -> bytes:
+        self.stats.renders += 1
+        return products.build_generated(t, name, context["source_name"], context)
+
+    def _info_context(self, key: SourceKey) -> dict[str, Any]:
+        failure = self._failures.get(key)
+        context: dict[str, Any] = {
+            "source_name": os.path.basename(key.path),
+            "source_size": key.size,
+            "source_mtime_ns": key.mtime_ns,
+            "error": None
+            if failure is None or isinstance(failure, UnsupportedError)
+            else str(failure),
+        }
+        if key.sidecar:
+            context["sidecar"] = os.path.basename(key.sidecar)
+        if self.options.time_offset_s:
+            context["time_offset_option_s"] = self.options.time_offset_s
+        return context
+
+    async def _disk_bytes(self, key: SourceKey, item: str) -> bytes | None:
+        disk = self.disk
+        if disk is None:
+            return None
+        data = await trio.to_thread.run_sync(disk.get, key, item, limiter=self.io_limiter)
+        if data is not None:
+            self.stats.disk_hits += 1
+        return data
+
+    async def stream_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
+        """The chunk index of a stream CSV (built once per source version)."""
+        cache_key = (key, stream.name)
+        item = f"index/{stream.name}"
+
+        async def build() -> StreamIndex:
+            stored = None
+            if self.disk is not None:
+                stored = await trio.to_thread.run_sync(
+                    self.disk.get_object, key, item, limiter=self.io_limiter
+                )
+            if isinstance(stored, StreamIndex):
+                index = stored
+            else:
+                index = await trio.to_thread.run_sync(
+                    self._build_index, key, stream, limiter=self.parse_limiter
+                )
+                if self.disk is not None:
+                    await trio.to_thread.run_sync(self.disk.put_object, key, item, index)
+            self._indexes.put(cache_key, index)
+            return index
+
+        return await self._flight.run(
+            ("index", cache_key), lambda: self._indexes.get(cache_key), build
+        )
+
+    def _build_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
+        self.stats.index_builds += 1
+        fd = open_source_checked(key)
+        try:
+            return products.build_stream_index(fd, stream)
+        finally:
+            os.close(fd)
+
+    def stats_dict(self, sniffs: int) -> dict[str, Any]:
+        self.stats.sniffs = sniffs
+        return self.stats.as_dict()
+
+    async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking I/O in a worker thread under the I/O limiter."""
+        return await trio.to_thread.run_sync(fn, *args, limiter=self.io_limiter)
+
+
+def open_source_checked(key: SourceKey) -> int:
+    """Open the source read-only and make sure it is still the version ``key`` names.
+
+    Raises:
+        OSError: ESTALE when the file changed since ``key`` was taken.
+    """
+    fd = os.open(key.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    st = os.fstat(fd)
+    if (st.st_ino, st.st_size, st.st_mtime_ns) != (key.ino, key.size, key.mtime_ns):
+        os.close(fd)
+        raise OSError(errno.ESTALE, "source changed", key.path)
+    return fd
