@@ -27,8 +27,7 @@ import pyfuse3
 import trio
 
 from .cache import default_cache_dir
-from .operations import Operations
-from .store import Options, Store
+from .options import Options
 
 log = logging.getLogger("telemetryfs")
 
@@ -228,6 +227,10 @@ async def serve() -> None:
 
 def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
+    # Imported here: --help and argument errors should not pay for the whole daemon.
+    from .operations import Operations
+    from .store import Store
+
     store = Store(config.options)
     ops = Operations(os.fsencode(str(config.source.resolve())), store)
     try:

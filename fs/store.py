@@ -13,8 +13,6 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
@@ -25,46 +23,12 @@ from telemetryfs.parsers.model import Stream, Telemetry
 
 from . import products
 from .cache import GENERATOR_VERSION, DiskCache, LruCache, SingleFlight, SourceKey
+from .options import Options, Stats
 from .products import Entry, StreamIndex
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Options:
-    """What the command line chose (see cli.py)."""
-
-    show_other: bool = False
-    allow_other: bool = False
-    cache_mb: int = 128
-    time_offset_s: float = 0.0
-    disk_cache: Path | None = None
-    parse_threads: int = 2
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters exposed through the root's ``user.telemetryfs.stats`` xattr."""
-
-    parses: int = 0
-    parse_failures: int = 0
-    disk_hits: int = 0
-    renders: int = 0
-    index_builds: int = 0
-    sniffs: int = 0
-    by_path: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "parses": self.parses,
-            "parse_failures": self.parse_failures,
-            "disk_hits": self.disk_hits,
-            "renders": self.renders,
-            "index_builds": self.index_builds,
-            "sniffs": self.sniffs,
-        }
 
 
 def _telemetry_cost(item: tuple[bool, Telemetry]) -> int:

@@ -1,0 +1,42 @@
+"""What the command line chose, and the counters the mount exposes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class Options:
+    """What the command line chose (see cli.py)."""
+
+    show_other: bool = False
+    allow_other: bool = False
+    cache_mb: int = 128
+    time_offset_s: float = 0.0
+    disk_cache: Path | None = None
+    parse_threads: int = 2
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters exposed through the root's ``user.telemetryfs.stats`` xattr."""
+
+    parses: int = 0
+    parse_failures: int = 0
+    disk_hits: int = 0
+    renders: int = 0
+    index_builds: int = 0
+    sniffs: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "parses": self.parses,
+            "parse_failures": self.parse_failures,
+            "disk_hits": self.disk_hits,
+            "renders": self.renders,
+            "index_builds": self.index_builds,
+            "sniffs": self.sniffs,
+        }
