@@ -70,7 +70,9 @@ class Mount:
             return self.proc.wait(5)
 
 
-def _wait_for_mount(proc: subprocess.Popen[bytes], mnt: Path, log: Path, timeout: float = 20) -> None:
+def _wait_for_mount(
+    proc: subprocess.Popen[bytes], mnt: Path, log: Path, timeout: float = 20
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -108,7 +110,9 @@ def mount(tmp_path: Path) -> Iterator[MountFactory]:
             *extra,
         ]
         with log.open("wb") as out:
-            proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+            proc = subprocess.Popen(
+                args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+            )
         _wait_for_mount(proc, mnt, log)
         m = Mount(mnt, source, proc, log, cache, args)
         mounts.append(m)

@@ -1,0 +1,129 @@
+"""Caches: byte-bounded LRU, single-flight, and the atomic disk cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import trio
+
+from telemetryfs.fs.cache import DiskCache, LruCache, SingleFlight, SourceKey
+
+
+def _key(path: str = "/card/GX010042.MP4", size: int = 100, mtime_ns: int = 5) -> SourceKey:
+    return SourceKey(path, 1, 2, size, mtime_ns)
+
+
+def test_lru_evicts_least_recently_used_by_total_bytes() -> None:
+    cache: LruCache[bytes] = LruCache(10, len)
+    cache.put("a", b"1234")
+    cache.put("b", b"1234")
+    assert cache.get("a") == b"1234"  # a is now the most recent
+    cache.put("c", b"1234")  # 12 > 10: evicts b
+    assert cache.get("b") is None
+    assert cache.get("a") == b"1234"
+    assert cache.get("c") == b"1234"
+    assert cache.total == 8
+
+
+def test_lru_refuses_a_value_bigger_than_its_capacity() -> None:
+    cache: LruCache[bytes] = LruCache(4, len)
+    cache.put("small", b"12")
+    cache.put("huge", b"123456")
+    assert cache.get("huge") is None
+    assert cache.get("small") == b"12"
+
+
+def test_lru_replacing_a_key_keeps_the_total_right() -> None:
+    cache: LruCache[bytes] = LruCache(100, len)
+    cache.put("a", b"x" * 10)
+    cache.put("a", b"x" * 20)
+    assert cache.total == 20
+    assert len(cache) == 1
+
+
+async def test_single_flight_runs_one_computation_for_twenty_callers() -> None:
+    flight = SingleFlight()
+    store: dict[str, int] = {}
+    calls = 0
+
+    async def compute() -> int:
+        nonlocal calls
+        calls += 1
+        await trio.sleep(0.05)
+        store["k"] = 42
+        return 42
+
+    results: list[int] = []
+
+    async def caller() -> None:
+        results.append(await flight.run("k", lambda: store.get("k"), compute))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(20):
+            nursery.start_soon(caller)
+    assert calls == 1
+    assert results == [42] * 20
+
+
+async def test_single_flight_failure_lets_the_next_caller_retry() -> None:
+    flight = SingleFlight()
+    attempts = 0
+
+    async def compute() -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RuntimeError("first try fails")
+        return 7
+
+    try:
+        await flight.run("k", lambda: None, compute)
+    except RuntimeError:
+        pass
+    assert await flight.run("k", lambda: None, compute) == 7
+
+
+def test_disk_cache_round_trip_and_key_mismatch(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path)
+    key = _key()
+    disk.put(key, "track.gpx", b"<gpx/>")
+    disk.put_object(key, "telemetry.full", {"a": 1})
+    assert disk.get(key, "track.gpx") == b"<gpx/>"
+    assert disk.get_object(key, "telemetry.full") == {"a": 1}
+    changed = _key(mtime_ns=6)
+    assert disk.get(changed, "track.gpx") is None
+    # Writing for the new version replaces the old entry entirely.
+    disk.put(changed, "info.json", b"{}")
+    assert disk.get(key, "track.gpx") is None
+    assert disk.get(changed, "track.gpx") is None
+    assert disk.get(changed, "info.json") == b"{}"
+
+
+def test_disk_cache_names_with_slashes_stay_in_their_folder(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path)
+    disk.put(_key(), "index/ACCL", b"x")
+    assert disk.get(_key(), "index/ACCL") == b"x"
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(p.parent.parent.parent == tmp_path for p in files)
+
+
+def test_disk_cache_damaged_pickle_is_a_miss(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path)
+    disk.put(_key(), "telemetry.full", b"not a pickle")
+    assert disk.get_object(_key(), "telemetry.full") is None
+
+
+def test_disk_cache_unwritable_root_does_not_raise(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    disk = DiskCache(blocker)  # a file where the folder should be
+    disk.put(_key(), "track.gpx", b"data")
+    assert disk.get(_key(), "track.gpx") is None
+
+
+def test_disk_cache_leaves_no_temporary_files(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path)
+    for i in range(5):
+        disk.put(_key(), f"item{i}", os.urandom(100))
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
