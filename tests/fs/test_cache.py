@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import trio
 
 from telemetryfs.fs.cache import DiskCache, LruCache, SingleFlight, SourceKey
@@ -77,10 +78,8 @@ async def test_single_flight_failure_lets_the_next_caller_retry() -> None:
             raise RuntimeError("first try fails")
         return 7
 
-    try:
+    with pytest.raises(RuntimeError):
         await flight.run("k", lambda: None, compute)
-    except RuntimeError:
-        pass
     assert await flight.run("k", lambda: None, compute) == 7
 
 
