@@ -1,0 +1,341 @@
+"""Helpers shared by the renderers: number and time text, track segments, safe text.
+
+Everything here is pure and deterministic: the same input always gives the
+same text, because ``st_size`` and rsync depend on byte-identical output.
+
+Precision, chosen once for every output format:
+
+- latitude/longitude: 7 decimals (1e-7 deg is about 1 cm, GoPro's GPS5 scale);
+- elevation, speeds, video time: 3 decimals (mm, mm/s, ms);
+- course, DOP: 2 decimals.
+
+Values are rounded to that precision before they are written, so no text
+carries float noise such as ``22.633333206176758`` (a float32 seen as a double).
+
+Speed: an hour of 18 Hz GPS is 65,000 samples, and formatting a float costs
+about 0.3 µs in CPython, so the ``*_column`` helpers format a whole column with
+C-level ``map`` calls and check the rare awkward cases (None, NaN, ``-0``,
+huge values) in bulk, falling back to the per-value reference only then.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from itertools import pairwise, repeat
+from operator import floordiv, mod, mul
+from typing import TypeGuard
+
+from telemetryfs.parsers.model import GpsSample
+
+LATLON_DECIMALS = 7  # 1e-7 deg ~ 1.1 cm at the equator
+ELE_DECIMALS = 3  # millimetres
+SPEED_DECIMALS = 3  # mm/s
+TIME_DECIMALS = 3  # milliseconds of video time
+COURSE_DECIMALS = 2
+DOP_DECIMALS = 2
+
+# A new track segment starts where the time between consecutive samples jumps
+# by more than max(GAP_FLOOR_S, GAP_FACTOR x the median sample interval): for
+# 1 Hz dashcams and 18 Hz GoPros that is 5 s (a tunnel, a paused recording);
+# for a camera logging every 2 s it is 20 s, so a slow logger is not cut at
+# every sample.
+GAP_FLOOR_S = 5.0
+GAP_FACTOR = 10.0
+
+# datetime's range (years 1..9999): a time outside it is treated as unknown,
+# since neither gpxpy nor xsd:dateTime consumers handle 5-digit years well.
+_MIN_UTC_S = -62_135_596_800
+_MAX_UTC_S = 253_402_300_799
+_MILLIS_TEXT = tuple(f".{i:03d}Z" for i in range(1000))
+
+
+def complete(values: Sequence[float | None]) -> TypeGuard[Sequence[float]]:
+    """True when ``values`` is non-empty and holds no None (one C-level scan)."""
+    return bool(values) and None not in values
+
+
+def complete_text(texts: Sequence[str | None]) -> TypeGuard[list[str]]:
+    """True when the text column ``texts`` (a list) holds no None."""
+    return isinstance(texts, list) and None not in texts
+
+
+# --- time --------------------------------------------------------------------
+
+
+def utc_millis(utc: float | None) -> int | None:
+    """POSIX seconds → integer milliseconds, or None when unknown or out of range."""
+    if utc is None or not math.isfinite(utc):
+        return None
+    ms = round(utc * 1000.0)
+    if not _MIN_UTC_S * 1000 <= ms <= _MAX_UTC_S * 1000 + 999:
+        return None
+    return ms
+
+
+def _second_text(secs: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+
+
+def iso_millis(ms: int) -> str:
+    """Integer milliseconds since the epoch → ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    secs, milli = divmod(ms, 1000)
+    return _second_text(secs) + _MILLIS_TEXT[milli]
+
+
+def iso_utc(utc: float | None) -> str | None:
+    """POSIX seconds → ISO 8601 UTC text with milliseconds and ``Z`` (None if unknown)."""
+    ms = utc_millis(utc)
+    return None if ms is None else iso_millis(ms)
+
+
+def iso_column(utcs: Sequence[float | None]) -> list[str | None]:
+    """``[iso_utc(u) for u in utcs]``, fast: each second is formatted once."""
+    if not complete(utcs) or not math.isfinite(sum(utcs)):
+        return [iso_utc(u) for u in utcs]
+    ms = list(map(round, map(mul, utcs, repeat(1000.0))))
+    if not _MIN_UTC_S * 1000 <= min(ms) <= max(ms) <= _MAX_UTC_S * 1000 + 999:
+        return [iso_utc(u) for u in utcs]
+    secs = list(map(floordiv, ms, repeat(1000)))
+    seconds = {s: _second_text(s) for s in set(secs)}
+    millis = map(_MILLIS_TEXT.__getitem__, map(mod, ms, repeat(1000)))
+    return list(map(str.__add__, map(seconds.__getitem__, secs), millis))
+
+
+# --- numbers -------------------------------------------------------------------
+
+
+def rounded(value: float | None, decimals: int) -> float | None:
+    """Round for output; None for missing or non-finite values; never ``-0.0``."""
+    if value is None or not math.isfinite(value):
+        return None
+    # Adding 0.0 turns -0.0 into 0.0, so "-0" never appears in any output.
+    return round(value, decimals) + 0.0
+
+
+def gpx_number(value: float) -> str:
+    """A number as gpxpy writes it (``gpxpy.utils.make_str``): ``str()``, never exponents."""
+    text = str(value)
+    if "e" not in text:
+        return text
+    return format(value, ".10f").rstrip("0").rstrip(".")
+
+
+def short_number(value: float | None, decimals: int) -> str | None:
+    """The reference short form: ``gpx_number(rounded(value, decimals))``."""
+    result = rounded(value, decimals)
+    return None if result is None else gpx_number(result)
+
+
+# number_column's fast path is exact while the rounded value has at most 15
+# significant digits: then the shortest repr of the rounded double is that
+# decimal itself, i.e. the fixed-point text without its trailing zeros.
+_SHORT_LIMITS = {n: 10.0 ** (15 - n) for n in range(11)}
+# Format distinct values once when, in a probe of the first values, each
+# repeats this many times on average (a cheap guess; the text is the same
+# either way, only the speed differs).
+_REPEAT_FACTOR = 4
+_REPEAT_PROBE = 256
+
+
+def _repetitive(values: Sequence[float]) -> bool:
+    probe = values[:_REPEAT_PROBE]
+    return len(probe) >= 2 * _REPEAT_FACTOR and len(set(probe)) * _REPEAT_FACTOR <= len(probe)
+
+
+def number_column(values: Sequence[float | None], decimals: int) -> list[str | None]:
+    """``[short_number(v, decimals) for v in values]``, about 3x faster.
+
+    Both round the exact binary value half-to-even (``round`` and ``%f`` are
+    correctly rounded), so the texts agree; a hypothesis test checks it.
+    """
+    if not complete(values):
+        if values.count(None) == len(values):  # a field the device never records
+            return [None] * len(values)
+        return [short_number(v, decimals) for v in values]
+    floats = values
+    if _repetitive(floats):
+        # DOP changes once a second at 18 Hz: format each distinct value once.
+        # (0.0 and -0.0 share a key; both are written "0.0".)
+        distinct = list(set(floats))
+        table = dict(zip(distinct, number_column(distinct, decimals), strict=True))
+        return list(map(table.__getitem__, floats))
+    limit = _SHORT_LIMITS[decimals]
+    if not (math.isfinite(sum(floats)) and -limit < min(floats) and max(floats) < limit):
+        return [short_number(v, decimals) for v in values]
+    texts = list(map(str.rstrip, map(f"%.{decimals}f".__mod__, floats), repeat("0")))
+    if "-0." in texts:  # a negative value that rounds to zero: written "0.0"
+        return [short_number(v, decimals) for v in values]
+    if ".\n" in "\n".join(texts) + "\n":  # whole numbers: "20." is written "20.0"
+        return [t + "0" if t[-1] == "." else t for t in texts]
+    return list(texts)
+
+
+def fixed(value: float | None, decimals: int) -> str:
+    """Fixed-point text for CSV (``''`` when missing); ``-0.000`` is written ``0.000``."""
+    if value is None or not math.isfinite(value):
+        return ""
+    text = f"{value:.{decimals}f}"
+    if text[0] == "-" and not text.strip("-0."):
+        return text[1:]
+    return text
+
+
+def fixed_column(values: Sequence[float | None], decimals: int) -> list[str]:
+    """``[fixed(v, decimals) for v in values]``, with the common case done in bulk."""
+    if not complete(values):
+        if values.count(None) == len(values):
+            return [""] * len(values)
+        return [fixed(v, decimals) for v in values]
+    floats = values
+    if _repetitive(floats):
+        distinct = list(set(floats))
+        table = dict(zip(distinct, fixed_column(distinct, decimals), strict=True))
+        return list(map(table.__getitem__, floats))
+    if not math.isfinite(sum(floats)):
+        return [fixed(v, decimals) for v in values]
+    texts = list(map(f"%.{decimals}f".__mod__, floats))
+    if f"-{0:.{decimals}f}" in texts:
+        return [fixed(v, decimals) for v in values]
+    return texts
+
+
+def course_deg(value: float | None) -> float | None:
+    """A course folded into [0, 360) after rounding, as bearing schemas require."""
+    course = rounded(value, COURSE_DECIMALS)
+    if course is None:
+        return None
+    course = rounded(course % 360.0, COURSE_DECIMALS)
+    return 0.0 if course is None or course >= 360.0 else course
+
+
+# Courses in [0, this) round to a value below 360 and need no folding.
+_COURSE_FAST_MAX = 359.995
+
+
+def course_column(values: Sequence[float | None]) -> list[str | None]:
+    """Course text per sample: ``gpx_number(course_deg(v))``, fast when no folding is needed."""
+    if (
+        complete(values)
+        and math.isfinite(sum(values))
+        and min(values) >= 0.0
+        and max(values) < _COURSE_FAST_MAX
+    ):
+        return number_column(values, COURSE_DECIMALS)
+    return [None if (c := course_deg(v)) is None else gpx_number(c) for v in values]
+
+
+def speed_column(values: Sequence[float | None]) -> list[str | None]:
+    """Speed text per sample; a negative speed (no schema allows one) becomes None."""
+    texts = number_column(values, SPEED_DECIMALS)
+    if complete(values) and min(values) >= 0.0:
+        return texts
+    return [None if t is None or t[0] == "-" else t for t in texts]
+
+
+# --- assembly ------------------------------------------------------------------
+
+# A piece of a row or point template: literal text, or one text per row.
+Piece = str | list[str]
+
+
+def interleave(pieces: Sequence[Piece], n: int) -> str:
+    """Join a template for ``n`` rows: row i takes element i of every column piece.
+
+    Slice assignment into one flat list, then one join: no Python code per row.
+    """
+    merged: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    width = len(merged)
+    out = [""] * (n * width)
+    for j, piece in enumerate(merged):
+        out[j::width] = [piece] * n if isinstance(piece, str) else piece
+    return "".join(out)
+
+
+# --- text ----------------------------------------------------------------------
+
+
+def safe_text(text: str) -> str:
+    """Text that encodes to UTF-8 and is legal in XML 1.0.
+
+    File names come from ``os.fsdecode`` and may hold lone surrogates (bytes that
+    were not UTF-8); XML 1.0 forbids most control characters. Both become U+FFFD
+    rather than making a renderer fail on a strangely named video.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch
+        if (ch in "\t\n\r" or ch >= " ")
+        and not ("\ud800" <= ch <= "\udfff" or ch in "\ufffe\uffff")
+        else "\ufffd"
+        for ch in text
+    )
+
+
+# --- segments --------------------------------------------------------------------
+
+
+def _times(samples: Sequence[GpsSample], use_utc: bool) -> list[float | None]:
+    values = [s.utc for s in samples] if use_utc else [s.video_time for s in samples]
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def gap_threshold(times: Sequence[float | None]) -> float:
+    """The time jump that starts a new segment (see GAP_FLOOR_S)."""
+    steps = [b - a for a, b in pairwise(times) if a is not None and b is not None and b > a]
+    if not steps:
+        return GAP_FLOOR_S
+    return max(GAP_FLOOR_S, GAP_FACTOR * statistics.median(steps))
+
+
+def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
+    """The valid samples, cut into track segments.
+
+    A segment ends where the fix is lost (an invalid sample between valid ones)
+    or where time jumps by more than :func:`gap_threshold` (either direction: a
+    clock stepping back is a jump too). Times are compared in UTC when both
+    samples have it, else in video time; with neither, only fix loss cuts.
+    """
+    utcs = _times(samples, True)
+    videos = _times(samples, False)
+    utc_gap = gap_threshold(utcs)
+    video_gap = gap_threshold(videos)
+    segments: list[list[GpsSample]] = []
+    current: list[GpsSample] = []
+    last = -1  # index of the last sample in ``current``
+    for i, sample in enumerate(samples):
+        if not sample.valid:
+            if current:
+                segments.append(current)
+                current = []
+            continue
+        if current:
+            u0, u1, v0, v1 = utcs[last], utcs[i], videos[last], videos[i]
+            if u0 is not None and u1 is not None:
+                jump = abs(u1 - u0) > utc_gap
+            else:
+                jump = v0 is not None and v1 is not None and abs(v1 - v0) > video_gap
+            if jump:
+                segments.append(current)
+                current = []
+        current.append(sample)
+        last = i
+    if current:
+        segments.append(current)
+    return segments
+
+
+def first_utc(samples: Iterable[GpsSample]) -> float | None:
+    """The UTC time of the first sample that has a usable one."""
+    for sample in samples:
+        if utc_millis(sample.utc) is not None:
+            return sample.utc
+    return None

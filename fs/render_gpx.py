@@ -1,0 +1,300 @@
+"""``track.gpx``: GPX 1.1, written by gpxpy, with a fast path for the points.
+
+gpxpy is the writer of record: it writes the document frame (XML declaration,
+``<gpx>`` with its namespaces, ``<metadata>``, ``<trk>``) and, in the reference
+mode (``fast=False``), every point too. Building 65,000 ``GPXTrackPoint``
+objects and serialising them costs gpxpy about 0.8 s, so the default mode
+writes the ``<trkpt>`` elements itself in exactly gpxpy's layout, and a test
+renders random tracks both ways and requires identical bytes.
+
+Choices (documented here because map tools read them):
+
+- Only valid samples (``GpsSample.valid``) become points; segments are cut
+  where the fix is lost or time jumps (see ``render_common.split_segments``).
+- ``<time>`` is UTC with milliseconds and ``Z`` (``2017-04-17T17:31:03.055Z``).
+  gpxpy writes ``datetime.isoformat()``, which gives microseconds, or no
+  fraction at all on whole seconds, and drops ``Z`` for naive datetimes; the
+  ``_GpxTime`` subclass makes gpxpy write our form. No utc, no ``<time>``.
+- ``<fix>``: GPX's ``none``/``2d``/``3d`` from ``FIX_NAMES``; unknown → absent.
+- DOP: GoPro's GPSP is one "DOP x100" figure for the fix, which the parsers
+  store divided by 100; we write it as ``<pdop>`` (position DOP: GoPro does not
+  say horizontal). Other formats take their DOP from NMEA GGA, which is HDOP,
+  so it goes to ``<hdop>``. ``Telemetry.info["dop_kind"]`` (``"hdop"``,
+  ``"vdop"`` or ``"pdop"``) overrides the guess.
+- Speed and course: GPX 1.1 has no ``<speed>``. We use Garmin's
+  TrackPointExtension v2 (``gpxtpx:speed`` in m/s, ``gpxtpx:course`` in
+  degrees), which Garmin tools, GPXSee, Strava and gpsbabel read. The GPX xsd
+  takes ``<extensions>`` content with ``processContents="lax"``, so xmllint
+  validates the file without Garmin's schema (not listed in
+  ``xsi:schemaLocation``, so no validator tries to fetch it).
+- Metadata: ``creator="telemetryfs"``, ``<name>`` = video file name, ``<time>`` =
+  first fix, ``<bounds>`` of the valid points; ``<trk>`` has the same name and
+  the camera model as ``<src>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+import gpxpy.gpx
+
+from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
+
+from .render_common import (
+    DOP_DECIMALS,
+    ELE_DECIMALS,
+    LATLON_DECIMALS,
+    SPEED_DECIMALS,
+    Piece,
+    complete_text,
+    course_column,
+    course_deg,
+    first_utc,
+    gpx_number,
+    interleave,
+    iso_column,
+    iso_millis,
+    number_column,
+    rounded,
+    safe_text,
+    speed_column,
+    split_segments,
+    utc_millis,
+)
+
+CREATOR = "telemetryfs"
+TPX_PREFIX = "gpxtpx"
+TPX_NS = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2"
+_DOP_KINDS = ("hdop", "vdop", "pdop")
+# gpxpy's GPXTrackPoint attribute for each DOP element.
+_DOP_ATTRS = {
+    "hdop": "horizontal_dilution",
+    "vdop": "vertical_dilution",
+    "pdop": "position_dilution",
+}
+
+
+class _GpxTime(dt.datetime):
+    """A UTC datetime that gpxpy writes as ``…T17:31:03.055Z``.
+
+    gpxpy formats times with ``time.isoformat().replace('+00:00', 'Z')``; this
+    override is the only way to get milliseconds through gpxpy unchanged.
+    """
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        return iso_millis(_epoch_ms(self))
+
+    @classmethod
+    def from_ms(cls, ms: int) -> _GpxTime:
+        secs, milli = divmod(ms, 1000)
+        base = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=secs)
+        return cls(
+            base.year,
+            base.month,
+            base.day,
+            base.hour,
+            base.minute,
+            base.second,
+            milli * 1000,
+            tzinfo=dt.UTC,
+        )
+
+
+def _epoch_ms(when: dt.datetime) -> int:
+    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def dop_kind(telemetry: Telemetry) -> str:
+    """Which GPX DOP element carries ``GpsSample.dop`` (see the module docstring)."""
+    hint = telemetry.info.get("dop_kind")
+    if isinstance(hint, str) and hint in _DOP_KINDS:
+        return hint
+    fmt = telemetry.format.lower()
+    return "pdop" if fmt.startswith("gopro") or fmt == "gpmf" else "hdop"
+
+
+def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
+    """The ``track.gpx`` of one video.
+
+    Args:
+        telemetry: the parsed video.
+        name: the video's file name (metadata and track name).
+        fast: write the points without gpxpy objects (same bytes, ~10x faster);
+            False writes everything through gpxpy (the reference the tests use).
+
+    Returns:
+        UTF-8 GPX 1.1, valid against the official xsd.
+    """
+    segments = split_segments(telemetry.gps)
+    kind = dop_kind(telemetry)
+    gpx = _frame(telemetry, safe_text(name), segments)
+    if not fast:
+        for gpx_segment, samples in zip(gpx.tracks[0].segments, segments, strict=True):
+            gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
+        return str(gpx.to_xml(version="1.1")).encode("utf-8")
+    return _splice_points(str(gpx.to_xml(version="1.1")), segments, kind).encode("utf-8")
+
+
+def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSample]]) -> Any:
+    """The gpxpy document with metadata, one track and empty segments."""
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = CREATOR
+    gpx.name = name
+    gpx.nsmap[TPX_PREFIX] = TPX_NS
+    start_ms = utc_millis(first_utc(s for seg in segments for s in seg))
+    if start_ms is not None:
+        gpx.time = _GpxTime.from_ms(start_ms)
+    lats = [s.lat for seg in segments for s in seg if s.lat is not None]
+    lons = [s.lon for seg in segments for s in seg if s.lon is not None]
+    if lats and lons:
+        # Rounding is monotonic, so the rounded extremes are the extremes rounded.
+        bounds = (_latlon(min(lats)), _latlon(max(lats)), _latlon(min(lons)), _latlon(max(lons)))
+        gpx.bounds = gpxpy.gpx.GPXBounds(*bounds)
+    track = gpxpy.gpx.GPXTrack(name=name)
+    if telemetry.camera:
+        track.source = safe_text(telemetry.camera)
+    track.segments.extend(gpxpy.gpx.GPXTrackSegment() for _ in segments)
+    gpx.tracks.append(track)
+    return gpx
+
+
+def _latlon(value: float | None) -> float:
+    # Valid samples always carry coordinates; 0.0 keeps a broken parser visible
+    # on the map instead of crashing the whole file.
+    result = rounded(value, LATLON_DECIMALS)
+    return 0.0 if result is None else result
+
+
+def _tpx_values(sample: GpsSample) -> tuple[str | None, str | None]:
+    """Speed and course text for the Garmin extension (schema: speed >= 0, course in [0, 360))."""
+    speed = rounded(sample.speed_2d, SPEED_DECIMALS)
+    course = course_deg(sample.course)
+    return (
+        None if speed is None or speed < 0 else gpx_number(speed),
+        None if course is None else gpx_number(course),
+    )
+
+
+def _gpxpy_point(sample: GpsSample, kind: str) -> Any:
+    """One point as a gpxpy object (the reference path)."""
+    ms = utc_millis(sample.utc)
+    point = gpxpy.gpx.GPXTrackPoint(
+        _latlon(sample.lat),
+        _latlon(sample.lon),
+        elevation=rounded(sample.ele, ELE_DECIMALS),
+        time=None if ms is None else _GpxTime.from_ms(ms),
+    )
+    point.type_of_gpx_fix = FIX_NAMES.get(sample.fix) if sample.fix is not None else None
+    setattr(point, _DOP_ATTRS[kind], rounded(sample.dop, DOP_DECIMALS))
+    speed, course = _tpx_values(sample)
+    if speed is not None or course is not None:
+        ext = ET.Element(f"{{{TPX_NS}}}TrackPointExtension")
+        # Element order follows the TrackPointExtension v2 xsd: speed, course.
+        for tag, text in (("speed", speed), ("course", course)):
+            if text is not None:
+                ET.SubElement(ext, f"{{{TPX_NS}}}{tag}").text = text
+        point.extensions.append(ext)
+    return point
+
+
+# The exact text gpxpy writes for an empty segment inside the one track.
+_EMPTY_SEGMENT = "\n    <trkseg>\n    </trkseg>"
+
+
+def _splice_points(frame: str, segments: Sequence[Sequence[GpsSample]], kind: str) -> str:
+    """Put fast-path points into gpxpy's frame, in place of its empty segments."""
+    parts = frame.split(_EMPTY_SEGMENT)
+    # The name is escaped by gpxpy, so the marker can only be our segments.
+    if len(parts) != len(segments) + 1:
+        raise AssertionError("gpxpy frame layout changed: segment marker not found")
+    out = [parts[0]]
+    for samples, tail in zip(segments, parts[1:], strict=True):
+        out.append("\n    <trkseg>")
+        out.append(_fast_points(samples, kind))
+        out.append("\n    </trkseg>")
+        out.append(tail)
+    return "".join(out)
+
+
+_I2 = "\n        "  # gpxpy's indentation of a point's children
+_EXT_OPEN = f"{_I2}<extensions>\n          <gpxtpx:TrackPointExtension>"
+_EXT_CLOSE = f"\n          </gpxtpx:TrackPointExtension>{_I2}</extensions>"
+_SPEED = ("\n            <gpxtpx:speed>", "</gpxtpx:speed>")
+_COURSE = ("\n            <gpxtpx:course>", "</gpxtpx:course>")
+
+
+def _fast_points(samples: Sequence[GpsSample], kind: str) -> str:
+    """The ``<trkpt>`` elements, in exactly the text gpxpy writes for ``_gpxpy_point``.
+
+    This is the hot path of an hour-long track, so it works column by column:
+    each field is formatted for all points at once (``render_common.*_column``),
+    the point layout becomes a template of literal pieces and columns, and the
+    result is interleaved with slice assignments: no Python code runs per point
+    in the common case where a field is present everywhere or nowhere.
+    """
+    n = len(samples)
+    if not n:
+        return ""
+    lat = _coordinate_column([s.lat for s in samples])
+    lon = _coordinate_column([s.lon for s in samples])
+    fixes = [FIX_NAMES.get(s.fix) if s.fix is not None else None for s in samples]
+    pieces: list[Piece] = ['\n      <trkpt lat="', lat, '" lon="', lon, '">']
+    pieces += _optional(
+        number_column([s.ele for s in samples], ELE_DECIMALS), f"{_I2}<ele>", "</ele>"
+    )
+    pieces += _optional(iso_column([s.utc for s in samples]), f"{_I2}<time>", "</time>")
+    pieces += _optional(fixes, f"{_I2}<fix>", "</fix>")
+    dops = number_column([s.dop for s in samples], DOP_DECIMALS)
+    pieces += _optional(dops, f"{_I2}<{kind}>", f"</{kind}>")
+    speeds = speed_column([s.speed_2d for s in samples])
+    courses = course_column([s.course for s in samples])
+    pieces += _extensions(speeds, courses)
+    pieces.append("\n      </trkpt>")
+    return interleave(pieces, n)
+
+
+def _coordinate_column(values: list[float | None]) -> list[str]:
+    # GPXTrackPoint stores ``latitude or 0``: a zero (or missing) coordinate is "0".
+    texts = number_column(values, LATLON_DECIMALS)
+    if complete_text(texts) and "0.0" not in texts:
+        return texts
+    return ["0" if t is None or t == "0.0" else t for t in texts]
+
+
+def _optional(texts: list[str | None], open_tag: str, close_tag: str) -> list[Piece]:
+    """Template pieces for an element that only some points may have."""
+    if complete_text(texts):
+        return [open_tag, texts, close_tag]
+    if texts.count(None) == len(texts):
+        return []
+    return [["" if t is None else f"{open_tag}{t}{close_tag}" for t in texts]]
+
+
+def _extensions(speeds: list[str | None], courses: list[str | None]) -> list[Piece]:
+    """The Garmin extension block: one layout for all points, or built per point."""
+    speed_all, course_all = None not in speeds, None not in courses
+    speed_none = speed_all is False and all(t is None for t in speeds)
+    course_none = course_all is False and all(t is None for t in courses)
+    if (speed_all or speed_none) and (course_all or course_none):
+        if speed_none and course_none:
+            return []
+        inner = _optional(speeds, *_SPEED) + _optional(courses, *_COURSE)
+        return [_EXT_OPEN, *inner, _EXT_CLOSE]
+    column = [
+        ""
+        if sp is None and co is None
+        else "".join(
+            (
+                _EXT_OPEN,
+                "" if sp is None else f"{_SPEED[0]}{sp}{_SPEED[1]}",
+                "" if co is None else f"{_COURSE[0]}{co}{_COURSE[1]}",
+                _EXT_CLOSE,
+            )
+        )
+        for sp, co in zip(speeds, courses, strict=True)
+    ]
+    return [column]
