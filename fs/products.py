@@ -30,7 +30,8 @@ from typing import Any
 from telemetryfs.parsers import telemetry as extraction
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
-from . import render
+from . import render, render_stream
+from .render_stream import StreamLayout
 
 GENERATED = "generated"
 RAW = "raw"
@@ -55,14 +56,18 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class StreamIndex:
-    """Where each chunk's rows start in a stream CSV: ``ends[i]`` = end of chunk i."""
+    """A stream CSV's layout and where each chunk's rows end (``ends[i]``, after the header)."""
 
-    header: bytes
+    layout: StreamLayout
     ends: array[int]
 
     @property
+    def header(self) -> bytes:
+        return self.layout.header
+
+    @property
     def size(self) -> int:
-        return len(self.header) + (self.ends[-1] if self.ends else 0)
+        return len(self.layout.header) + (self.ends[-1] if self.ends else 0)
 
 
 def list_entries(t: Telemetry | None) -> list[Entry]:
@@ -184,14 +189,15 @@ def _pread_exact(fd: int, size: int, offset: int) -> bytes:
 # -- stream CSVs ---------------------------------------------------------------
 
 
-def build_stream_index(fd: int, stream: Stream) -> StreamIndex:
-    """Render every chunk once to learn the CSV's exact size and chunk offsets."""
+def build_stream_index(stream: Stream, t: Telemetry | None) -> StreamIndex:
+    """Size a stream CSV from its chunks' sample counts, decoding nothing."""
+    layout = render_stream.stream_layout(stream, t)
     ends: array[int] = array("q")
     total = 0
-    for chunk, data in iter_chunk_data(fd, stream.chunks):
-        total += len(_render_chunk(stream, chunk, data))
+    for chunk in stream.chunks:
+        total += layout.chunk_size(chunk)
         ends.append(total)
-    return StreamIndex(render.render_stream_csv_header(stream), ends)
+    return StreamIndex(layout, ends)
 
 
 def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int) -> bytes:
@@ -209,14 +215,12 @@ def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int
         last = bisect.bisect_left(index.ends, body_end)
         chunk_start = index.ends[first - 1] if first else 0
         wanted = stream.chunks[first : last + 1]
-        text = b"".join(_render_chunk(stream, c, d) for c, d in iter_chunk_data(fd, wanted))
+        text = b"".join(
+            render_stream.render_chunk(index.layout, c, extraction.decode_chunk(stream, d))
+            for c, d in iter_chunk_data(fd, wanted)
+        )
         out.append(text[body_off - chunk_start : body_end - chunk_start])
     return b"".join(out)
-
-
-def _render_chunk(stream: Stream, chunk: Chunk, data: bytes) -> bytes:
-    rows = extraction.decode_chunk(stream, data)
-    return render.render_stream_csv_rows(stream, chunk, rows)
 
 
 def iter_chunk_data(fd: int, chunks: tuple[Chunk, ...]) -> Any:

@@ -206,38 +206,16 @@ class Store:
         return data
 
     async def stream_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
-        """The chunk index of a stream CSV (built once per source version)."""
+        """The layout and chunk offsets of a stream CSV (cheap: no decoding)."""
         cache_key = (key, stream.name)
-        item = f"index/{stream.name}"
-
-        async def build() -> StreamIndex:
-            stored = None
-            if self.disk is not None:
-                stored = await trio.to_thread.run_sync(
-                    self.disk.get_object, key, item, limiter=self.io_limiter
-                )
-            if isinstance(stored, StreamIndex):
-                index = stored
-            else:
-                index = await trio.to_thread.run_sync(
-                    self._build_index, key, stream, limiter=self.parse_limiter
-                )
-                if self.disk is not None:
-                    await trio.to_thread.run_sync(self.disk.put_object, key, item, index)
+        index = self._indexes.get(cache_key)
+        if index is None:
+            t = await self.telemetry(key, full=True)
+            index = await trio.to_thread.run_sync(
+                products.build_stream_index, stream, t, limiter=self.parse_limiter
+            )
             self._indexes.put(cache_key, index)
-            return index
-
-        return await self._flight.run(
-            ("index", cache_key), lambda: self._indexes.get(cache_key), build
-        )
-
-    def _build_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
-        self.stats.index_builds += 1
-        fd = open_source_checked(key)
-        try:
-            return products.build_stream_index(fd, stream)
-        finally:
-            os.close(fd)
+        return index
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs

@@ -1,0 +1,231 @@
+"""``streams/<name>.csv``: decoded sensor streams as fixed-width CSV.
+
+A one-hour HERO file holds ~720,000 accelerometer rows; decoding them only to
+learn the file's size would make ``ls -l streams/`` (and ``find``, which lists
+every folder) cost seconds per video. So every row of a chunk has a width
+known from the stream's codec alone: numbers are right-aligned in a column as
+wide as the type's range needs, and the size of the file follows from the
+sample counts. Reads then decode only the chunks they touch.
+
+The result is still a plain CSV: fields are separated by commas; numbers
+carry leading spaces, which csv readers (pandas, numpy, LibreOffice, Python's
+``float()``) ignore, and which keep ``cat`` output aligned for humans.
+
+Columns: ``video_time_s`` (the sample's time in the video: its chunk's start
+plus an even spread over the chunk's duration), ``utc_time`` (from the GPS
+clock, by a linear fit of GPS UTC against video time, when the video has GPS
+times), then the stream's own columns with units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from telemetryfs.parsers.model import Chunk, Stream, Telemetry, Value
+
+from .render_common import iso_millis
+
+# Value range of each GPMF integer type char, and fixed-point divisors (spec:
+# 'q' is Q15.16, 'Q' is Q31.32).
+_INT_RANGE = {
+    "b": (-(2**7), 2**7 - 1),
+    "B": (0, 2**8 - 1),
+    "s": (-(2**15), 2**15 - 1),
+    "S": (0, 2**16 - 1),
+    "l": (-(2**31), 2**31 - 1),
+    "L": (0, 2**32 - 1),
+    "j": (-(2**63), 2**63 - 1),
+    "J": (0, 2**64 - 1),
+    "q": (-(2**31), 2**31 - 1),
+    "Q": (-(2**63), 2**63 - 1),
+}
+_FIXED_POINT = {"q": 65536.0, "Q": 4294967296.0}
+_TEXT_TYPES = frozenset("cFU")
+# Decimals beyond the scale's resolution add nothing; more than 9 is noise.
+_MAX_DECIMALS = 9
+UTC_WIDTH = len("2017-04-17T17:31:03.055Z")
+
+Formatter = Callable[[Value], str]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLayout:
+    """Everything needed to write and size a stream's CSV, without decoding."""
+
+    header: bytes
+    time_width: int
+    utc_fit: tuple[float, float] | None  # utc = a + b * video_time
+    formatters: tuple[Formatter, ...]
+    row_width: int  # bytes per row, text-whole streams aside
+    whole_text: bool
+
+    def chunk_size(self, chunk: Chunk) -> int:
+        if self.whole_text:
+            return (self.row_width + chunk.extent.size) if chunk.count else 0
+        return chunk.count * self.row_width
+
+
+def stream_layout(stream: Stream, telemetry: Telemetry | None = None) -> StreamLayout:
+    """The layout of one stream's CSV (same input, same layout, always)."""
+    codec = stream.codec
+    fields: str = getattr(codec, "fields", "")
+    widths: tuple[int, ...] = getattr(codec, "widths", ())
+    scale: tuple[float, ...] = getattr(codec, "scale", ())
+    whole_text = bool(getattr(codec, "whole_text", False))
+    if whole_text:
+        formatters: tuple[Formatter, ...] = (_text_formatter(0),)
+    elif fields:
+        formatters = tuple(
+            _formatter(c, widths[i], scale[i] if i < len(scale) else 1.0)
+            for i, c in enumerate(fields)
+        )
+    else:
+        formatters = (_hex_formatter(int(getattr(codec, "struct_size", 0))),)
+    time_width = _time_width(stream.chunks)
+    utc_fit = _utc_fit(telemetry)
+    n_fields = 1 + (1 if utc_fit else 0) + len(formatters)
+    # Whole-text streams: the text's width is the chunk's, added per chunk.
+    value_widths = 0 if whole_text else sum(len(f(None)) for f in formatters)
+    row_width = (
+        time_width + (UTC_WIDTH if utc_fit else 0) + value_widths + (n_fields - 1) + 1
+    )  # the commas between fields, then the newline
+    return StreamLayout(
+        _header(stream, utc_fit is not None),
+        time_width,
+        utc_fit,
+        formatters,
+        row_width,
+        whole_text,
+    )
+
+
+def render_header(layout: StreamLayout) -> bytes:
+    return layout.header
+
+
+def render_chunk(layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value, ...]]) -> bytes:
+    """The rows of one chunk; exactly ``layout.chunk_size(chunk)`` bytes.
+
+    A chunk that decodes to fewer rows than its count (a cut payload) is
+    padded with empty rows, so sizes announced before decoding stay true.
+    """
+    count = 1 if layout.whole_text and chunk.count else chunk.count
+    out: list[str] = []
+    step = (chunk.duration / chunk.count) if chunk.duration and chunk.count else 0.0
+    for i in range(count):
+        t = None if chunk.start is None else chunk.start + i * step
+        fields = [_time_text(t, layout.time_width)]
+        if layout.utc_fit is not None:
+            fields.append(_utc_text(t, layout.utc_fit))
+        row = rows[i] if i < len(rows) else ()
+        if layout.whole_text:
+            text = str(row[0]) if row else ""
+            fields.append(_fit_text(text, chunk.extent.size))
+        else:
+            fields += [f(row[j] if j < len(row) else None) for j, f in enumerate(layout.formatters)]
+        out.append(",".join(fields))
+    return ("\n".join(out) + "\n").encode("ascii") if out else b""
+
+
+def _header(stream: Stream, with_utc: bool) -> bytes:
+    names = ["video_time_s", *(["utc_time"] if with_utc else []), *stream.columns]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(names)
+    return buf.getvalue().encode("utf-8")
+
+
+def _time_width(chunks: Sequence[Chunk]) -> int:
+    end = max((c.start + (c.duration or 0.0) for c in chunks if c.start is not None), default=0.0)
+    return len(f"{max(end, 0.0) + 1.0:.6f}")
+
+
+def _time_text(t: float | None, width: int) -> str:
+    return (f"{t:.6f}" if t is not None and math.isfinite(t) else "").rjust(width)[-width:]
+
+
+def _utc_fit(telemetry: Telemetry | None) -> tuple[float, float] | None:
+    if telemetry is None:
+        return None
+    timed = [
+        (s.video_time, s.utc)
+        for s in telemetry.gps
+        if s.utc is not None and s.video_time is not None
+    ]
+    if len(timed) < 2:
+        return None
+    (v0, u0), (v1, u1) = timed[0], timed[-1]
+    if v1 - v0 <= 0:
+        return None
+    slope = (u1 - u0) / (v1 - v0)
+    if not 0.9 < slope < 1.1:  # the clocks disagree wildly: no honest mapping
+        return None
+    return u0 - slope * v0, slope
+
+
+def _utc_text(t: float | None, fit: tuple[float, float]) -> str:
+    if t is None:
+        return " " * UTC_WIDTH
+    ms = round((fit[0] + fit[1] * t) * 1000)
+    text = iso_millis(ms)
+    return text if len(text) == UTC_WIDTH else " " * UTC_WIDTH
+
+
+def _formatter(type_char: str, byte_width: int, scale: float) -> Formatter:
+    if type_char in _TEXT_TYPES:
+        return _text_formatter(byte_width if type_char == "c" else {"F": 4, "U": 16}[type_char])
+    if type_char == "G":
+        return _hex_formatter(16)
+    if type_char == "f":
+        return _float_formatter(6, 14)
+    if type_char == "d":
+        return _float_formatter(15, 23)
+    lo, hi = _INT_RANGE.get(type_char, (-(2**63), 2**64))
+    divisor = _FIXED_POINT.get(type_char, 1.0) * (scale or 1.0)
+    decimals = 0 if divisor <= 1 else min(_MAX_DECIMALS, math.ceil(math.log10(divisor)) + 1)
+    biggest = (
+        max(abs(lo), abs(hi)) / min(divisor, 1.0)
+        if divisor < 1
+        else max(abs(lo), abs(hi)) / divisor
+    )
+    width = len(f"{-biggest:.{decimals}f}")
+    return _number_formatter(decimals, width)
+
+
+def _number_formatter(decimals: int, width: int) -> Formatter:
+    def fmt(value: Value) -> str:
+        if isinstance(value, int | float) and math.isfinite(value):
+            text = f"{value:.{decimals}f}"
+            if len(text) <= width:
+                return text.rjust(width)
+        return "".rjust(width)
+
+    return fmt
+
+
+def _float_formatter(decimals: int, width: int) -> Formatter:
+    def fmt(value: Value) -> str:
+        if isinstance(value, int | float):
+            text = f"{value:.{decimals}e}" if math.isfinite(value) else str(value)
+            if len(text) <= width:
+                return text.rjust(width)
+        return "".rjust(width)
+
+    return fmt
+
+
+def _text_formatter(width: int) -> Formatter:
+    return lambda value: _fit_text("" if value is None else str(value), width)
+
+
+def _hex_formatter(nbytes: int) -> Formatter:
+    return lambda value: _fit_text("" if value is None else str(value), 2 * nbytes)
+
+
+def _fit_text(text: str, width: int) -> str:
+    """ASCII text padded to exactly ``width`` (one byte per character, no CSV specials)."""
+    safe = "".join(c if " " <= c <= "~" and c not in ',"' else "?" for c in text)
+    return safe[:width].ljust(width)
