@@ -1,0 +1,355 @@
+"""Real FUSE mounts over the shared samples: listing, reading, sizes, tools, writes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.mount.conftest import MountFactory
+from tests.paths import GPX_XSD, ROOT, SAMPLES
+
+# A card-like copy of real samples (copied into the test's tmp folder, never into the repo).
+CARD_FILES = {
+    "DCIM/100GOPRO/hero5-trimmed.mp4": "gopro/mp4/hero5-trimmed.mp4",
+    "DCIM/100GOPRO/hero6-trimmed.mp4": "gopro/mp4/hero6-trimmed.mp4",
+    "DCIM/100GOPRO/hero8-trimmed.mp4": "gopro/mp4/hero8-trimmed.mp4",
+    "DCIM/100GOPRO/karma.mp4": "gopro/mp4/karma.mp4",
+    "DCIM/100GOPRO/photo.JPG": "other/exiftool-GoPro.jpg",
+    "gpmf/hero11.bin": "gopro/gpmf/gopro2gpx-hero11.bin",
+    "gpmf/hero7.raw": "gopro/gpmf/gopro-telemetry-hero7.raw",
+    "Movie/novatek__viofo-a119-mini2-coldstart.mp4": "dashcam/dashcamigo/novatek__viofo-a119-mini2-coldstart.mp4",
+    "Movie/NO20191130-120156-000121.MP4": "dashcam/70mai/NO20191130-120156-000121.MP4",
+    "Movie/MOV_0581.nmea": "dashcam/dashcamigo/dashcam-viewer-corpus__MOV_0581.nmea",
+    "other/avi__100_0306.AVI": "other/avi__100_0306.AVI",
+    "other/notes.txt": None,
+}
+
+
+def make_card(root: Path) -> Path:
+    for rel, sample in CARD_FILES.items():
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if sample is None:
+            dest.write_text("not footage\n")
+        else:
+            shutil.copyfile(SAMPLES / sample, dest)
+    (root / "broken").mkdir()
+    (root / "broken" / "garbage.MP4").write_bytes(b"\0\0\0\x18ftypmp41" + os.urandom(3000))
+    (root / "broken" / "liar.MP4").write_bytes(b"\xff\xff\xff\xffmoov" + b"\0" * 64)
+    return root
+
+
+@pytest.fixture
+def card(tmp_path: Path) -> Path:
+    return make_card(tmp_path / "card")
+
+
+def all_files(top: Path) -> list[Path]:
+    return sorted(Path(d) / f for d, _, files in os.walk(top) for f in files)
+
+
+def test_listing_mirrors_the_source_and_parses_nothing(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    assert sorted(os.listdir(m.path)) == ["DCIM", "Movie", "broken", "gpmf", "other"]
+    listing = subprocess.run(
+        ["ls", "-lR", str(m.path / "DCIM")], capture_output=True, text=True, check=True
+    )
+    # One folder per video, the photo with GPMF included; .txt hidden.
+    assert sorted(os.listdir(m.path / "DCIM/100GOPRO")) == [
+        "hero5-trimmed.mp4",
+        "hero6-trimmed.mp4",
+        "hero8-trimmed.mp4",
+        "karma.mp4",
+        "photo.JPG",
+    ]
+    for name in os.listdir(m.path / "other"):
+        os.stat(m.path / "other" / name)
+    assert sorted(os.listdir(m.path / "other")) == ["avi__100_0306.AVI"]
+    assert "hero5-trimmed.mp4" in listing.stdout
+    assert m.stats()["parses"] == 0
+
+
+def test_every_video_folder_has_info_json(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    videos = [p for p in m.path.rglob("*") if (p / "info.json").exists()]
+    names = {p.name for p in videos}
+    assert names >= {"hero5-trimmed.mp4", "karma.mp4", "garbage.MP4", "liar.MP4", "MOV_0581.nmea"}
+    for video in videos:
+        info = json.loads((video / "info.json").read_text())
+        for field in (
+            "format",
+            "camera",
+            "gps_samples",
+            "gps_valid",
+            "start_utc",
+            "end_utc",
+            "duration_s",
+            "streams",
+            "error",
+            "warnings",
+        ):
+            assert field in info, (video, field)
+
+
+def test_stat_size_equals_bytes_read_everywhere(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    files = all_files(m.path)
+    assert len(files) > 40
+    for path in files:
+        data = path.read_bytes()
+        assert path.stat().st_size == len(data), path
+
+
+def test_reads_at_odd_offsets_match_the_whole(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    targets = [
+        m.path / "DCIM/100GOPRO/karma.mp4/track.gpx",
+        m.path / "DCIM/100GOPRO/karma.mp4/streams/all.gpmf",
+        m.path / "DCIM/100GOPRO/hero5-trimmed.mp4/streams/ACCL.csv",
+        m.path / "DCIM/100GOPRO/hero5-trimmed.mp4/track.csv",
+    ]
+    for path in targets:
+        whole = path.read_bytes()
+        with path.open("rb", buffering=0) as f:
+            for off, size in ((7, 13), (4095, 2), (len(whole) - 3, 100), (len(whole) // 2, 70001)):
+                f.seek(off)
+                assert f.read(size) == whole[off : off + size], (path, off, size)
+
+
+def test_cp_find_and_cat(mount: MountFactory, card: Path, tmp_path: Path) -> None:
+    m = mount(card)
+    found = subprocess.run(
+        ["find", str(m.path), "-name", "*.gpx"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert str(m.path / "DCIM/100GOPRO/karma.mp4/track.gpx") in found
+    dest = tmp_path / "copy.gpx"
+    subprocess.run(["cp", str(m.path / "DCIM/100GOPRO/karma.mp4/track.gpx"), str(dest)], check=True)
+    assert dest.read_bytes() == (m.path / "DCIM/100GOPRO/karma.mp4/track.gpx").read_bytes()
+    assert dest.read_bytes().startswith(b"<?xml")
+
+
+def test_derived_files_carry_the_source_mtime_and_owner(mount: MountFactory, card: Path) -> None:
+    src = card / "DCIM/100GOPRO/karma.mp4"
+    os.utime(src, ns=(1_600_000_000_000_000_000, 1_500_000_000_123_456_789))
+    m = mount(card)
+    for path in [
+        m.path / "DCIM/100GOPRO/karma.mp4",
+        *all_files(m.path / "DCIM/100GOPRO/karma.mp4"),
+    ]:
+        st = path.stat()
+        assert st.st_mtime_ns == 1_500_000_000_123_456_789, path
+        assert st.st_uid == src.stat().st_uid
+    assert oct((m.path / "DCIM/100GOPRO/karma.mp4/track.gpx").stat().st_mode & 0o777) == oct(
+        src.stat().st_mode & 0o444
+    )
+
+
+def test_karma_all_gpmf_is_byte_identical_to_the_ffmpeg_extract(
+    mount: MountFactory, card: Path
+) -> None:
+    m = mount(card)
+    served = (m.path / "DCIM/100GOPRO/karma.mp4/streams/all.gpmf").read_bytes()
+    assert served == (SAMPLES / "gopro/gpmf/gopro2gpx-karma.bin").read_bytes()
+
+
+def test_every_gpx_validates_and_tools_agree_on_point_counts(
+    mount: MountFactory, card: Path
+) -> None:
+    import gpxpy
+
+    m = mount(card)
+    gpx_files = sorted(m.path.rglob("track.gpx"))
+    assert len(gpx_files) >= 5
+    for gpx in gpx_files:
+        info = json.loads((gpx.parent / "info.json").read_text())
+        subprocess.run(
+            ["xmllint", "--noout", "--schema", str(GPX_XSD), str(gpx)],
+            check=True,
+            capture_output=True,
+        )
+        ogr = subprocess.run(
+            ["ogrinfo", "-ro", "-q", "-al", "-so", str(gpx), "track_points"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        ogr_count = int(
+            next(line for line in ogr.splitlines() if "Feature Count" in line).split(":")[1]
+        )
+        babel = (
+            subprocess.run(
+                ["gpsbabel", "-t", "-i", "gpx", "-f", str(gpx), "-o", "unicsv", "-F", "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()
+        )
+        parsed = gpxpy.parse(gpx.read_text())
+        ours = sum(len(s.points) for t in parsed.tracks for s in t.segments)
+        assert ogr_count == len(babel) - 1 == ours == info["gps_valid"], gpx
+
+
+def test_hero8_without_fix_has_csv_rows_but_no_track(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    folder = m.path / "DCIM/100GOPRO/hero8-trimmed.mp4"
+    info = json.loads((folder / "info.json").read_text())
+    assert info["gps_samples"] > 0
+    assert info["gps_valid"] == 0
+    rows = (folder / "track.csv").read_text().splitlines()
+    assert len(rows) == info["gps_samples"] + 1
+    assert not (folder / "track.gpx").exists()
+
+
+def test_writes_fail_with_erofs_and_change_nothing(mount: MountFactory, card: Path) -> None:
+    before = {p: p.read_bytes() for p in all_files(card)}
+    m = mount(card)
+    folder = m.path / "DCIM/100GOPRO/karma.mp4"
+    attempts = [
+        lambda: open(folder / "track.gpx", "r+b"),  # noqa: SIM115
+        lambda: open(folder / "new.txt", "wb"),  # noqa: SIM115
+        lambda: os.mkdir(m.path / "newdir"),
+        lambda: os.unlink(folder / "track.gpx"),
+        lambda: os.rmdir(folder / "streams"),
+        lambda: os.rename(folder / "track.gpx", folder / "moved.gpx"),
+        lambda: os.chmod(folder / "track.gpx", 0o777),
+        lambda: os.truncate(folder / "track.gpx", 0),
+        lambda: os.symlink("x", m.path / "link"),
+        lambda: os.setxattr(folder / "track.gpx", "user.x", b"1"),
+        lambda: os.utime(folder / "track.gpx", (0, 0)),
+    ]
+    for attempt in attempts:
+        with pytest.raises(OSError, match="Read-only") as exc:
+            attempt()
+        assert exc.value.errno == errno.EROFS, attempt
+    assert {p: p.read_bytes() for p in all_files(card)} == before
+
+
+def test_broken_videos_list_with_a_reason_and_the_mount_lives(
+    mount: MountFactory, card: Path
+) -> None:
+    m = mount(card)
+    for name in ("garbage.MP4", "liar.MP4"):
+        info = json.loads((m.path / "broken" / name / "info.json").read_text())
+        assert info["error"], name
+        assert "\n" not in info["error"]
+    # Reading them again costs no new parse (failures are cached).
+    parses = m.stats()["parses"]
+    (m.path / "broken/garbage.MP4/info.json").read_bytes()
+    assert m.stats()["parses"] == parses
+    assert (m.path / "DCIM/100GOPRO/karma.mp4/track.gpx").read_bytes().startswith(b"<?xml")
+
+
+def test_rsync_twice_copies_nothing_new_and_touch_copies_one_folder(
+    mount: MountFactory, card: Path, tmp_path: Path
+) -> None:
+    m = mount(card)
+    dest = tmp_path / "backup"
+    rsync = ["rsync", "-a", "--itemize-changes", f"{m.path}/", f"{dest}/"]
+    first = subprocess.run(rsync, capture_output=True, text=True, check=True).stdout
+    assert "track.gpx" in first
+    second = subprocess.run(rsync, capture_output=True, text=True, check=True).stdout
+    assert second.strip() == ""
+    os.utime(card / "DCIM/100GOPRO/hero5-trimmed.mp4")
+    time.sleep(1.2)  # past the attribute timeout
+    third = subprocess.run(rsync, capture_output=True, text=True, check=True).stdout
+    changed = {line.split(" ", 1)[1] for line in third.strip().splitlines()}
+    assert changed, third
+    assert all(c.startswith("DCIM/100GOPRO/hero5-trimmed.mp4") for c in changed), changed
+
+
+def test_a_remount_with_the_disk_cache_parses_nothing(
+    mount: MountFactory, card: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "diskcache"
+    first = mount(card, cache_dir=cache)
+    reference = {p.relative_to(first.path): p.read_bytes() for p in all_files(first.path)}
+    assert first.stats()["parses"] > 0
+    assert first.unmount() == 0
+    second = mount(card, cache_dir=cache)
+    again = {p.relative_to(second.path): p.read_bytes() for p in all_files(second.path)}
+    assert again == reference
+    assert second.stats()["parses"] == 0
+
+
+def test_twenty_concurrent_readers_cause_one_parse(mount: MountFactory, card: Path) -> None:
+    m = mount(card, "--no-disk-cache")
+    target = m.path / "DCIM/100GOPRO/karma.mp4/track.gpx"
+    results: list[bytes] = []
+    barrier = threading.Barrier(20)
+
+    def reader() -> None:
+        barrier.wait()
+        results.append(target.read_bytes())
+
+    threads = [threading.Thread(target=reader) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 20
+    assert len(set(results)) == 1
+    assert m.stats()["parses"] == 1
+
+
+def test_changed_source_shows_new_content_within_the_timeout(
+    mount: MountFactory, card: Path
+) -> None:
+    m = mount(card)
+    folder = m.path / "DCIM/100GOPRO/hero5-trimmed.mp4"
+    before = json.loads((folder / "info.json").read_text())
+    shutil.copyfile(
+        SAMPLES / "gopro/mp4/hero6-trimmed.mp4", card / "DCIM/100GOPRO/hero5-trimmed.mp4"
+    )
+    time.sleep(1.2)
+    after = json.loads((folder / "info.json").read_text())
+    assert after != before
+    assert (
+        after["camera"]
+        == json.loads((m.path / "DCIM/100GOPRO/hero6-trimmed.mp4/info.json").read_text())["camera"]
+    )
+    os.unlink(card / "DCIM/100GOPRO/hero5-trimmed.mp4")
+    time.sleep(1.2)
+    assert not folder.exists()
+
+
+def test_sigterm_unmounts_cleanly(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    (m.path / "DCIM/100GOPRO/karma.mp4/track.gpx").read_bytes()
+    m.proc.send_signal(signal.SIGTERM)
+    assert m.proc.wait(10) == 0
+    assert not os.path.ismount(m.path)
+
+
+def test_background_mode_returns_once_mounted(card: Path, tmp_path: Path) -> None:
+    mnt = tmp_path / "bg"
+    mnt.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "telemetryfs.fs", str(card), str(mnt), "--no-disk-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    try:
+        assert result.returncode == 0, result.stderr
+        assert os.path.ismount(mnt)
+        assert (mnt / "DCIM/100GOPRO/karma.mp4/track.gpx").read_bytes().startswith(b"<?xml")
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=False)
+    deadline = time.monotonic() + 10
+    while os.path.ismount(mnt) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.ismount(mnt)
