@@ -1,0 +1,39 @@
+"""Realistic footage generators for tests, the demo and benchmarks.
+
+Each generator writes a file the way its camera does (sparse: the media are
+holes of the right size, only telemetry, headers and indexes are real bytes)
+and returns a :class:`Footage` that says exactly what it encoded, so tests
+compare a parser's output with independent expectations.
+
+- :func:`make_gopro`, :func:`make_gopro_recording`: GoPro HERO MP4 with GPMF
+  (GPS5, GPS9 or both; chapters; no moov; no fix; fdsc track);
+- :func:`make_novatek`: Novatek dashcam MP4/MOV with freeGPS blocks;
+- :func:`make_mapcam`: MAP CAM AVI with 58-byte GPS records;
+- :func:`make_card`, :func:`make_demo`: whole directory trees.
+
+Command line: ``scripts/make_footage.py``.
+"""
+
+from tests.footage.card import make_card, make_demo
+from tests.footage.gopro import gopro_name, make_gopro, make_gopro_recording
+from tests.footage.mapcam import make_mapcam, mapcam_name
+from tests.footage.novatek import make_novatek, novatek_name
+from tests.footage.route import Route, RoutePoint, route_at
+from tests.footage.truth import Footage, write_manifest
+
+__all__ = [
+    "Footage",
+    "Route",
+    "RoutePoint",
+    "gopro_name",
+    "make_card",
+    "make_demo",
+    "make_gopro",
+    "make_gopro_recording",
+    "make_mapcam",
+    "make_novatek",
+    "mapcam_name",
+    "novatek_name",
+    "route_at",
+    "write_manifest",
+]

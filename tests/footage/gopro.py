@@ -249,7 +249,7 @@ def make_gopro_recording(
     if chapter_s is None:
         chapter_s = CHAPTER_BYTES * 8 / (video_mbps * 1e6)
     frames_total = round(duration_s * rate)
-    frames_per_chapter = max(1, int(chapter_s * rate))
+    frames_per_chapter = max(1, round(chapter_s * rate))
     out: list[Footage] = []
     done = 0
     chapter = 1
