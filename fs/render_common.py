@@ -20,6 +20,7 @@ huge values) in bulk, falling back to the per-value reference only then.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
@@ -39,11 +40,11 @@ DOP_DECIMALS = 2
 
 # A new track segment starts where the time between consecutive samples jumps
 # by more than max(GAP_FLOOR_S, GAP_FACTOR x the median sample interval): for
-# 1 Hz dashcams and 18 Hz GoPros that is 5 s (a tunnel, a paused recording);
-# for a camera logging every 2 s it is 20 s, so a slow logger is not cut at
-# every sample.
+# 1 Hz dashcams and 18 Hz GoPros that is 5 s (a tunnel, a paused recording:
+# drawing a straight line across it would invent a path); for a logger that
+# records every 2 s it is 10 s, so a slow logger is not cut at every sample.
 GAP_FLOOR_S = 5.0
-GAP_FACTOR = 10.0
+GAP_FACTOR = 5.0
 
 # datetime's range (years 1..9999): a time outside it is treated as unknown,
 # since neither gpxpy nor xsd:dateTime consumers handle 5-digit years well.
@@ -297,12 +298,16 @@ def gap_threshold(times: Sequence[float | None]) -> float:
 
 
 def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
-    """The valid samples, cut into track segments.
+    """The valid samples, cut into track segments, ready to draw.
 
     A segment ends where the fix is lost (an invalid sample between valid ones)
     or where time jumps by more than :func:`gap_threshold` (either direction: a
     clock stepping back is a jump too). Times are compared in UTC when both
     samples have it, else in video time; with neither, only fix loss cuts.
+
+    Coordinates are put in the ranges GPX and GeoJSON require (see
+    :func:`drawable`); parsers mark truly out-of-range fixes invalid, so this
+    only matters at the antimeridian, where 179.99999999 rounds to 180.
     """
     utcs = _times(samples, True)
     videos = _times(samples, False)
@@ -326,11 +331,38 @@ def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
             if jump:
                 segments.append(current)
                 current = []
-        current.append(sample)
+        lat, lon = sample.lat, sample.lon
+        in_range = (lat is None or -90.0 <= lat <= 90.0) and (
+            lon is None or -180.0 <= lon < _LON_ROUNDS_BELOW_180
+        )
+        current.append(sample if in_range else drawable(sample))
         last = i
     if current:
         segments.append(current)
     return segments
+
+
+# Any longitude below this rounds (7 decimals) to at most 179.9999999.
+_LON_ROUNDS_BELOW_180 = 179.99999994
+
+
+def drawable(sample: GpsSample) -> GpsSample:
+    """The sample with latitude clamped to [-90, 90] and longitude wrapped into [-180, 180).
+
+    GPX 1.1's ``lonType`` excludes 180 (and RFC 7946 wants the same range), so a
+    longitude that rounds to 180 is written as -180: the same meridian.
+    Non-finite coordinates become None.
+    """
+    lat, lon = sample.lat, sample.lon
+    if lat is not None:
+        lat = min(90.0, max(-90.0, lat)) if math.isfinite(lat) else None
+    if lon is not None:
+        lon = rounded(lon, LATLON_DECIMALS)
+        if lon is not None:
+            lon = rounded((lon + 180.0) % 360.0 - 180.0, LATLON_DECIMALS)
+            if lon is not None and lon >= 180.0:
+                lon = -180.0
+    return dataclasses.replace(sample, lat=lat, lon=lon)
 
 
 def first_utc(samples: Iterable[GpsSample]) -> float | None:

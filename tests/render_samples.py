@@ -1,9 +1,13 @@
-"""Telemetry builders for the renderer tests: tiny hand-checked tracks and long realistic ones."""
+"""Telemetry builders for the renderer tests (tiny hand-checked tracks, long realistic
+ones, seeded awkward ones) and the lookup of the outside tools those tests run."""
 
 from __future__ import annotations
 
 import math
 import random
+import shutil
+
+import pytest
 
 from telemetryfs.parsers.model import (
     FIX_2D,
@@ -16,6 +20,15 @@ from telemetryfs.parsers.model import (
     Stream,
     Telemetry,
 )
+
+
+def require_tool(name: str) -> str:
+    """The path of an outside checker; a missing one FAILS the test (scripts/setup installs it)."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: the renderer checks need it (see scripts/setup)")
+    return path
+
 
 # 2017-04-17T17:31:03Z, the first GPSU of gpmf-parser's hero5.raw.
 T0 = 1_492_450_263.0
@@ -133,4 +146,87 @@ def realistic_track(n: int, *, seed: int = 1, course: bool = False) -> Telemetry
         extra_columns=("gpsp",),
         gps=tuple(samples),
         duration=n / 18.0,
+    )
+
+
+def edge_track() -> Telemetry:
+    """Four samples that exercise the segment rules and missing values (golden tests).
+
+    A valid fix; a lost fix; a valid fix with no UTC and no elevation; a valid
+    fix 60 s later (a time jump). So three segments of one point each, and the
+    CSV still has all four rows.
+    """
+    return Telemetry(
+        format="novatek",
+        camera=None,
+        gps=(
+            GpsSample(
+                utc=T0,
+                video_time=0.0,
+                lat=-33.5,
+                lon=151.25,
+                ele=10.0,
+                speed_2d=5.0,
+                course=90.0,
+                fix=FIX_3D,
+                dop=0.9,
+            ),
+            GpsSample(utc=T0 + 1, video_time=1.0, lat=None, lon=None, fix=FIX_NONE, valid=False),
+            GpsSample(
+                utc=None,
+                video_time=2.0,
+                lat=-33.50001,
+                lon=151.25002,
+                speed_2d=None,
+                course=None,
+                fix=None,
+                dop=None,
+            ),
+            GpsSample(
+                utc=T0 + 62.5,
+                video_time=62.0,
+                lat=-33.6,
+                lon=151.3,
+                ele=12.5,
+                speed_2d=7.25,
+                course=-90.0,
+                fix=FIX_2D,
+                dop=2.0,
+            ),
+        ),
+    )
+
+
+def random_track(seed: int, n: int = 40) -> Telemetry:
+    """A seeded random track full of awkward values, for the outside-tool checks."""
+    rng = random.Random(seed)
+
+    def maybe(value: float) -> float | None:
+        return None if rng.random() < 0.15 else value
+
+    samples = []
+    t = T0 + rng.uniform(-1e8, 1e8)
+    for i in range(n):
+        t += rng.choice([0.055, 0.055, 1.0, 7.0, -3.0])
+        samples.append(
+            GpsSample(
+                utc=maybe(t),
+                video_time=maybe(i * 0.055),
+                lat=rng.choice([0.0, -0.0, 1e-9, -89.9999999, rng.uniform(-90, 90)]),
+                lon=rng.choice([0.0, 179.99999999, -180.0, rng.uniform(-180, 180)]),
+                ele=maybe(rng.choice([0.0, -0.0004, 8848.86, rng.uniform(-500, 9000)])),
+                speed_2d=maybe(rng.choice([0.0, -1.0, rng.uniform(0, 80)])),
+                speed_3d=maybe(rng.uniform(0, 80)),
+                course=maybe(rng.choice([359.999, -10.0, 720.5, rng.uniform(0, 360)])),
+                fix=rng.choice([None, FIX_NONE, FIX_2D, FIX_3D, 1]),
+                dop=maybe(rng.choice([1, 0.5, 99.99, rng.uniform(0, 20)])),
+                valid=rng.random() > 0.1,
+                extra=(rng.choice([None, 1, 2.5, 'a,"b"', "line\nbreak"]),),
+            )
+        )
+    return Telemetry(
+        format=rng.choice(["gopro-mp4", "novatek", "gpmf"]),
+        camera=rng.choice([None, "HERO <&> 8", "Viofo A119"]),
+        extra_columns=("note",),
+        gps=tuple(samples),
     )

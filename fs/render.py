@@ -1,0 +1,60 @@
+"""Renderers: the parsed model (``parsers.model.Telemetry``) → the exact bytes of each file.
+
+Pure functions, no I/O, no pyfuse3/trio: the FUSE layer calls them in a worker
+thread and caches the bytes. Deterministic: the same Telemetry always renders
+the same bytes (exact ``st_size``, rsync and ``cmp`` depend on it). Bump
+``RENDER_VERSION`` whenever any output byte changes, so caches keyed on it
+(``GENERATOR_VERSION``) are invalidated.
+
+=========================  ======================================================
+file                       function
+=========================  ======================================================
+``track.gpx``              ``render_gpx(t, name=video_name)``
+``track.csv``              ``render_csv(t)``
+``streams/gps.csv``        ``render_csv(t)`` too (same table, same bytes)
+``streams/<FOURCC>.csv``   ``render_stream_csv_header(stream)`` +
+                           ``render_stream_csv_rows(stream, chunk, rows)`` per chunk
+``track.kml``              ``render_kml(t, name=video_name)``
+``track.geojson``          ``render_geojson(t, name=video_name)``
+``info.json``              ``render_info(t_or_None, source_name=…, error=…)``
+=========================  ======================================================
+
+The choices (segments, DOP element, extension namespace, CSV dialect, number
+formats) are documented in the module that makes each file.
+"""
+
+from __future__ import annotations
+
+from .render_common import GAP_FACTOR, GAP_FLOOR_S, split_segments
+from .render_csv import (
+    TRACK_COLUMNS,
+    render_csv,
+    render_csv_header,
+    render_stream_csv_header,
+    render_stream_csv_rows,
+)
+from .render_geo import render_geojson, render_kml
+from .render_gpx import TPX_NS, dop_kind, render_gpx
+from .render_info import MAX_WARNINGS, render_info
+
+# Bump on any change to any rendered byte.
+RENDER_VERSION = 1
+
+__all__ = [
+    "GAP_FACTOR",
+    "GAP_FLOOR_S",
+    "MAX_WARNINGS",
+    "RENDER_VERSION",
+    "TPX_NS",
+    "TRACK_COLUMNS",
+    "dop_kind",
+    "render_csv",
+    "render_csv_header",
+    "render_geojson",
+    "render_gpx",
+    "render_info",
+    "render_kml",
+    "render_stream_csv_header",
+    "render_stream_csv_rows",
+    "split_segments",
+]

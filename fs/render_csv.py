@@ -1,0 +1,191 @@
+"""``track.csv``, ``streams/gps.csv`` and ``streams/<FOURCC>.csv``: tables for spreadsheets.
+
+Dialect (RFC 4180 with one documented choice):
+
+- comma separated, UTF-8 without BOM, a header row;
+- lines end with ``\\n`` (LF), as Python's csv module, pandas and most Unix
+  tools write and every RFC 4180 reader we care about (pandas, LibreOffice,
+  Excel, csvkit, ``csv.reader``) accepts; ``wc -l`` then counts rows;
+- a field is quoted only when it holds a comma, a double quote, CR or LF,
+  and quotes inside are doubled (csv.QUOTE_MINIMAL; a test checks that
+  ``csv.reader`` reads back exactly what was written).
+
+``track.csv`` has one row per GPS sample, valid or not (the GPX leaves the
+invalid ones out; the CSV is the complete record). Columns::
+
+    utc_time,video_time_s,lat,lon,ele_m,speed_mps,fix,dop,speed3d_mps,course_deg,valid,<extra…>
+
+Numbers are fixed-point with a set number of decimals (``render_common``):
+``lat``/``lon`` 7, ``video_time_s``/``ele_m``/speeds 3, ``dop``/``course_deg`` 2;
+an unknown value is an empty field. ``utc_time`` is ISO 8601 UTC with
+milliseconds and ``Z``; ``fix`` is ``none``/``2d``/``3d``; ``valid`` is
+``true``/``false``; the course is written as recorded (not folded into
+[0, 360) as in the GPX). ``Telemetry.extra_columns`` values follow: integers
+as is, floats rounded to 6 decimals in their shortest form (no float32 noise,
+no ``-0``), text quoted as needed.
+
+``streams/gps.csv`` (the GPS stream of formats whose Stream has no codec) is the
+same table, byte for byte: serve ``render_csv(telemetry)`` for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from telemetryfs.parsers.model import FIX_NAMES, Chunk, Stream, Telemetry, Value
+
+from .render_common import (
+    COURSE_DECIMALS,
+    DOP_DECIMALS,
+    ELE_DECIMALS,
+    LATLON_DECIMALS,
+    SPEED_DECIMALS,
+    TIME_DECIMALS,
+    Piece,
+    fixed_column,
+    interleave,
+    iso_column,
+    safe_text,
+)
+
+TRACK_COLUMNS = (
+    "utc_time",
+    "video_time_s",
+    "lat",
+    "lon",
+    "ele_m",
+    "speed_mps",
+    "fix",
+    "dop",
+    "speed3d_mps",
+    "course_deg",
+    "valid",
+)
+# Extra and stream values: 6 decimals keeps microsecond timestamps and sensor
+# resolution, and drops the noise of float32 values seen as doubles.
+VALUE_DECIMALS = 6
+# Stream rows are spread over each chunk's duration; at up to 3.2 kHz (Fusion
+# gyro) milliseconds would repeat, so stream times get microseconds.
+STREAM_TIME_DECIMALS = 6
+NEWLINE = "\n"
+_SPECIAL = frozenset(',"\r\n')
+
+
+def csv_field(text: str) -> str:
+    """One field, quoted per RFC 4180 when it has to be (and made UTF-8 safe)."""
+    text = safe_text(text)
+    if _SPECIAL.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def value_text(value: Value) -> str:
+    """A free-form value (extra column or stream sample) as CSV field text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return repr(round(value, VALUE_DECIMALS) + 0.0)
+    return csv_field(str(value))
+
+
+def csv_row(fields: Iterable[str]) -> str:
+    """Field texts (already quoted) joined into one line."""
+    return ",".join(fields) + NEWLINE
+
+
+def render_csv_header(telemetry: Telemetry) -> bytes:
+    """The header line of ``track.csv``."""
+    names = TRACK_COLUMNS + tuple(telemetry.extra_columns)
+    return csv_row(map(csv_field, names)).encode("utf-8")
+
+
+def render_csv(telemetry: Telemetry) -> bytes:
+    """The ``track.csv`` of one video (also its ``streams/gps.csv``).
+
+    Returns:
+        UTF-8 CSV: the header, then one row per ``telemetry.gps`` sample.
+    """
+    samples = telemetry.gps
+    n = len(samples)
+    extra_count = len(telemetry.extra_columns)
+    columns: list[list[str]] = [
+        [t or "" for t in iso_column([s.utc for s in samples])],
+        fixed_column([s.video_time for s in samples], TIME_DECIMALS),
+        fixed_column([s.lat for s in samples], LATLON_DECIMALS),
+        fixed_column([s.lon for s in samples], LATLON_DECIMALS),
+        fixed_column([s.ele for s in samples], ELE_DECIMALS),
+        fixed_column([s.speed_2d for s in samples], SPEED_DECIMALS),
+        [FIX_NAMES.get(s.fix, "") if s.fix is not None else "" for s in samples],
+        fixed_column([s.dop for s in samples], DOP_DECIMALS),
+        fixed_column([s.speed_3d for s in samples], SPEED_DECIMALS),
+        fixed_column([s.course for s in samples], COURSE_DECIMALS),
+        ["true" if s.valid else "false" for s in samples],
+    ]
+    columns += [_extra_column([s.extra for s in samples], k) for k in range(extra_count)]
+    pieces: list[Piece] = []
+    for column in columns:
+        pieces += [column, ","]
+    pieces[-1] = NEWLINE
+    body = interleave(pieces, n) if n else ""
+    return render_csv_header(telemetry) + body.encode("utf-8")
+
+
+def _extra_column(extras: Sequence[tuple[Value, ...]], k: int) -> list[str]:
+    # A parser that filled fewer extras than it declared gets empty fields.
+    return [value_text(e[k]) if k < len(e) else "" for e in extras]
+
+
+# --- decoded streams (streams/<FOURCC>.csv) ---------------------------------------
+#
+# Why rows are not fixed-width (considered so a file's size would follow from
+# its sample count, without decoding): every value would need a width bound
+# known before decoding (from the codec's type and scale) and padding, either
+# leading spaces (pandas parses " 1.5" but LibreOffice imports it as text
+# unless "trim spaces" is ticked) or leading zeros ("-0012.5": LibreOffice and
+# pandas read it, but it looks broken, and the sign column must be reserved
+# for every value). Float payloads (GPMF type 'f') have no useful bound at
+# all. So rows stay in the plain variable-width form and the FUSE layer sizes
+# a stream file by rendering it (one chunk at a time, with these functions).
+
+
+def render_stream_csv_header(stream: Stream) -> bytes:
+    """The header line of ``streams/<name>.csv``: ``video_time_s`` then the stream's columns."""
+    return csv_row(map(csv_field, ("video_time_s", *stream.columns))).encode("utf-8")
+
+
+def render_stream_csv_rows(stream: Stream, chunk: Chunk, rows: Sequence[Sequence[Value]]) -> bytes:
+    """The CSV rows of one decoded chunk, without header.
+
+    Row i's video time is ``chunk.start + i * chunk.duration / chunk.count`` (the
+    samples are spread evenly over the chunk), empty when the chunk has no timing.
+
+    Args:
+        stream: the stream the chunk belongs to (its column count pads short rows).
+        chunk: where the rows came from (timing).
+        rows: ``decode_chunk(stream.codec, data)`` for that chunk.
+    """
+    width = len(stream.columns)
+    times = _chunk_times(chunk, len(rows))
+    lines = []
+    for when, row in zip(times, rows, strict=True):
+        values = [value_text(v) for v in row[:width]] if width else [value_text(v) for v in row]
+        values += [""] * (width - len(values))
+        lines.append(csv_row((when, *values)))
+    return "".join(lines).encode("utf-8")
+
+
+def _chunk_times(chunk: Chunk, n: int) -> list[str]:
+    start, duration = chunk.start, chunk.duration
+    if start is None or duration is None or not math.isfinite(start + duration):
+        return [""] * n
+    # The declared count sets the spacing; a chunk that decoded to a different
+    # number of rows keeps the device's rate rather than stretching.
+    step = duration / (chunk.count if chunk.count > 0 else max(n, 1))
+    return fixed_column([start + i * step for i in range(n)], STREAM_TIME_DECIMALS)
