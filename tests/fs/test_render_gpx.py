@@ -6,6 +6,7 @@ import math
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import gpxpy
 import pytest
@@ -283,7 +284,7 @@ def tracks(draw: st.DrawFn) -> Telemetry:
     )
     samples = []
     for _ in range(n):
-        values = {key: draw(strategy) for key, strategy in fields.items()}
+        values: dict[str, Any] = {key: draw(strategy) for key, strategy in fields.items()}
         samples.append(
             GpsSample(**values, fix=draw(fix), valid=draw(st.booleans() | st.just(True)))
         )

@@ -1,0 +1,134 @@
+"""The shared helpers: bulk formatting equals per-value formatting; segments; safe text."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetryfs.fs.render_common import (
+    course_column,
+    course_deg,
+    drawable,
+    fixed,
+    fixed_column,
+    gpx_number,
+    iso_column,
+    iso_utc,
+    number_column,
+    safe_text,
+    short_number,
+    speed_column,
+    split_segments,
+)
+from telemetryfs.parsers.model import GpsSample
+
+_special = st.sampled_from(
+    [0.0, -0.0, 5e-8, -5e-8, 1e-300, 1e15, 1e16, -1e22, math.nan, math.inf, -math.inf]
+)
+_value = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    _special,
+    st.integers(-(10**6), 10**6),
+)
+# Columns that exercise every path: complete or not, repeated (the shortcut
+# probes the first 256 values) or not.
+_columns = st.one_of(
+    st.lists(_value, max_size=40),
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40),
+    st.lists(st.sampled_from([1.25, 2.5, -0.0, 7.0, 0.004]), min_size=8, max_size=300),
+)
+
+
+@settings(max_examples=500)
+@given(_columns, st.sampled_from([2, 3, 7]))
+def test_number_column_equals_short_number(values: list[float | None], decimals: int) -> None:
+    assert number_column(values, decimals) == [short_number(v, decimals) for v in values]
+
+
+@settings(max_examples=500)
+@given(_columns, st.sampled_from([2, 3, 6, 7]))
+def test_fixed_column_equals_fixed(values: list[float | None], decimals: int) -> None:
+    assert fixed_column(values, decimals) == [fixed(v, decimals) for v in values]
+
+
+@settings(max_examples=300)
+@given(_columns)
+def test_course_and_speed_columns(values: list[float | None]) -> None:
+    assert course_column(values) == [
+        None if (c := course_deg(v)) is None else gpx_number(c) for v in values
+    ]
+    speeds = [short_number(v, 3) for v in values]
+    assert speed_column(values) == [None if s is None or s.startswith("-") else s for s in speeds]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.floats(-7e10, 3e11), st.sampled_from([math.nan, 1e13])), max_size=30
+    )
+)
+def test_iso_column_equals_iso_utc(values: list[float | None]) -> None:
+    assert iso_column(values) == [iso_utc(v) for v in values]
+
+
+def test_iso_utc() -> None:
+    assert iso_utc(1_492_450_263.0555) == "2017-04-17T17:31:03.056Z"
+    assert iso_utc(0.9999) == "1970-01-01T00:00:01.000Z"
+    assert iso_utc(-0.001) == "1969-12-31T23:59:59.999Z"
+    assert iso_utc(None) is None
+    assert iso_utc(math.nan) is None
+    assert iso_utc(1e13) is None  # beyond year 9999
+
+
+def test_short_number_and_fixed() -> None:
+    assert short_number(33.12649691234, 7) == "33.1264969"
+    assert short_number(20.0, 3) == "20.0"
+    assert short_number(-0.0001, 3) == "0.0"
+    assert short_number(1e-7, 7) == "0.0000001"  # never an exponent
+    assert fixed(-0.0001, 3) == "0.000"
+    assert fixed(22.633333206176758, 7) == "22.6333332"
+    assert fixed(math.inf, 2) == ""
+
+
+def test_course_deg_folds_into_0_360() -> None:
+    assert [course_deg(v) for v in (-90.0, 360.0, 359.999, 720.5, None)] == [
+        270.0,
+        0.0,
+        0.0,
+        0.5,
+        None,
+    ]
+
+
+def test_drawable_clamps_and_wraps() -> None:
+    s = GpsSample(utc=None, video_time=None, lat=90.5, lon=180.0)
+    assert (drawable(s).lat, drawable(s).lon) == (90.0, -180.0)
+    s = GpsSample(utc=None, video_time=None, lat=math.nan, lon=-180.00000006)
+    assert (drawable(s).lat, drawable(s).lon) == (None, 179.9999999)
+
+
+def test_safe_text() -> None:
+    assert safe_text("plain Île") == "plain Île"
+    assert safe_text("tab\tok\x00\udcff\ufffe") == "tab\tok\ufffd\ufffd\ufffd"
+
+
+@st.composite
+def _samples(draw: st.DrawFn) -> list[GpsSample]:
+    n = draw(st.integers(0, 40))
+    t = 0.0
+    out = []
+    for _ in range(n):
+        t += draw(st.sampled_from([0.055, 1.0, 6.0, -10.0]))
+        utc = draw(st.sampled_from([t, None]))
+        out.append(GpsSample(utc=utc, video_time=t, lat=1.0, lon=2.0, valid=draw(st.booleans())))
+    return out
+
+
+@given(_samples())
+def test_segments_hold_every_valid_sample_once_in_order(samples: list[GpsSample]) -> None:
+    segments = split_segments(samples)
+    assert [s for seg in segments for s in seg] == [s for s in samples if s.valid]
+    assert all(segments)

@@ -1,0 +1,191 @@
+"""track.csv and stream CSVs: golden bytes, RFC 4180 round trip, every sample present."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetryfs.fs.render import (
+    TRACK_COLUMNS,
+    render_csv,
+    render_csv_header,
+    render_stream_csv_header,
+    render_stream_csv_rows,
+)
+from telemetryfs.fs.render_csv import csv_field, value_text
+from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
+from tests.render_samples import edge_track, random_track, realistic_track, three_points
+
+# By hand: 7 decimals for lat/lon, 3 for times/elevation/speeds, 2 for DOP and
+# course, empty fields for unknowns, LF line ends, extra column last.
+GOLDEN_THREE_POINTS = (
+    "utc_time,video_time_s,lat,lon,ele_m,speed_mps,fix,dop,speed3d_mps,course_deg,valid,gpsp\n"
+    "2017-04-17T17:31:03.000Z,0.000,33.1264969,-117.3273542,-20.184,0.167,3d,6.06,0.190,,true,606\n"
+    "2017-04-17T17:31:03.055Z,0.055,33.1264969,-117.3273541,-20.146,0.200,3d,6.06,0.250,271.50,true,606\n"
+    "2017-04-17T17:31:03.111Z,0.111,33.1264970,-117.3273540,-20.100,0.000,2d,1.00,0.000,0.00,true,100\n"
+)
+
+# The lost fix stays (valid=false, fix none); the sample without UTC has an
+# empty utc_time; the course is written as recorded (-90, not folded).
+GOLDEN_EDGE = (
+    "utc_time,video_time_s,lat,lon,ele_m,speed_mps,fix,dop,speed3d_mps,course_deg,valid\n"
+    "2017-04-17T17:31:03.000Z,0.000,-33.5000000,151.2500000,10.000,5.000,3d,0.90,,90.00,true\n"
+    "2017-04-17T17:31:04.000Z,1.000,,,,,none,,,,false\n"
+    ",2.000,-33.5000100,151.2500200,,,,,,,true\n"
+    "2017-04-17T17:32:05.500Z,62.000,-33.6000000,151.3000000,12.500,7.250,2d,2.00,,-90.00,true\n"
+)
+
+
+def test_three_points_golden() -> None:
+    assert render_csv(three_points()).decode() == GOLDEN_THREE_POINTS
+
+
+def test_edge_track_golden_keeps_invalid_rows() -> None:
+    assert render_csv(edge_track()).decode() == GOLDEN_EDGE
+
+
+def test_header_starts_with_the_required_columns() -> None:
+    header = render_csv_header(three_points()).decode().rstrip("\n").split(",")
+    required = ["utc_time", "video_time_s", "lat", "lon", "ele_m", "speed_mps", "fix", "dop"]
+    assert header[:8] == required
+    assert header[8:11] == ["speed3d_mps", "course_deg", "valid"]
+    assert tuple(header[:11]) == TRACK_COLUMNS
+
+
+def test_empty_track_is_just_the_header() -> None:
+    assert render_csv(Telemetry(format="x")) == (",".join(TRACK_COLUMNS) + "\n").encode()
+
+
+def test_negative_zero_and_noise_never_appear() -> None:
+    sample = GpsSample(
+        utc=None,
+        video_time=-0.0001,
+        lat=22.633333206176758,
+        lon=-1e-9,
+        ele=-0.0004,
+        extra=(0.1 + 0.2, -0.0),
+    )
+    row = (
+        render_csv(Telemetry(format="x", extra_columns=("a", "b"), gps=(sample,)))
+        .decode()
+        .splitlines()[1]
+    )
+    assert row == ",0.000,22.6333332,0.0000000,0.000,,,,,,true,0.3,0.0"
+
+
+def test_csv_field_quotes_only_what_rfc_4180_requires() -> None:
+    assert csv_field("plain text") == "plain text"
+    assert csv_field("a,b") == '"a,b"'
+    assert csv_field('say "hi"') == '"say ""hi"""'
+    assert csv_field("two\nlines") == '"two\nlines"'
+    assert csv_field("bad \udcff") == "bad \ufffd"
+
+
+def test_value_text() -> None:
+    assert [value_text(v) for v in (None, 7, -3, 1.5, 1e-7, math.nan, True, "x")] == [
+        "",
+        "7",
+        "-3",
+        "1.5",
+        "0.0",
+        "",
+        "true",
+        "x",
+    ]
+
+
+def _read(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 100_000), st.integers(0, 80))
+def test_every_sample_is_a_row_and_csv_reads_back(seed: int, n: int) -> None:
+    t = random_track(seed, n)
+    rows = _read(render_csv(t))
+    assert len(rows) == n + 1
+    assert all(len(row) == len(TRACK_COLUMNS) + 1 for row in rows)
+    assert [row[10] for row in rows[1:]] == ["true" if s.valid else "false" for s in t.gps]
+    # csv.reader gives back the exact text of every extra value, quotes and newlines included.
+    plain: dict[object, object] = {None: "", 1: "1", 2.5: "2.5"}
+    expected = [plain.get(s.extra[0], s.extra[0]) for s in t.gps]
+    assert [row[11] for row in rows[1:]] == expected
+
+
+def test_csv_is_deterministic_and_matches_per_value_formatting() -> None:
+    t = realistic_track(3000, course=True)
+    assert render_csv(t) == render_csv(t)
+    rows = _read(render_csv(t))
+    for sample, row in zip(t.gps, rows[1:], strict=True):
+        assert row[2] == f"{sample.lat:.7f}"
+        assert row[3] == f"{sample.lon:.7f}"
+
+
+def test_one_hour_csv_renders_fast() -> None:
+    t = realistic_track(65_000, course=True)
+    best = math.inf
+    for _ in range(2):
+        start = time.perf_counter()
+        data = render_csv(t)
+        best = min(best, time.perf_counter() - start)
+    print(f"\nrender_csv: 65,000 rows in {best * 1000:.0f} ms ({len(data) / 1e6:.1f} MB)")
+    assert best < 1.5
+
+
+# --- stream CSVs -------------------------------------------------------------------
+
+ACCL = Stream(
+    name="ACCL",
+    fourcc="ACCL",
+    device="Camera",
+    label="Accelerometer",
+    columns=("z_mps2", "x_mps2", "y_mps2"),
+    sample_count=4,
+    chunks=(Chunk(Extent(0, 24), count=4, start=1.0, duration=0.02),),
+    codec=object(),
+)
+
+
+def test_stream_header() -> None:
+    assert render_stream_csv_header(ACCL) == b"video_time_s,z_mps2,x_mps2,y_mps2\n"
+
+
+def test_stream_rows_golden() -> None:
+    rows = [(9.81, 0, -0.5), (9.8, 0.125, -0.0), (1e-9, 2, 3), (4, 5, 6)]
+    expected = "1.000000,9.81,0,-0.5\n1.005000,9.8,0.125,0.0\n1.010000,0.0,2,3\n1.015000,4,5,6\n"
+    assert render_stream_csv_rows(ACCL, ACCL.chunks[0], rows).decode() == expected
+
+
+def test_stream_rows_without_timing_or_with_odd_rows() -> None:
+    chunk = Chunk(Extent(0, 0), count=2, start=None, duration=None)
+    rows = [(1, 2), ("a,b", None, 3, 4)]  # short row padded, long row cut to the columns
+    assert render_stream_csv_rows(ACCL, chunk, rows) == b',1,2,\n,"a,b",,3\n'
+
+
+def test_stream_rows_spacing_follows_the_declared_count() -> None:
+    chunk = Chunk(Extent(0, 0), count=10, start=0.0, duration=1.0)
+    data = render_stream_csv_rows(ACCL, chunk, [(1, 2, 3)] * 3)
+    assert [line.split(",")[0] for line in data.decode().splitlines()] == [
+        "0.000000",
+        "0.100000",
+        "0.200000",
+    ]
+
+
+def test_stream_csv_assembles_into_a_readable_table() -> None:
+    header = render_stream_csv_header(ACCL)
+    chunks = [
+        render_stream_csv_rows(
+            ACCL, Chunk(Extent(0, 0), 2, start=k, duration=1.0), [(k, 1.5, "x")] * 2
+        )
+        for k in range(3)
+    ]
+    rows = _read(header + b"".join(chunks))
+    assert rows[0] == ["video_time_s", "z_mps2", "x_mps2", "y_mps2"]
+    assert len(rows) == 7
+    assert rows[-1] == ["2.500000", "2", "1.5", "x"]
