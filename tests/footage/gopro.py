@@ -537,8 +537,12 @@ def _payloads(
             groups[min(n_payloads - 1, int((r - t0) / payload_s))].append((i, r))
         return groups
 
-    gps5_groups = by_payload(profile.gps5_hz or 18.0, rec.gps_phase5) if rec.gps5 else None
     gps9_groups = by_payload(profile.gps9_hz or 10.0, rec.gps_phase9) if rec.gps9 else None
+    if rec.gps5 and gps9_groups is not None:
+        # One receiver feeds both streams: HERO11 writes the same 10 Hz samples twice.
+        gps5_groups: list[list[tuple[int, float]]] | None = gps9_groups
+    else:
+        gps5_groups = by_payload(profile.gps5_hz or 18.0, rec.gps_phase5) if rec.gps5 else None
     truth: dict[str, list[Sample]] = {}
     if rec.gps5:
         truth["GPS5"] = []
