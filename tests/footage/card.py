@@ -149,14 +149,14 @@ def make_card(
             for _ in range(loops):
                 novatek_number += 1
                 locked = rng.random() < 0.08
-                folder = movie / "RO" if locked else movie
-                folder.mkdir(parents=True, exist_ok=True)
+                clip_dir = movie / "RO" if locked else movie
+                clip_dir.mkdir(parents=True, exist_ok=True)
                 start = when + timedelta(seconds=offset)
                 local = start + timedelta(hours=2)  # the dashcam's clock is set to CEST
                 name = novatek_name(local.replace(tzinfo=None), novatek_number % 1000)
                 out.append(
                     make_novatek(
-                        folder / name,
+                        clip_dir / name,
                         duration_s=novatek_clip_s,
                         start_utc=start,
                         seed=seed * 1000 + drive,
@@ -171,11 +171,11 @@ def make_card(
             elapsed = offset
         else:
             mapcam_number += 1
-            folder = root / "DCIM" / "MAPCAM"
-            folder.mkdir(parents=True, exist_ok=True)
+            mapcam_dir = root / "DCIM" / "MAPCAM"
+            mapcam_dir.mkdir(parents=True, exist_ok=True)
             out.append(
                 make_mapcam(
-                    folder / mapcam_name(when, mapcam_number),
+                    mapcam_dir / mapcam_name(when, mapcam_number),
                     duration_s=mapcam_clip_s,
                     start_utc=when,
                     seed=seed * 1000 + drive,

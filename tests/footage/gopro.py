@@ -310,7 +310,7 @@ def _gps_sample_times(
 ) -> list[tuple[int, float]]:
     """(global index, recording time) of the receiver's samples inside [t0, t0 + duration)."""
     first = max(0, math.ceil((t0 - phase) * hz - 1e-9))
-    out = []
+    out: list[tuple[int, float]] = []
     i = first
     while True:
         r = phase + i / hz

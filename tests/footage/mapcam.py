@@ -37,7 +37,9 @@ import math
 import os
 import random
 import struct
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tests.builders import riff_chunk
 from tests.footage.route import Route
@@ -63,31 +65,47 @@ def mapcam_name(start: datetime, number: int) -> str:
     return f"MC_{start:%Y%m%d_%H%M%S}_{number:04d}.AVI"
 
 
-def mapcam_record(
-    *,
-    counter: int,
-    fixed: bool,
-    satellites: int,
-    when: datetime,
-    lat_e6: int,
-    lon_e6: int,
-    alt_dm: int,
-    speed_raw: int,
-    unknown36: int,
-    distance_raw: int,
-    voltage: int,
-) -> bytes:
-    """One 58-byte record, fields as the seed document describes them."""
-    status = bytes((1 if fixed else 0, 3 if fixed else 0, satellites, 0))
-    ms_in_minute = when.second * 1000  # "milliseconds are only precise to the second"
-    return (
-        struct.pack("<II", counter, 50)
-        + status
-        + struct.pack("<HBB", when.year, when.month, when.day)
-        + struct.pack("<BBH", when.hour, when.minute, ms_in_minute)
-        + struct.pack("<7i", lat_e6, lon_e6, alt_dm, speed_raw, unknown36, distance_raw, voltage)
-        + RECORD_TAIL
-    )
+@dataclass(frozen=True, slots=True)
+class MapcamRecord:
+    """The fields of one 58-byte record, as written."""
+
+    counter: int
+    fixed: bool
+    satellites: int
+    when: datetime
+    lat_e6: int
+    lon_e6: int
+    alt_dm: int
+    speed_raw: int
+    unknown36: int
+    distance_raw: int
+    voltage: int
+
+    @property
+    def status(self) -> bytes:
+        return bytes((1 if self.fixed else 0, 3 if self.fixed else 0, self.satellites, 0))
+
+    def to_bytes(self) -> bytes:
+        """The record, fields as the seed document describes them."""
+        when = self.when
+        ms_in_minute = when.second * 1000  # "milliseconds are only precise to the second"
+        return (
+            struct.pack("<II", self.counter, 50)
+            + self.status
+            + struct.pack("<HBB", when.year, when.month, when.day)
+            + struct.pack("<BBH", when.hour, when.minute, ms_in_minute)
+            + struct.pack(
+                "<7i",
+                self.lat_e6,
+                self.lon_e6,
+                self.alt_dm,
+                self.speed_raw,
+                self.unknown36,
+                self.distance_raw,
+                self.voltage,
+            )
+            + RECORD_TAIL
+        )
 
 
 def _avih(fps: int, frames: int, width: int, height: int, max_bytes: int) -> bytes:
@@ -233,21 +251,21 @@ def make_mapcam(
             distance += point.distance - previous.distance
             previous = point
             fixed = k >= no_fix_first_s
-            fields = {
-                "counter": (k + 1) * fps,
-                "fixed": fixed,
-                "satellites": 9 + (k // 37) % 4 if fixed else 2,
-                "when": when,
-                "lat_e6": round(point.lat * 1e6) if fixed else 0,
-                "lon_e6": round(point.lon * 1e6) if fixed else 0,
-                "alt_dm": round(point.ele * 10) if fixed else 0,
-                "speed_raw": round(point.speed_2d / MPH * 1e6) if fixed else 0,
-                "unknown36": round(point.course * 100) if fixed else 0,
-                "distance_raw": round(distance / 1000 * 10_000),
-                "voltage": 12_600 - k * 600 // max(1, seconds) + (40 if rng.random() < 0.05 else 0),
-            }
-            record = mapcam_record(**fields)
-            samples.append(_sample(fields, k, start_posix))
+            rec = MapcamRecord(
+                counter=(k + 1) * fps,
+                fixed=fixed,
+                satellites=9 + (k // 37) % 4 if fixed else 2,
+                when=when,
+                lat_e6=round(point.lat * 1e6) if fixed else 0,
+                lon_e6=round(point.lon * 1e6) if fixed else 0,
+                alt_dm=round(point.ele * 10) if fixed else 0,
+                speed_raw=round(point.speed_2d / MPH * 1e6) if fixed else 0,
+                unknown36=round(point.course * 100) if fixed else 0,
+                distance_raw=round(distance / 1000 * 10_000),
+                voltage=12_600 - k * 600 // max(1, seconds) + (40 if rng.random() < 0.05 else 0),
+            )
+            record = rec.to_bytes()
+            samples.append(_sample(rec, k, start_posix))
             if gps_at_end and k == seconds - 1:
                 pending_last = record
             else:
@@ -299,42 +317,39 @@ def make_mapcam(
     )
 
 
-def _sample(fields: dict[str, object], k: int, start_posix: float) -> Sample:
+def _sample(rec: MapcamRecord, k: int, start_posix: float) -> Sample:
     """Truth of one record: decoded values plus every raw field."""
-    fixed = bool(fields["fixed"])
-    when = fields["when"]
-    assert isinstance(when, datetime)
-
-    def num(name: str) -> int:
-        value = fields[name]
-        assert isinstance(value, int)
-        return value
-
-    raw = {name: num(name) for name in fields if name not in ("fixed", "when")}
-    raw.update(
-        {
-            "year": when.year,
-            "month": when.month,
-            "day": when.day,
-            "hour": when.hour,
-            "minute": when.minute,
-            "ms_in_minute": when.second * 1000,
-            "status": [1 if fixed else 0, 3 if fixed else 0, num("satellites"), 0],
-        }
-    )
+    when = rec.when
+    raw: dict[str, Any] = {
+        "counter": rec.counter,
+        "status": list(rec.status),
+        "year": when.year,
+        "month": when.month,
+        "day": when.day,
+        "hour": when.hour,
+        "minute": when.minute,
+        "ms_in_minute": when.second * 1000,
+        "lat_e6": rec.lat_e6,
+        "lon_e6": rec.lon_e6,
+        "alt_dm": rec.alt_dm,
+        "speed_raw": rec.speed_raw,
+        "unknown36": rec.unknown36,
+        "distance_raw": rec.distance_raw,
+        "voltage": rec.voltage,
+    }
     return {
         "utc": start_posix + k,
         "time": iso_utc(start_posix + k),
         "video_time": float(k),
-        "lat": num("lat_e6") / 1e6,
-        "lon": num("lon_e6") / 1e6,
-        "ele": num("alt_dm") / 10,
-        "speed_2d": num("speed_raw") / 1e6 * MPH,
+        "lat": rec.lat_e6 / 1e6,
+        "lon": rec.lon_e6 / 1e6,
+        "ele": rec.alt_dm / 10,
+        "speed_2d": rec.speed_raw / 1e6 * MPH,
         "speed_3d": None,
-        "course": num("unknown36") / 100 if fixed else None,
-        "fix": 3 if fixed else 0,
+        "course": rec.unknown36 / 100 if rec.fixed else None,
+        "fix": 3 if rec.fixed else 0,
         "dop": None,
-        "valid": fixed,
-        "distance_km": num("distance_raw") / 10_000,
+        "valid": rec.fixed,
+        "distance_km": rec.distance_raw / 10_000,
         "raw": raw,
     }
