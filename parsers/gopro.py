@@ -52,7 +52,6 @@ from .model import (
     RawFile,
     Stream,
     Telemetry,
-    Value,
 )
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,9 @@ GPRI = b"GPRI"
 SYST = b"SYST"
 # Track stream preference: GPS9 (own time, fix, DOP) over GPS5; Karma drones have GPRI only.
 GPS_KEYS = (GPS9, GPS5, GPRI)
-_GPS_SCAN = re.compile(b"GPS9|GPS5|GPRI|SYST")
+_GPS_SCAN_KEYS = (GPS9, GPS5, GPRI, SYST)
+# Columns each GPS stream must have to be read (spec; MAVLink GPS_RAW_INT; SYST pair).
+_GPS_COLUMNS = {GPS9: 9, GPS5: 5, GPRI: 10, SYST: 2}
 # GoPro writes one payload per 1.001 s (29.97 fps timebase); gopro-telemetry
 # invents the same 1001 ms for a lone payload.
 NOMINAL_PAYLOAD = 1.001
@@ -97,7 +98,8 @@ class _GpsBlock:
     payload: int
     device: int | str
     key: bytes
-    rows: list[tuple[Value, ...]]
+    rows: list[tuple[Any, ...]]  # unscaled, as stored
+    div: tuple[float, ...]  # SCAL divisor of each column
     offset: int
     gpsu: float | None = None
     gpsu_raw: bytes = b""
@@ -131,6 +133,7 @@ class _Walker:
         self.settings: dict[str, Any] = {}
         self.warnings: list[ParseWarning] = []
         self.good = 0
+        self.seen_gps9 = False
 
     def add_payload(self, buf: bytes, start: int, end: int, base: int, index: int) -> None:
         """Walk one payload's DEVCs; damage skips the DEVC with a warning."""
@@ -141,15 +144,32 @@ class _Walker:
         try:
             kids = list(gpmf.children(buf, devc))
             device = self._device(buf, kids)
+            hits = self._gps_hits(buf, devc)
             for kid in kids:
                 if kid.key == gpmf.STRM:
-                    self._add_strm(buf, kid, base, index, device)
+                    lo, hi = kid.value_offset, kid.value_offset + kid.size
+                    is_gps = any(lo <= h < hi for h in hits)
+                    if is_gps or self.want_streams:
+                        self._add_strm(buf, kid, base, index, device, is_gps)
                 elif kid.key == gpmf.TICK and index not in self.dev_clock:
                     self._clock(self.dev_clock, index, gpmf.read_numbers(buf, kid), 1000.0)
         except ParseError as exc:
             self.warnings.append(ParseWarning(base + devc.offset, f"damaged DEVC skipped: {exc}"))
             return
         self.good += 1
+
+    def _gps_hits(self, buf: bytes, devc: Klv) -> list[int]:
+        """Where GPS keys occur in a DEVC (bytes.find is far cheaper than walking every STRM)."""
+        hits = []
+        end = devc.value_offset + devc.size
+        for key in _GPS_SCAN_KEYS:
+            if key == GPS5 and self.seen_gps9 and not self.want_streams:
+                continue  # HERO11+: the track uses GPS9, GPS5 is not needed
+            at = buf.find(key, devc.value_offset, end)
+            while at >= 0:
+                hits.append(at)
+                at = buf.find(key, at + 4, end)
+        return hits
 
     def _device(self, buf: bytes, kids: list[Klv]) -> _Device:
         dvid = next((k for k in kids if k.key == gpmf.DVID), None)
@@ -171,11 +191,9 @@ class _Walker:
         if values:
             clocks[index] = float(values[0]) / unit
 
-    def _add_strm(self, buf: bytes, strm: Klv, base: int, index: int, device: _Device) -> None:
-        end = strm.value_offset + strm.size
-        is_gps = _GPS_SCAN.search(buf, strm.value_offset, end) is not None
-        if not (self.want_streams or is_gps):
-            return
+    def _add_strm(
+        self, buf: bytes, strm: Klv, base: int, index: int, device: _Device, is_gps: bool
+    ) -> None:
         block = gpmf.parse_strm(buf, strm, device.sticky)
         if block is None:
             if gpmf.is_settings(buf, strm):
@@ -194,15 +212,20 @@ class _Walker:
             self.settings.setdefault(key, list(value) if isinstance(value, tuple) else value)
 
     def _add_gps(self, buf: bytes, block: StreamBlock, base: int, index: int, dev: _Device) -> None:
-        rows = [r for k in block.data for r in gpmf.decode_chunk(block.codec, _value(buf, k))]
+        codec = block.codec
+        if block.key not in _GPS_COLUMNS or len(codec.fields) < _GPS_COLUMNS[block.key]:
+            return
+        rows = [r for k in block.data for r in gpmf.raw_rows(codec, _value(buf, k))]
+        div = codec.scale or (1.0,) * len(codec.fields)
         if block.key == SYST:
-            self.syst.extend(_syst_pairs(rows))
+            self.syst.extend(_syst_pairs(rows, div))
             if self.syst and index not in self.gps_clock:
                 self.gps_clock[index] = self.syst[-1][1]
             return
-        if block.key not in GPS_KEYS or not rows:
+        if not rows:
             return
-        gps = _GpsBlock(index, dev.id, block.key, rows, base + block.data[0].offset)
+        self.seen_gps9 = self.seen_gps9 or block.key == GPS9
+        gps = _GpsBlock(index, dev.id, block.key, rows, div, base + block.data[0].offset)
         local = _local_props(block)
         if GPSU in local:
             gps.gpsu_raw = _value(buf, local[GPSU])
@@ -212,7 +235,9 @@ class _Walker:
         precision = _first_number(block, GPSP)
         gps.dop = precision / 100.0 if precision is not None else None
         self.gps.append(gps)
-        clock = gps.gpsu if block.key == GPS5 else _gps9_utc(rows[0]) if block.key == GPS9 else None
+        clock = gps.gpsu if block.key == GPS5 else None
+        if block.key == GPS9:
+            clock = _gps9_utc(rows[0][5] / div[5], rows[0][6] / div[6])
         if clock is not None and index not in self.gps_clock:
             self.gps_clock[index] = clock
 
@@ -257,14 +282,9 @@ def _first_number(block: StreamBlock, key: bytes) -> float | None:
     return float(numbers[0]) if numbers else None
 
 
-def _syst_pairs(rows: list[tuple[Value, ...]]) -> list[tuple[float, float]]:
+def _syst_pairs(rows: list[tuple[Any, ...]], div: tuple[float, ...]) -> list[tuple[float, float]]:
     """Karma SYST rows: (system seconds, UNIX seconds); zeros mean "not set"."""
-    pairs = []
-    for row in rows:
-        system, unix = (_num(v) for v in row[:2]) if len(row) >= 2 else (None, None)
-        if system and unix:
-            pairs.append((system, unix))
-    return pairs
+    return [(r[0] / div[0], r[1] / div[1]) for r in rows if r[0] and r[1]]
 
 
 def _top_level(
@@ -751,24 +771,92 @@ def _choose_gps(blocks: list[_GpsBlock]) -> tuple[bytes | None, list[_GpsBlock]]
 def _gps_samples(
     key: bytes, blocks: list[_GpsBlock], times: Times, walker: _Walker
 ) -> tuple[GpsSample, ...]:
+    out: list[GpsSample] = []
     if key == GPS5:
         anchors = _gps5_anchors(blocks, times, walker.warnings)
-    out: list[GpsSample] = []
-    syst = sorted(walker.syst)
-    for j, block in enumerate(blocks):
-        start, dur = times[block.payload]
-        n = len(block.rows)
-        for i, row in enumerate(block.rows):
-            video = start + i * (dur or 0.0) / n if start is not None else None
-            if key == GPS5:
-                anchor, span = anchors[j]
-                utc = anchor + i * span / n if anchor is not None else None
-                out.append(_sample(row, utc, video, block.fix, block.dop))
-            elif key == GPS9:
-                out.append(_gps9_sample(row, video, block, walker.warnings))
-            else:
-                out.append(_gpri_sample(row, video, syst))
+        for block, (anchor, span) in zip(blocks, anchors, strict=True):
+            out.extend(_gps5_block(block, times[block.payload], anchor, span))
+    elif key == GPS9:
+        for block in blocks:
+            out.extend(_gps9_block(block, times[block.payload], walker.warnings))
+    else:
+        syst = sorted(walker.syst)
+        for block in blocks:
+            out.extend(_gpri_block(block, times[block.payload], syst))
     return tuple(out)
+
+
+def _video_times(n: int, time: tuple[float | None, float | None]) -> list[float | None]:
+    start, dur = time
+    if start is None:
+        return [None] * n
+    return [start + i * (dur or 0.0) / n for i in range(n)]
+
+
+def _gps5_block(
+    block: _GpsBlock, time: tuple[float | None, float | None], anchor: float | None, span: float
+) -> list[GpsSample]:
+    """GPS5 rows: lat, lon, alt, 2D speed, 3D speed; fix and DOP are the payload's."""
+    d0, d1, d2, d3, d4 = block.div[:5]
+    n, fix, dop = len(block.rows), block.fix, block.dop
+    bad_fix = fix is not None and fix < 2
+    videos = _video_times(n, time)
+    out = []
+    for i, r in enumerate(block.rows):
+        utc = anchor + i * span / n if anchor is not None else None
+        lat, lon = r[0] / d0, r[1] / d1
+        valid = not bad_fix and utc is not None and _in_range(lat, lon)
+        out.append(
+            GpsSample(
+                utc, videos[i], lat, lon, r[2] / d2, r[3] / d3, r[4] / d4, None, fix, dop, valid
+            )
+        )
+    return out
+
+
+def _gps9_block(
+    block: _GpsBlock, time: tuple[float | None, float | None], warnings: list[ParseWarning]
+) -> list[GpsSample]:
+    """GPS9 rows: lat, lon, alt, 2D, 3D, days since 2000, seconds of day, DOP, fix."""
+    d = block.div
+    videos = _video_times(len(block.rows), time)
+    out = []
+    for i, r in enumerate(block.rows):
+        utc = _gps9_utc(r[5] / d[5], r[6] / d[6])
+        if utc is None:
+            warnings.append(ParseWarning(block.offset, f"GPS9 time out of range: {r[5:7]}"))
+        lat, lon, fix = r[0] / d[0], r[1] / d[1], int(r[8] / d[8])
+        valid = fix >= 2 and utc is not None and _in_range(lat, lon)
+        speeds = (r[3] / d[3], r[4] / d[4])
+        out.append(
+            GpsSample(utc, videos[i], lat, lon, r[2] / d[2], *speeds, None, fix, r[7] / d[7], valid)
+        )
+    return out
+
+
+def _gpri_block(
+    block: _GpsBlock, time: tuple[float | None, float | None], syst: list[tuple[float, float]]
+) -> list[GpsSample]:
+    """Karma GPRI (MAVLink GPS_RAW_INT): time, lat, lon, alt, eph, epv, vel, cog, fix, sats."""
+    d = block.div
+    videos = _video_times(len(block.rows), time)
+    out = []
+    for i, r in enumerate(block.rows):
+        utc = _system_to_utc(r[0] / d[0], syst)
+        fix_type = r[8] / d[8]
+        fix = 0 if fix_type < 2 else 2 if fix_type == 2 else 3  # 0/1: no fix; 4+: DGPS, RTK
+        lat, lon = r[1] / d[1], r[2] / d[2]
+        valid = fix >= 2 and utc is not None and _in_range(lat, lon)
+        motion = (r[6] / d[6], None, r[7] / d[7])  # ground speed, no 3D speed, course
+        out.append(
+            GpsSample(utc, videos[i], lat, lon, r[3] / d[3], *motion, fix, r[4] / d[4], valid)
+        )
+    return out
+
+
+def _in_range(lat: float, lon: float) -> bool:
+    """Coordinates on Earth and not the 0/0 a receiver reports before its first fix."""
+    return -90 <= lat <= 90 and -180 <= lon <= 180 and not (lat == 0 and lon == 0)
 
 
 def _gps5_anchors(
@@ -811,38 +899,10 @@ def _gps5_anchors(
     return out
 
 
-def _gps9_utc(row: tuple[Value, ...]) -> float | None:
-    """GPS9 columns 5 and 6: days since 2000-01-01 and seconds since midnight (UTC)."""
-    days, secs = row[5], row[6]
-    if not isinstance(days, int | float) or not isinstance(secs, int | float):
-        return None
-    utc = GPS_EPOCH_2000 + float(days) * 86400 + float(secs)
+def _gps9_utc(days: float, seconds: float) -> float | None:
+    """GPS9 days since 2000-01-01 and seconds since midnight, as POSIX seconds (UTC)."""
+    utc = GPS_EPOCH_2000 + days * 86400 + seconds
     return utc if _MIN_UTC <= utc < _MAX_UTC else None
-
-
-def _gps9_sample(
-    row: tuple[Value, ...], video: float | None, block: _GpsBlock, warnings: list[ParseWarning]
-) -> GpsSample:
-    utc = _gps9_utc(row)
-    if utc is None:
-        warnings.append(ParseWarning(block.offset, f"GPS9 time out of range: {row[5:7]}"))
-    dop, fix = _num(row[7]), _num(row[8])
-    return _sample(row, utc, video, int(fix) if fix is not None else None, dop)
-
-
-def _gpri_sample(
-    row: tuple[Value, ...], video: float | None, syst: list[tuple[float, float]]
-) -> GpsSample:
-    """Karma GPRI (MAVLink GPS_RAW_INT): time, lat, lon, alt, eph, epv, vel, cog, fix, sats."""
-    system_time = _num(row[0])
-    utc = _system_to_utc(system_time, syst) if system_time is not None else None
-    fix_type = _num(row[8])
-    fix = None if fix_type is None else 0 if fix_type < 2 else 2 if fix_type == 2 else 3
-    lat, lon, alt = _num(row[1]), _num(row[2]), _num(row[3])
-    valid = _valid(lat, lon, fix, utc)
-    return GpsSample(
-        utc, video, lat, lon, alt, _num(row[6]), None, _num(row[7]), fix, _num(row[4]), valid
-    )
 
 
 def _system_to_utc(t: float, syst: list[tuple[float, float]]) -> float | None:
@@ -857,30 +917,6 @@ def _system_to_utc(t: float, syst: list[tuple[float, float]]) -> float | None:
     if s1 == s0:
         return u0
     return u0 + (u1 - u0) * (t - s0) / (s1 - s0)
-
-
-def _num(value: Value) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _sample(
-    row: tuple[Value, ...],
-    utc: float | None,
-    video: float | None,
-    fix: int | None,
-    dop: float | None,
-) -> GpsSample:
-    lat, lon, alt, s2, s3 = (_num(v) for v in row[:5])
-    return GpsSample(utc, video, lat, lon, alt, s2, s3, None, fix, dop, _valid(lat, lon, fix, utc))
-
-
-def _valid(lat: float | None, lon: float | None, fix: int | None, utc: float | None) -> bool:
-    """A real fix (fix 2D/3D, or unknown), coordinates in range and not 0/0, a sane time."""
-    if lat is None or lon is None or utc is None:
-        return False
-    if fix is not None and fix < 2:
-        return False
-    return -90 <= lat <= 90 and -180 <= lon <= 180 and not (lat == 0 and lon == 0)
 
 
 # --- streams and raw files ------------------------------------------------------

@@ -25,13 +25,14 @@ Quirks handled:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
 import struct
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MalformedError
 from .model import Value
@@ -55,6 +56,8 @@ TICK = b"TICK"
 TOCK = b"TOCK"
 STMP = b"STMP"
 ORIN = b"ORIN"
+ORIO = b"ORIO"
+MTRX = b"MTRX"
 GPSU = b"GPSU"
 GPSF = b"GPSF"
 GPSP = b"GPSP"
@@ -67,7 +70,7 @@ NULL_KEY = b"\0\0\0\0"
 # "Property Hierarchy", plus camera-written ones seen in HERO5-13 files).
 PROPERTIES = frozenset(
     {DVID, DVNM, STNM, RMRK, SCAL, SIUN, UNIT, TYPE, TSMP, TIMO, EMPT, TICK, TOCK, STMP, ORIN}
-    | {b"ORIO", b"MTRX", b"TMPC", GPSU, GPSF, GPSP, GPSA, b"PRJT", b"VERS", b"FMWR"}
+    | {ORIO, MTRX, b"TMPC", GPSU, GPSF, GPSP, GPSA, b"PRJT", b"VERS", b"FMWR"}
 )
 # A STRM with more distinct non-property keys than this is a settings block
 # (udta/APP6 "Video/Photo Global Settings"), not one stream with its properties.
@@ -101,9 +104,12 @@ _MAX_TYPE_FIELDS = 255
 _TYPE_TOKEN = re.compile(r"([A-Za-z?])(?:\[(\d+)\])?")
 
 
-@dataclass(frozen=True, slots=True)
-class Klv:
-    """One KLV: header at ``offset`` (in the buffer it was read from), value after it."""
+class Klv(NamedTuple):
+    """One KLV: header at ``offset`` (in the buffer it was read from), value after it.
+
+    A NamedTuple rather than a frozen dataclass: a one-hour file has about a
+    million KLVs and a tuple is several times cheaper to create.
+    """
 
     key: bytes
     type: int
@@ -140,7 +146,9 @@ class Codec:
     ``fields`` has one GPMF type char per column ('c' columns are strings of
     ``widths[i]`` bytes); ``fields == ""`` means unknown layout, decoded as
     one hex string per struct. ``whole_text``: a 'c' value with struct size 1
-    is one string, not one row per character.
+    is one string, not one row per character. ``matrix`` (MTRX) turns the
+    sensor's axes (ORIN) into the camera's (ORIO), as gpmf-parser's
+    GPMF_ScaledData and gopro-telemetry do.
     """
 
     type: str
@@ -149,6 +157,7 @@ class Codec:
     widths: tuple[int, ...]
     scale: tuple[float, ...] = ()
     whole_text: bool = False
+    matrix: tuple[float, ...] = ()  # MTRX, row-major n x n, applied after scaling
 
     def row_count(self, repeat: int) -> int:
         if self.whole_text:
@@ -283,47 +292,97 @@ def make_codec(klv: Klv, props: Mapping[bytes, tuple[Klv, bytes]]) -> Codec:
     usable TYPE, a struct size that is not a whole number of values) the
     codec decodes each struct as one hex string: kept raw, not an error.
     """
-    type_char = chr(klv.type)
-    if type_char == "c":
-        whole = klv.struct_size == 1
-        # One string per KLV when the struct is one char: its length is the repeat.
-        return Codec("c", klv.struct_size, "c", (0 if whole else klv.struct_size,), (), whole)
-    if type_char == "?":
-        fields = _complex_fields(klv, props)
-    elif type_char in TYPES:
-        width = TYPES[type_char][1]
-        ok = klv.struct_size and not klv.struct_size % width
-        fields = type_char * (klv.struct_size // width) if ok else None
-    else:
-        fields = None
-    if fields is None:
-        return Codec(type_char, max(klv.struct_size, 1), "", (max(klv.struct_size, 1),))
-    widths = tuple(TYPES[c][1] for c in fields) if fields else (klv.struct_size,)
-    return Codec(type_char, klv.struct_size, fields, widths, _scale(props, fields))
+    type_raw = _raw(*props[TYPE]) if klv.type == ord("?") and TYPE in props else None
+    scal = _typed_raw(props, SCAL)
+    # Every payload repeats the same properties: build each codec once.
+    codec = _codec(klv.type, klv.struct_size, type_raw, scal)
+    mtrx = _typed_raw(props, MTRX)
+    if mtrx is not None and codec.fields:
+        return _with_matrix(codec, mtrx)
+    return codec
 
 
-def _complex_fields(klv: Klv, props: Mapping[bytes, tuple[Klv, bytes]]) -> str | None:
-    if TYPE not in props:
+def _typed_raw(
+    props: Mapping[bytes, tuple[Klv, bytes]], key: bytes
+) -> tuple[int, int, bytes] | None:
+    if key not in props:
         return None
-    type_klv, buf = props[TYPE]
+    klv, buf = props[key]
+    return (klv.type, klv.struct_size, _raw(klv, buf))
+
+
+@functools.lru_cache(maxsize=256)
+def _with_matrix(codec: Codec, mtrx: tuple[int, int, bytes]) -> Codec:
+    type_code, struct_size, raw = mtrx
+    n = len(codec.fields)
+    matrix = read_numbers(
+        raw, Klv(MTRX, type_code, struct_size, len(raw) // max(struct_size, 1), -8)
+    )
+    if len(matrix) != n * n or any(c in _TEXT or c == "G" for c in codec.fields):
+        return codec
+    return dataclasses.replace(codec, matrix=tuple(float(v) for v in matrix))
+
+
+def _raw(klv: Klv, buf: bytes) -> bytes:
+    return buf[klv.value_offset : klv.value_offset + klv.size]
+
+
+@functools.lru_cache(maxsize=1024)
+def _codec(
+    type_code: int, struct_size: int, type_raw: bytes | None, scal: tuple[int, int, bytes] | None
+) -> Codec:
+    type_char = chr(type_code)
+    if type_char == "c":
+        whole = struct_size == 1
+        # One string per KLV when the struct is one char: its length is the repeat.
+        return Codec("c", struct_size, "c", (0 if whole else struct_size,), (), whole)
+    fields: str | None = None
+    if type_char == "?" and type_raw is not None:
+        fields = _complex_fields(type_raw, struct_size)
+    elif type_char in TYPES and type_char != "?":
+        width = TYPES[type_char][1]
+        if struct_size and not struct_size % width:
+            fields = type_char * (struct_size // width)
+    if fields is None:
+        return Codec(type_char, max(struct_size, 1), "", (max(struct_size, 1),))
+    widths = tuple(TYPES[c][1] for c in fields)
+    return Codec(type_char, struct_size, fields, widths, _scale(scal, fields))
+
+
+def _complex_fields(type_raw: bytes, struct_size: int) -> str | None:
     try:
-        fields = parse_type(read_text(buf, type_klv))
+        fields = parse_type(type_raw.split(b"\0", 1)[0].decode("latin-1").strip())
     except MalformedError:
         return None
-    if sum(TYPES[c][1] for c in fields) != klv.struct_size:
+    if sum(TYPES[c][1] for c in fields) != struct_size:
         return None
     return fields
 
 
-def _scale(props: Mapping[bytes, tuple[Klv, bytes]], fields: str) -> tuple[float, ...]:
-    if SCAL not in props or not fields:
+def _scale(scal: tuple[int, int, bytes] | None, fields: str) -> tuple[float, ...]:
+    if scal is None or not fields:
         return ()
-    scal_klv, buf = props[SCAL]
-    values = read_numbers(buf, scal_klv)
+    type_code, struct_size, raw = scal
+    values = read_numbers(
+        raw, Klv(SCAL, type_code, struct_size, len(raw) // max(struct_size, 1), -8)
+    )
     if not values:
         return ()
     # One divisor for all columns, one per column, or (exiftool) cyclic.
     return tuple(float(values[i % len(values)]) for i in range(len(fields)))
+
+
+def raw_rows(codec: Codec, data: bytes) -> list[tuple[Any, ...]]:
+    """Unscaled rows of a numeric codec (the GPS fast path scales them itself).
+
+    Raises:
+        MalformedError: the codec has no numeric layout.
+    """
+    if not codec.fields or codec.whole_text:
+        raise MalformedError("raw rows need a numeric layout")
+    layout = _struct_for(codec.fields, codec.widths)
+    usable = len(data) - len(data) % layout.size
+    return list(layout.iter_unpack(memoryview(data)[:usable]))
 
 
 @functools.lru_cache(maxsize=256)
@@ -358,10 +417,36 @@ def decode_chunk(codec: Codec, data: bytes) -> list[tuple[Value, ...]]:
     if layout.size != codec.struct_size:
         raise MalformedError(f"codec layout {codec.fields!r} is not {codec.struct_size} bytes")
     convert = _converters(codec.fields, codec.scale)
-    return [
+    rows = [
         tuple(conv(v) for conv, v in zip(convert, row, strict=True))
         for row in layout.iter_unpack(memoryview(data)[:usable])
     ]
+    if codec.matrix:
+        return _rotate(rows, codec.matrix)
+    return rows
+
+
+def _rotate(rows: list[tuple[Value, ...]], matrix: tuple[float, ...]) -> list[tuple[Value, ...]]:
+    """out[i] = sum_j M[i][j] * in[j]; GoPro's MTRX are signed permutations, kept exact."""
+    n = len(rows[0]) if rows else 0
+    picks = []
+    for i in range(n):
+        nonzero = [(j, m) for j, m in enumerate(matrix[i * n : i * n + n]) if m]
+        if len(nonzero) != 1 or abs(nonzero[0][1]) != 1:
+            return [_multiply(row, matrix, n) for row in rows]
+        picks.append(nonzero[0])
+    return [tuple(_signed(r[j], m) for j, m in picks) for r in rows]
+
+
+def _signed(value: Value, sign: float) -> Value:
+    if sign > 0 or not isinstance(value, int | float):
+        return value
+    return -value
+
+
+def _multiply(row: tuple[Value, ...], matrix: tuple[float, ...], n: int) -> tuple[Value, ...]:
+    values = [float(v) if isinstance(v, int | float) else 0.0 for v in row]
+    return tuple(sum(matrix[i * n + j] * values[j] for j in range(n)) for i in range(n))
 
 
 Converter = Callable[[Any], Value]
@@ -513,7 +598,7 @@ KNOWN_LABELS: dict[bytes, tuple[str, ...]] = {
 def stream_columns(key: bytes, codec: Codec, props: Props) -> tuple[str, ...]:
     """Column names with units, e.g. ``("z (m/s²)", "x (m/s²)", "y (m/s²)")``."""
     n = len(codec.fields) or 1
-    labels = _labels(key, n, props)
+    labels = _labels(key, n, props, oriented=bool(codec.matrix))
     units = _units(n, props)
     cols = [f"{lab} ({unit})" if unit else lab for lab, unit in zip(labels, units, strict=True)]
     # Keep names unique (a CSV header with twice "x" is ambiguous).
@@ -525,14 +610,16 @@ def stream_columns(key: bytes, codec: Codec, props: Props) -> tuple[str, ...]:
     return tuple(cols)
 
 
-def _labels(key: bytes, n: int, props: Props) -> list[str]:
+def _labels(key: bytes, n: int, props: Props, *, oriented: bool) -> list[str]:
     if n == 1:
         return [key.decode("latin-1").strip() or "value"]
-    if ORIN in props:
-        # Input orientation: upper case is a positive axis, lower case a negative one.
-        orin = read_text(props[ORIN][1], props[ORIN][0])
-        if len(orin) == n:
-            return [c.lower() if c.isupper() else f"-{c}" for c in orin]
+    # After MTRX the axes are the output orientation (ORIO), else the input's
+    # (ORIN); upper case is a positive axis, lower case a negative one.
+    orientation = ORIO if oriented else ORIN
+    if orientation in props:
+        axes = read_text(props[orientation][1], props[orientation][0])
+        if len(axes) == n:
+            return [c.lower() if c.isupper() else f"-{c}" for c in axes]
     known = KNOWN_LABELS.get(key)
     if known and len(known) == n:
         return list(known)
