@@ -11,7 +11,7 @@ file                       function
 =========================  ======================================================
 ``track.gpx``              ``render_gpx(t, name=video_name)``
 ``track.csv``              ``render_csv(t)``
-``streams/gps.csv``        ``render_csv(t)`` too (same table, same bytes)
+``streams/gps.csv``        ``render_gps_table(t)``: ``render_csv`` (same bytes)
 ``streams/<FOURCC>.csv``   ``render_stream_csv_header(stream)`` +
                            ``render_stream_csv_rows(stream, chunk, rows)`` per chunk
 ``track.kml``              ``render_kml(t, name=video_name)``
@@ -25,7 +25,6 @@ formats) are documented in the module that makes each file.
 
 from __future__ import annotations
 
-from .render_common import GAP_FACTOR, GAP_FLOOR_S, split_segments
 from .render_csv import (
     TRACK_COLUMNS,
     render_csv,
@@ -36,9 +35,13 @@ from .render_csv import (
 from .render_geo import render_geojson, render_kml
 from .render_gpx import TPX_NS, dop_kind, render_gpx
 from .render_info import MAX_WARNINGS, render_info
+from .render_segments import GAP_FACTOR, GAP_FLOOR_S, split_segments
 
 # Bump on any change to any rendered byte.
 RENDER_VERSION = 1
+
+# streams/gps.csv (formats whose GPS Stream has no codec) is the track table itself.
+render_gps_table = render_csv
 
 __all__ = [
     "GAP_FACTOR",
@@ -51,6 +54,7 @@ __all__ = [
     "render_csv",
     "render_csv_header",
     "render_geojson",
+    "render_gps_table",
     "render_gpx",
     "render_info",
     "render_kml",

@@ -1,4 +1,4 @@
-"""Helpers shared by the renderers: number and time text, track segments, safe text.
+"""Helpers shared by the renderers: number and time text, safe text, row assembly.
 
 Everything here is pure and deterministic: the same input always gives the
 same text, because ``st_size`` and rsync depend on byte-identical output.
@@ -20,16 +20,12 @@ huge values) in bulk, falling back to the per-value reference only then.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import statistics
 import time
-from collections.abc import Iterable, Sequence
-from itertools import pairwise, repeat
+from collections.abc import Sequence
+from itertools import repeat
 from operator import floordiv, mod, mul
 from typing import TypeGuard
-
-from telemetryfs.parsers.model import GpsSample
 
 LATLON_DECIMALS = 7  # 1e-7 deg ~ 1.1 cm at the equator
 ELE_DECIMALS = 3  # millimetres
@@ -37,14 +33,6 @@ SPEED_DECIMALS = 3  # mm/s
 TIME_DECIMALS = 3  # milliseconds of video time
 COURSE_DECIMALS = 2
 DOP_DECIMALS = 2
-
-# A new track segment starts where the time between consecutive samples jumps
-# by more than max(GAP_FLOOR_S, GAP_FACTOR x the median sample interval): for
-# 1 Hz dashcams and 18 Hz GoPros that is 5 s (a tunnel, a paused recording:
-# drawing a straight line across it would invent a path); for a logger that
-# records every 2 s it is 10 s, so a slow logger is not cut at every sample.
-GAP_FLOOR_S = 5.0
-GAP_FACTOR = 5.0
 
 # datetime's range (years 1..9999): a time outside it is treated as unknown,
 # since neither gpxpy nor xsd:dateTime consumers handle 5-digit years well.
@@ -279,95 +267,3 @@ def safe_text(text: str) -> str:
         else "\ufffd"
         for ch in text
     )
-
-
-# --- segments --------------------------------------------------------------------
-
-
-def _times(samples: Sequence[GpsSample], use_utc: bool) -> list[float | None]:
-    values = [s.utc for s in samples] if use_utc else [s.video_time for s in samples]
-    return [v if v is not None and math.isfinite(v) else None for v in values]
-
-
-def gap_threshold(times: Sequence[float | None]) -> float:
-    """The time jump that starts a new segment (see GAP_FLOOR_S)."""
-    steps = [b - a for a, b in pairwise(times) if a is not None and b is not None and b > a]
-    if not steps:
-        return GAP_FLOOR_S
-    return max(GAP_FLOOR_S, GAP_FACTOR * statistics.median(steps))
-
-
-def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
-    """The valid samples, cut into track segments, ready to draw.
-
-    A segment ends where the fix is lost (an invalid sample between valid ones)
-    or where time jumps by more than :func:`gap_threshold` (either direction: a
-    clock stepping back is a jump too). Times are compared in UTC when both
-    samples have it, else in video time; with neither, only fix loss cuts.
-
-    Coordinates are put in the ranges GPX and GeoJSON require (see
-    :func:`drawable`); parsers mark truly out-of-range fixes invalid, so this
-    only matters at the antimeridian, where 179.99999999 rounds to 180.
-    """
-    utcs = _times(samples, True)
-    videos = _times(samples, False)
-    utc_gap = gap_threshold(utcs)
-    video_gap = gap_threshold(videos)
-    segments: list[list[GpsSample]] = []
-    current: list[GpsSample] = []
-    last = -1  # index of the last sample in ``current``
-    for i, sample in enumerate(samples):
-        if not sample.valid:
-            if current:
-                segments.append(current)
-                current = []
-            continue
-        if current:
-            u0, u1, v0, v1 = utcs[last], utcs[i], videos[last], videos[i]
-            if u0 is not None and u1 is not None:
-                jump = abs(u1 - u0) > utc_gap
-            else:
-                jump = v0 is not None and v1 is not None and abs(v1 - v0) > video_gap
-            if jump:
-                segments.append(current)
-                current = []
-        lat, lon = sample.lat, sample.lon
-        in_range = (lat is None or -90.0 <= lat <= 90.0) and (
-            lon is None or -180.0 <= lon < _LON_ROUNDS_BELOW_180
-        )
-        current.append(sample if in_range else drawable(sample))
-        last = i
-    if current:
-        segments.append(current)
-    return segments
-
-
-# Any longitude below this rounds (7 decimals) to at most 179.9999999.
-_LON_ROUNDS_BELOW_180 = 179.99999994
-
-
-def drawable(sample: GpsSample) -> GpsSample:
-    """The sample with latitude clamped to [-90, 90] and longitude wrapped into [-180, 180).
-
-    GPX 1.1's ``lonType`` excludes 180 (and RFC 7946 wants the same range), so a
-    longitude that rounds to 180 is written as -180: the same meridian.
-    Non-finite coordinates become None.
-    """
-    lat, lon = sample.lat, sample.lon
-    if lat is not None:
-        lat = min(90.0, max(-90.0, lat)) if math.isfinite(lat) else None
-    if lon is not None:
-        lon = rounded(lon, LATLON_DECIMALS)
-        if lon is not None:
-            lon = rounded((lon + 180.0) % 360.0 - 180.0, LATLON_DECIMALS)
-            if lon is not None and lon >= 180.0:
-                lon = -180.0
-    return dataclasses.replace(sample, lat=lat, lon=lon)
-
-
-def first_utc(samples: Iterable[GpsSample]) -> float | None:
-    """The UTC time of the first sample that has a usable one."""
-    for sample in samples:
-        if utc_millis(sample.utc) is not None:
-            return sample.utc
-    return None

@@ -47,8 +47,8 @@ from .render_common import (
     number_column,
     safe_text,
     speed_column,
-    split_segments,
 )
+from .render_segments import split_segments
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 # KML colours are aabbggrr: opaque red, the usual colour of a recorded track.

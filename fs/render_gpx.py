@@ -52,7 +52,6 @@ from .render_common import (
     complete_text,
     course_column,
     course_deg,
-    first_utc,
     gpx_number,
     interleave,
     iso_column,
@@ -61,9 +60,9 @@ from .render_common import (
     rounded,
     safe_text,
     speed_column,
-    split_segments,
     utc_millis,
 )
+from .render_segments import first_utc, split_segments
 
 CREATOR = "telemetryfs"
 TPX_PREFIX = "gpxtpx"

@@ -25,7 +25,8 @@ from typing import Any
 
 from telemetryfs.parsers.model import ParseWarning, Stream, Telemetry
 
-from .render_common import iso_utc, rounded, safe_text, split_segments
+from .render_common import iso_millis, iso_utc, rounded, safe_text, utc_millis
+from .render_segments import split_segments
 
 # Enough to see the pattern of a damaged file; a broken hour-long file can
 # yield thousands of identical complaints that would bury everything else.
@@ -49,14 +50,25 @@ def render_info(
         telemetry: the parsed video, or None when parsing failed.
         source_name: the video's file name.
         error: why parsing failed (overrides ``telemetry.error``).
-        extra: more top-level keys (e.g. ``{"telemetryfs": "0.1.0"}``), written
-            after the standard ones in sorted order.
+        extra: more top-level keys (e.g. ``{"sidecar": "x.nmea"}``), written
+            after the standard ones in sorted order. The keys ``source_name``,
+            ``source_size``, ``source_mtime_ns`` and ``error`` are read as the
+            arguments of the same names when those are not given (the FUSE
+            layer passes one context dict), and are not repeated.
         source_size: the video's size in bytes, when the caller knows it.
         source_mtime_ns: its modification time (``st_mtime_ns``).
 
     Returns:
         UTF-8 JSON, pretty-printed, ending in a newline.
     """
+    extra = dict(extra or {})
+    source_size = source_size if source_size is not None else extra.get("source_size")
+    source_mtime_ns = (
+        source_mtime_ns if source_mtime_ns is not None else extra.get("source_mtime_ns")
+    )
+    error = error if error is not None else extra.get("error")
+    for key in _CONTEXT_KEYS:
+        extra.pop(key, None)
     doc: dict[str, Any] = {}
     t = telemetry
     doc["format"] = t.format if t else None
@@ -65,7 +77,7 @@ def render_info(
     doc["source"] = {
         "name": source_name,
         "size": source_size,
-        "mtime_utc": None if source_mtime_ns is None else iso_utc(source_mtime_ns / 1e9),
+        "mtime_utc": _mtime_text(source_mtime_ns),
     }
     doc.update(_gps_summary(t))
     doc["duration_s"] = rounded(t.duration, 3) if t else None
@@ -78,12 +90,22 @@ def render_info(
     warnings = t.warnings if t else ()
     doc["warnings"] = [_warning_text(w) for w in warnings[:MAX_WARNINGS]]
     doc["warnings_total"] = len(warnings)
-    extra = extra or {}
     for key in sorted(extra, key=str):
         if str(key) not in doc:  # the standard keys cannot be overridden
             doc[str(key)] = _jsonable(extra[key], sort_keys=True)
     text = json.dumps(_jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
+
+
+# Keys of ``extra`` that stand for arguments (see render_info).
+_CONTEXT_KEYS = ("source_name", "source_size", "source_mtime_ns", "error")
+
+
+def _mtime_text(mtime_ns: Any) -> str | None:
+    if not isinstance(mtime_ns, int):
+        return None
+    # Integer arithmetic: no float rounding for far-future times.
+    return iso_millis(mtime_ns // 1_000_000) if utc_millis(mtime_ns / 1e9) is not None else None
 
 
 def _gps_summary(t: Telemetry | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from telemetryfs.fs.render_common import (
     course_column,
     course_deg,
-    drawable,
     fixed,
     fixed_column,
     gpx_number,
@@ -20,8 +19,8 @@ from telemetryfs.fs.render_common import (
     safe_text,
     short_number,
     speed_column,
-    split_segments,
 )
+from telemetryfs.fs.render_segments import drawable, split_segments
 from telemetryfs.parsers.model import GpsSample
 
 _special = st.sampled_from(

@@ -125,3 +125,18 @@ def test_utf8_not_escaped_and_ends_with_newline() -> None:
 def test_deterministic() -> None:
     t = three_points()
     assert render_info(t, source_name="a") == render_info(t, source_name="a")
+
+
+def test_context_dict_as_extra() -> None:
+    # The FUSE layer passes one context dict: its source facts land in "source".
+    context = {
+        "source_name": "GOPR0042.MP4",
+        "source_size": 1234,
+        "source_mtime_ns": 1_492_450_263_000_000_000,
+        "error": "no moov box: the file was cut short",
+    }
+    assert render_info(None, source_name="GOPR0042.MP4", extra=context).decode() == GOLDEN_FAILED
+    with_sidecar = json.loads(
+        render_info(None, source_name="x", extra={**context, "sidecar": "x.nmea"})
+    )
+    assert list(with_sidecar)[-1] == "sidecar"

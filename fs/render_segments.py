@@ -1,0 +1,167 @@
+"""Track segments: which valid samples are drawn as one line, and in what coordinate ranges.
+
+Shared by every map output (GPX, KML, GeoJSON) and info.json, so they always
+agree on the segments. The rules (documented for users in fs/render.py):
+
+- only valid samples (``GpsSample.valid``) are drawn;
+- a segment ends where the fix is lost (an invalid sample between valid ones);
+- a segment ends where time jumps (a tunnel, a paused recording: drawing a
+  straight line across would invent a path), by more than
+  ``max(GAP_FLOOR_S, GAP_FACTOR x median sample interval)``: 5 s for 1 Hz
+  dashcams and 18 Hz GoPros, 10 s for a logger that records every 2 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from operator import sub
+
+from telemetryfs.parsers.model import GpsSample
+
+from .render_common import LATLON_DECIMALS, complete, rounded, utc_millis
+
+GAP_FLOOR_S = 5.0  # seconds
+GAP_FACTOR = 5.0  # x the median sample interval
+
+
+def _times(samples: Sequence[GpsSample], use_utc: bool) -> list[float | None]:
+    values = [s.utc for s in samples] if use_utc else [s.video_time for s in samples]
+    if complete(values) and math.isfinite(sum(values)):
+        return list(values)
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def _steps(times: Sequence[float | None]) -> list[float | None]:
+    """Differences between consecutive times (None where either is unknown)."""
+    if complete(times):
+        return list(map(sub, times[1:], times[:-1]))
+    return [None if a is None or b is None else b - a for a, b in pairwise(times)]
+
+
+def gap_threshold(steps: Sequence[float | None]) -> float:
+    """The time jump that starts a new segment (see GAP_FLOOR_S), from the time steps."""
+    forward = [d for d in steps if d is not None and d > 0]
+    if not forward:
+        return GAP_FLOOR_S
+    return max(GAP_FLOOR_S, GAP_FACTOR * statistics.median(forward))
+
+
+def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
+    """The valid samples, cut into track segments, ready to draw.
+
+    A segment ends where the fix is lost (an invalid sample between valid ones)
+    or where time jumps by more than :func:`gap_threshold` (either direction: a
+    clock stepping back is a jump too). Times are compared in UTC when both
+    samples have it, else in video time; with neither, only fix loss cuts.
+
+    Coordinates are put in the ranges GPX and GeoJSON require (see
+    :func:`drawable`); parsers mark truly out-of-range fixes invalid, so this
+    only matters at the antimeridian, where 179.99999999 rounds to 180.
+    """
+    if not samples:
+        return []
+    utc_steps = _steps(_times(samples, True))
+    video_steps = _steps(_times(samples, False))
+    utc_gap, video_gap = gap_threshold(utc_steps), gap_threshold(video_steps)
+    # One clock for the whole track is the usual case: find its jumps in bulk.
+    if complete(utc_steps):
+        jumps = _jumps(utc_steps, utc_gap)
+    elif utc_steps.count(None) == len(utc_steps) and complete(video_steps):
+        jumps = _jumps(video_steps, video_gap)
+    else:
+        jumps = {
+            i + 1
+            for i, (u, v) in enumerate(zip(utc_steps, video_steps, strict=True))
+            if (
+                not -utc_gap <= u <= utc_gap
+                if u is not None
+                else v is not None and not -video_gap <= v <= video_gap
+            )
+        }
+    valid = [s.valid for s in samples]
+    if False not in valid:
+        cuts = [0, *sorted(jumps), len(samples)]
+        segments = [list(samples[a:b]) for a, b in pairwise(cuts)]
+    else:
+        segments = _cut(samples, valid, jumps)
+    return [_in_range(seg) for seg in segments]
+
+
+def _jumps(steps: Sequence[float], gap: float) -> set[int]:
+    return {i + 1 for i, d in enumerate(steps) if d > gap or d < -gap}
+
+
+def _cut(samples: Sequence[GpsSample], valid: list[bool], jumps: set[int]) -> list[list[GpsSample]]:
+    """Segments of the valid samples: cut at invalid samples and at the given jumps."""
+    segments: list[list[GpsSample]] = []
+    current: list[GpsSample] = []
+    for i, sample in enumerate(samples):
+        if not valid[i]:
+            if current:
+                segments.append(current)
+                current = []
+            continue
+        if current and i in jumps:
+            segments.append(current)
+            current = []
+        current.append(sample)
+    if current:
+        segments.append(current)
+    return segments
+
+
+def _in_range(segment: list[GpsSample]) -> list[GpsSample]:
+    lats = [s.lat for s in segment]
+    lons = [s.lon for s in segment]
+    if (
+        complete(lats)
+        and complete(lons)
+        and min(lats) >= -90.0
+        and max(lats) <= 90.0
+        and min(lons) >= -180.0
+        and max(lons) < _LON_ROUNDS_BELOW_180
+    ):
+        return segment
+    return [s if _drawn_as_is(s) else drawable(s) for s in segment]
+
+
+def _drawn_as_is(sample: GpsSample) -> bool:
+    lat, lon = sample.lat, sample.lon
+    return (lat is None or -90.0 <= lat <= 90.0) and (
+        lon is None or -180.0 <= lon < _LON_ROUNDS_BELOW_180
+    )
+
+
+# Any longitude below this rounds (7 decimals) to at most 179.9999999.
+_LON_ROUNDS_BELOW_180 = 179.99999994
+
+
+def drawable(sample: GpsSample) -> GpsSample:
+    """The sample with latitude clamped to [-90, 90] and longitude wrapped into [-180, 180).
+
+    GPX 1.1's ``lonType`` excludes 180 (and RFC 7946 wants the same range), so a
+    longitude that rounds to 180 is written as -180: the same meridian.
+    Non-finite coordinates become None.
+    """
+    lat, lon = sample.lat, sample.lon
+    if lat is not None:
+        lat = min(90.0, max(-90.0, lat)) if math.isfinite(lat) else None
+    if lon is not None:
+        lon = rounded(lon, LATLON_DECIMALS)
+        if lon is not None:
+            lon = rounded((lon + 180.0) % 360.0 - 180.0, LATLON_DECIMALS)
+            if lon is not None and lon >= 180.0:
+                lon = -180.0
+    return dataclasses.replace(sample, lat=lat, lon=lon)
+
+
+def first_utc(samples: Iterable[GpsSample]) -> float | None:
+    """The UTC time of the first sample that has a usable one."""
+    for sample in samples:
+        if utc_millis(sample.utc) is not None:
+            return sample.utc
+    return None
