@@ -32,7 +32,7 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from . import dashcam, mp4, mpegts, timebase
+from . import dashcam, dashcam_mp4, mp4, mpegts, timebase
 from .binio import file_size, read_at, read_upto
 from .dashcam import Record, Source
 from .errors import ParseError, UnsupportedError
@@ -61,6 +61,9 @@ def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
         f: the video, opened in binary mode.
         name: its file name (only for the time-offset check).
 
+    Files without freeGPS blocks are passed to :func:`.dashcam_mp4.extract`
+    (Kenwood, Auto-Vox, Vantrue N2S, Wolfbox ... keep GPS elsewhere).
+
     Raises:
         UnsupportedError: no GPS block in the file.
         TruncatedError: the file cannot be read.
@@ -76,7 +79,8 @@ def _extract_mp4(f: BinaryIO, name: str) -> Telemetry:
     movie = _movie(f, warnings)
     blocks, how = _find_blocks(f, movie, end, warnings)
     if not blocks:
-        raise UnsupportedError("no freeGPS block")
+        # Cousins that keep GPS elsewhere (gpmd/text tracks, udta, trailers).
+        return dashcam_mp4.extract(f, name=name, movie=movie)
     decoded = [(extent, _decode(f, extent, None)) for extent in blocks]
     if any(_rexing(d) for _, d in decoded):
         decoded = [(extent, _decode(f, extent, True)) for extent in blocks]
