@@ -51,3 +51,168 @@ def riff_chunk(chunk_id: bytes, data: bytes) -> bytes:
 def riff_list(list_type: bytes, form: bytes, *chunks: bytes) -> bytes:
     """A RIFF or LIST chunk of the given form type holding chunks."""
     return riff_chunk(list_type, form + b"".join(chunks))
+
+
+# --- GoPro GPMF and MP4 (appended for the GoPro parser tests) -------------------------
+
+
+def gpmf_devc(dvid: int, name: bytes, *children: bytes) -> bytes:
+    """A DEVC with its DVID (L) and DVNM (c) before the given KLVs (usually STRMs)."""
+    return klv_nest(
+        b"DEVC",
+        klv(b"DVID", b"L", 4, 1, struct.pack(">I", dvid)),
+        klv(b"DVNM", b"c", 1, len(name), name),
+        *children,
+    )
+
+
+def gpmf_gps5(
+    samples: list[tuple[float, float, float, float, float]],
+    *,
+    gpsu: bytes | None = b"170417173103.000",
+    fix: int = 3,
+    precision: int = 606,
+) -> bytes:
+    """A GPS5 STRM as HERO5-10 write it (SCAL 1e7, 1e7, 1e3, 1e3, 1e2)."""
+    scal = (10_000_000, 10_000_000, 1000, 1000, 100)
+    body = b"".join(
+        struct.pack(">5l", *(round(v * s) for v, s in zip(sample, scal, strict=True)))
+        for sample in samples
+    )
+    parts = [klv(b"GPSF", b"L", 4, 1, struct.pack(">I", fix))]
+    if gpsu is not None:
+        parts.append(klv(b"GPSU", b"U", 16, 1, gpsu))
+    parts += [
+        klv(b"GPSP", b"S", 2, 1, struct.pack(">H", precision)),
+        klv(b"UNIT", b"c", 3, 5, b"degdegm\0\0m/sm/s"),
+        klv(b"SCAL", b"l", 4, 5, struct.pack(">5l", *scal)),
+        klv(b"GPS5", b"l", 20, len(samples), body),
+    ]
+    return klv_nest(b"STRM", *parts)
+
+
+def gpmf_gps9(samples: list[tuple[float, ...]]) -> bytes:
+    """A GPS9 STRM (HERO11+): lat, lon, alt, 2D, 3D, days since 2000, secs of day, DOP, fix."""
+    scal = (10_000_000, 10_000_000, 1000, 1000, 100, 1, 1000, 100, 1)
+    body = b"".join(
+        struct.pack(">7l2H", *(round(v * s) for v, s in zip(sample, scal, strict=True)))
+        for sample in samples
+    )
+    return klv_nest(
+        b"STRM",
+        klv(b"TYPE", b"c", 9, 1, b"lllllllSS"),
+        klv(b"SCAL", b"l", 4, 9, struct.pack(">9l", *scal)),
+        klv(b"GPS9", b"?", 32, len(samples), body),
+    )
+
+
+def gpmf_strm(
+    fourcc: bytes,
+    type_char: bytes,
+    per_sample: int,
+    values: list[int] | list[float],
+    *props: bytes,
+) -> bytes:
+    """A simple STRM: the given property KLVs, then ``values`` as samples of ``per_sample``."""
+    fmt = {b"s": "h", b"S": "H", b"l": "i", b"L": "I", b"f": "f", b"b": "b", b"B": "B"}
+    code = fmt[type_char]
+    width = struct.calcsize(code)
+    data = struct.pack(f">{len(values)}{code}", *values)
+    return klv_nest(
+        b"STRM", *props, klv(fourcc, type_char, width * per_sample, len(values) // per_sample, data)
+    )
+
+
+def gpmd_mp4(
+    payloads: list[bytes],
+    *,
+    durations: list[int] | None = None,
+    timescale: int = 1000,
+    co64: bool = False,
+    elst: tuple[int, int] | None = None,
+    udta: bytes = b"",
+    fdsc: bool = False,
+    creation: int = 0,
+) -> bytes:
+    """A minimal GoPro-like MP4: ftyp, mdat with the payloads, moov with one gpmd track.
+
+    ``elst`` is (segment duration in movie ticks, media time); ``fdsc`` adds a
+    HERO5 "SOS" meta track first (a parser must skip it).
+    """
+    ftyp = box(b"ftyp", b"mp41\0\0\0\0mp41")
+    mdat = box(b"mdat", b"".join(payloads))
+    offsets, pos = [], len(ftyp) + 8
+    for p in payloads:
+        offsets.append(pos)
+        pos += len(p)
+    durations = durations or [1001] * len(payloads)
+    total = sum(durations)
+    mvhd = full_box(
+        b"mvhd", 0, 0, struct.pack(">IIII", creation, creation, timescale, total) + bytes(80)
+    )
+    traks = []
+    if fdsc:
+        traks.append(
+            _trak(
+                2,
+                b"fdsc",
+                b"GoPro SOS",
+                timescale,
+                [0] * len(payloads),
+                offsets,
+                [4] * len(payloads),
+                False,
+                None,
+            )
+        )
+    traks.append(
+        _trak(
+            1,
+            b"gpmd",
+            b"GoPro MET",
+            timescale,
+            durations,
+            offsets,
+            [len(p) for p in payloads],
+            co64,
+            elst,
+        )
+    )
+    moov = box(b"moov", mvhd + (box(b"udta", udta) if udta else b"") + b"".join(traks))
+    return ftyp + mdat + moov
+
+
+def _trak(
+    track_id: int,
+    fmt: bytes,
+    name: bytes,
+    timescale: int,
+    durations: list[int],
+    offsets: list[int],
+    sizes: list[int],
+    co64: bool,
+    elst: tuple[int, int] | None,
+) -> bytes:
+    n = len(durations)
+    tkhd = full_box(b"tkhd", 0, 7, struct.pack(">IIII", 0, 0, track_id, 0) + bytes(68))
+    mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, sum(durations), 0, 0))
+    hdlr = full_box(b"hdlr", 0, 0, b"mhlr" + b"meta" + bytes(12) + bytes([len(name)]) + name)
+    entry = box(fmt, bytes(6) + struct.pack(">H", 1))
+    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1) + entry)
+    stts = full_box(
+        b"stts", 0, 0, struct.pack(">I", n) + b"".join(struct.pack(">II", 1, d) for d in durations)
+    )
+    stsz = full_box(b"stsz", 0, 0, struct.pack(">II", 0, n) + struct.pack(f">{n}I", *sizes))
+    stsc = full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, 1, 1))
+    if co64:
+        stco = full_box(b"co64", 0, 0, struct.pack(">I", n) + struct.pack(f">{n}Q", *offsets))
+    else:
+        stco = full_box(b"stco", 0, 0, struct.pack(">I", n) + struct.pack(f">{n}I", *offsets))
+    stbl = box(b"stbl", stsd + stts + stsz + stsc + stco)
+    minf = box(b"minf", box(b"gmhd", box(b"gmin", bytes(16))) + stbl)
+    edts = b""
+    if elst is not None:
+        edts = box(
+            b"edts", full_box(b"elst", 0, 0, struct.pack(">IIiI", 1, elst[0], elst[1], 0x10000))
+        )
+    return box(b"trak", tkhd + edts + box(b"mdia", mdhd + hdlr + minf))
