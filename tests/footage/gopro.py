@@ -21,6 +21,12 @@ Only the GPMF payloads, the 4-byte timecode sample, the headers and moov are
 written; video and audio are holes of the right size. Offsets past 4 GiB
 switch every track to ``co64`` and mdat to a 64-bit size.
 
+GPS streams: GPS5 at 18 Hz (HERO5..HERO10); HERO11 writes GPS5 and GPS9 from
+the same 10 Hz samples (``gopro-telemetry-hero11.raw``: 10/11 of each per
+payload); HERO13 writes GPS9 only. GPSU is the UTC time of the payload's first
+GPS5 sample; without fix GPSF is 0, GPSP 9999 and the coordinates are a stale
+position far from the truth (the HERO8 sample shows GPSF 0 with such values).
+
 Chapters (``make_gopro_recording``): a recording longer than the chapter
 length is split into GX01nnnn, GX02nnnn ... (GOPRnnnn, GP01nnnn on HERO5),
 continuing the same route, GPS clock and STMP; TSMP restarts per chapter,
@@ -33,7 +39,7 @@ import math
 import os
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -663,9 +669,3 @@ def _sample(
     if gpsu_ms is not None:
         sample["gpsu"] = gpsu_ms / 1000
     return sample
-
-
-def recording_end(footage: list[Footage]) -> datetime:
-    """When the last chapter of a recording ends (UTC)."""
-    last = footage[-1]
-    return datetime.fromtimestamp(last.start_utc, tz=UTC) + timedelta(seconds=last.duration)
