@@ -139,20 +139,22 @@ def render_csv(telemetry: Telemetry) -> bytes:
 
 def _extra_column(extras: Sequence[tuple[Value, ...]], k: int) -> list[str]:
     # A parser that filled fewer extras than it declared gets empty fields.
-    return [value_text(e[k]) if k < len(e) else "" for e in extras]
+    values = [e[k] if k < len(e) else None for e in extras]
+    kinds = set(map(type, values))
+    if kinds == {int}:  # counters, raw GPSP: the common case, done in bulk
+        return list(map(str, values))
+    return [value_text(v) for v in values]
 
 
 # --- decoded streams (streams/<FOURCC>.csv) ---------------------------------------
 #
-# Why rows are not fixed-width (considered so a file's size would follow from
-# its sample count, without decoding): every value would need a width bound
-# known before decoding (from the codec's type and scale) and padding, either
-# leading spaces (pandas parses " 1.5" but LibreOffice imports it as text
-# unless "trim spaces" is ticked) or leading zeros ("-0012.5": LibreOffice and
-# pandas read it, but it looks broken, and the sign column must be reserved
-# for every value). Float payloads (GPMF type 'f') have no useful bound at
-# all. So rows stay in the plain variable-width form and the FUSE layer sizes
-# a stream file by rendering it (one chunk at a time, with these functions).
+# Fixed-width rows (so a file's size follows from its sample count, without
+# decoding) need a width bound per column known before decoding, from the
+# codec's type and scale, and padding that spreadsheet imports read as numbers.
+# fs/render_stream.py implements that layout (right-aligned numbers padded
+# with spaces) and is what the FUSE layer serves. The two functions here write
+# the compact variable-width form of the same table (no padding, values in
+# their shortest form), for callers that do not need the size up front.
 
 
 def render_stream_csv_header(stream: Stream) -> bytes:

@@ -56,11 +56,17 @@ _TRACK_COLOR = "ff0000ff"
 _DOT_ICON = "http://maps.google.com/mapfiles/kml/shapes/shaded_dot.png"
 
 
-def _positions(samples: Sequence[GpsSample], *, json: bool) -> list[str]:
+def _elevations(samples: Sequence[GpsSample]) -> list[str | None]:
+    return number_column([s.ele for s in samples], ELE_DECIMALS)
+
+
+def _positions(
+    samples: Sequence[GpsSample], *, json: bool, eles: list[str | None] | None = None
+) -> list[str]:
     """One position per sample: ``lon,lat[,ele]`` (KML) or ``[lon,lat[,ele]]`` (GeoJSON)."""
     lons = number_column([s.lon for s in samples], LATLON_DECIMALS)
     lats = number_column([s.lat for s in samples], LATLON_DECIMALS)
-    eles = number_column([s.ele for s in samples], ELE_DECIMALS)
+    eles = _elevations(samples) if eles is None else eles
     opening, closing = ("[", "]") if json else ("", "")
     if complete_text(lons) and complete_text(lats) and complete_text(eles):
         pieces: list[Piece] = [opening, lons, ",", lats, ",", eles, closing + "\n"]
@@ -156,14 +162,15 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
     """
     segments = split_segments(telemetry.gps)
     points = [s for seg in segments for s in seg]
-    positions = _positions(points, json=True)
+    eles = _elevations(points)
+    positions = _positions(points, json=True, eles=eles)
     lines = [line for line in _by_segment(positions, segments) if len(line) >= 2]
     out = ['{"type":"FeatureCollection","features":[\n']
     if lines:
         out.append(_geojson_track(lines, safe_text(name), telemetry.camera))
         out.append(",\n" if points else "\n")
     if points:
-        out.append(_geojson_points(points, positions, segments))
+        out.append(_geojson_points(points, positions, eles, segments))
     out.append("]}\n")
     return "".join(out).encode("utf-8")
 
@@ -190,7 +197,10 @@ def _json_value(texts: list[str | None], quote: str = "") -> list[Piece]:
 
 
 def _geojson_points(
-    points: Sequence[GpsSample], positions: list[str], segments: Sequence[Sequence[GpsSample]]
+    points: Sequence[GpsSample],
+    positions: list[str],
+    eles: list[str | None],
+    segments: Sequence[Sequence[GpsSample]],
 ) -> str:
     """One Point feature per valid sample, one per line, comma-separated."""
     fixes = [FIX_NAMES.get(s.fix) if s.fix is not None else None for s in points]
@@ -202,7 +212,7 @@ def _geojson_points(
         ',"video_time_s":',
         *_json_value(number_column([s.video_time for s in points], TIME_DECIMALS)),
         ',"ele_m":',
-        *_json_value(number_column([s.ele for s in points], ELE_DECIMALS)),
+        *_json_value(eles),
         ',"speed_mps":',
         *_json_value(speed_column([s.speed_2d for s in points])),
         ',"course_deg":',
