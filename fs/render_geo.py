@@ -134,7 +134,7 @@ def _kml_segment(coords: list[str], number: int) -> str:
 
 
 def _kml_points(samples: Sequence[GpsSample], coords: list[str]) -> str:
-    """The time-stamped points folder: the first sample of each UTC second."""
+    """The time-stamped points folder: the first sample of each UTC second (none: no folder)."""
     times = iso_column([s.utc for s in samples])
     out = ["  <Folder>\n    <name>Points</name>\n"]
     last_second = None
@@ -146,6 +146,8 @@ def _kml_points(samples: Sequence[GpsSample], coords: list[str]) -> str:
             f"    <Placemark><TimeStamp><when>{when}</when></TimeStamp><styleUrl>#point</styleUrl>"
             f"<Point><coordinates>{coord}</coordinates></Point></Placemark>\n"
         )
+    if len(out) == 1:
+        return ""
     out.append("  </Folder>\n")
     return "".join(out)
 

@@ -122,6 +122,13 @@ def test_kml_one_point_segment_is_a_point_placemark() -> None:
     assert text.count("<TimeStamp>") == 2
 
 
+def test_kml_without_times_has_no_points_folder() -> None:
+    sample = GpsSample(utc=None, video_time=0.0, lat=1.0, lon=2.0)
+    text = render_kml(Telemetry(format="x", gps=(sample, sample)), name="x").decode()
+    assert "<Folder>" not in text
+    assert "<LineString>" in text
+
+
 def test_kml_points_one_per_second() -> None:
     t = realistic_track(18 * 20)
     text = render_kml(t, name="x").decode()
