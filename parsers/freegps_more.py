@@ -121,8 +121,16 @@ def _atc_record(raw: bytes, offset: int) -> Record | None:
 
 
 def decode_akaso_v1(block: bytes, base: int, scaled: bool | None = None) -> Decoded | None:
-    """Akaso V1 / Redtiger F7N: Novatek times, enciphered f64 coordinates."""
-    if len(block) < 0x68 or block[0x48] != ord("A") or block[0x4B:0x50] != b"\0" * 5:
+    """Akaso V1 / Redtiger F7N: Novatek times, enciphered f64 coordinates.
+
+    Told from a Novatek record with a zero f32 latitude by the 16-character
+    serial at 0x68 and the four capitals at 0x78 (YNDS, YSKJ).
+    """
+    if len(block) < 0x7C or block[0x48] != ord("A") or block[0x4B:0x50] != b"\0" * 5:
+        return None
+    if not (
+        block[0x68:0x78].isalnum() and block[0x78:0x7C].isalpha() and block[0x78:0x7C].isupper()
+    ):
         return None
     if block[0x49] not in b"NS" or block[0x4A] not in b"EW":
         return None

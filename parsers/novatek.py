@@ -182,48 +182,64 @@ def _gaps(f: BinaryIO, movie: mp4.Movie, end: int) -> list[tuple[int, int]] | No
 def scan(f: BinaryIO, ranges: list[tuple[int, int]]) -> Iterator[Extent]:
     """The freeGPS blocks in byte ranges of the file, read in bounded windows.
 
-    A block's size comes from its box header when that is plausible; else it
-    runs to the next block (at most DEFAULT_BLOCK).
+    A block's size comes from its box header when that is plausible, else
+    from a box wrapped around it (dashcamigo's stubs), else it runs to the
+    next block (at most DEFAULT_BLOCK). Gives up after GIVE_UP bytes without
+    any block.
     """
     end = file_size(f)
-    scanned = 0
+    budget = GIVE_UP
     pending: int | None = None  # a block whose size lied: its end is the next block
-    found = False
     for start, stop in ranges:
-        for base in _markers(f, start, stop):
-            if pending is not None:
-                yield Extent(pending, min(DEFAULT_BLOCK, base - pending))
-                pending = None
-            found = True
-            size = struct.unpack(">I", read_at(f, base, 4))[0]
-            if 16 <= size <= MAX_BLOCK and base + size <= end:
-                yield Extent(base, size)
-            else:
-                pending = base
-        scanned += stop - start
-        if not found and scanned >= GIVE_UP:
-            break
+        pos = start
+        while pos < stop:
+            if pending is None and budget <= 0:
+                return  # nothing so far (a block found resets the budget below)
+            piece = min(stop, pos + 8 * SCAN_WINDOW)
+            for base in _markers(f, pos, piece):
+                if pending is not None:
+                    yield Extent(pending, min(DEFAULT_BLOCK, base - pending))
+                    pending = None
+                budget = 1 << 62  # a file with blocks is scanned to its end
+                size = _block_size(f, base, end)
+                if size is None:
+                    pending = base
+                else:
+                    yield Extent(base, size)
+            budget -= piece - pos
+            pos = piece
     if pending is not None:
         yield Extent(pending, min(DEFAULT_BLOCK, end - pending))
+
+
+def _block_size(f: BinaryIO, base: int, end: int) -> int | None:
+    """A block's size from its header, or from a ``free`` box wrapped around it."""
+    head = read_upto(f, max(0, base - 4), 8)
+    size = struct.unpack(">I", head[-4:])[0] if len(head) == 8 else 0
+    if 16 <= size <= MAX_BLOCK and base + size <= end:
+        return size
+    outer = struct.unpack(">I", head[:4])[0] if base >= 4 and len(head) == 8 else 0
+    if head[4:8] == b"free" and 16 <= outer <= MAX_BLOCK and base - 4 + outer <= end:
+        return outer - 4
+    return None
 
 
 def _markers(f: BinaryIO, start: int, stop: int) -> Iterator[int]:
     """Offsets of block starts (4 bytes before ``freeGPS ``) in [start, stop)."""
     pos = start
-    overlap = len(MARKER) + 4
-    while pos < stop:
-        window = read_upto(f, pos, min(SCAN_WINDOW, stop - pos + len(MARKER)))
-        if len(window) < len(MARKER):
-            return
+    reach = stop + 4 + len(MARKER)  # a block starting before stop has its marker up to here
+    overlap = 4 + len(MARKER)
+    last = -1
+    while pos < reach - overlap:
+        window = read_upto(f, pos, min(SCAN_WINDOW, reach - pos))
         hit = window.find(MARKER)
-        last = -1
         while hit >= 0:
             base = pos + hit - 4
-            if base >= start and base < stop and base > last:
+            if start <= base < stop and base > last:
                 last = base
                 yield base
             hit = window.find(MARKER, hit + 1)
-        if pos + len(window) >= stop + len(MARKER) or len(window) < SCAN_WINDOW:
+        if len(window) < SCAN_WINDOW:
             return
         pos += len(window) - overlap
 

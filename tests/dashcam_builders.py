@@ -50,7 +50,13 @@ def novatek_record(fix: Fix, *, two_digit_year: bool = True) -> bytes:
         values = (to_ddmm(fix.lat), to_ddmm(fix.lon), fix.knots, fix.course)
     else:
         refs, values = b"\0\0", (0.0, 0.0, 0.0, 0.0)
-    return struct.pack("<6I", h, mi, s, year, mo, d) + fix.status + refs + b"\0" + struct.pack("<4f", *values)
+    return (
+        struct.pack("<6I", h, mi, s, year, mo, d)
+        + fix.status
+        + refs
+        + b"\0"
+        + struct.pack("<4f", *values)
+    )
 
 
 def free_gps(payload_at_16: bytes, *, size: int = 0x1000, value: int = 0x4C) -> bytes:
@@ -85,8 +91,18 @@ def video_trak(chunks: Sequence[tuple[int, int]], timescale: int = 30) -> bytes:
     stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1) + box(b"avc1", b"\0" * 70))
     stts = full_box(b"stts", 0, 0, struct.pack(">III", 1, len(chunks), 1))
     stsc = full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, 1, 1))
-    stsz = full_box(b"stsz", 0, 0, struct.pack(">II", 0, len(chunks)) + b"".join(struct.pack(">I", s) for _, s in chunks))
-    stco = full_box(b"stco", 0, 0, struct.pack(">I", len(chunks)) + b"".join(struct.pack(">I", o) for o, _ in chunks))
+    stsz = full_box(
+        b"stsz",
+        0,
+        0,
+        struct.pack(">II", 0, len(chunks)) + b"".join(struct.pack(">I", s) for _, s in chunks),
+    )
+    stco = full_box(
+        b"stco",
+        0,
+        0,
+        struct.pack(">I", len(chunks)) + b"".join(struct.pack(">I", o) for o, _ in chunks),
+    )
     stbl = box(b"stbl", stsd + stts + stsc + stsz + stco)
     hdlr = full_box(b"hdlr", 0, 0, b"\0" * 4 + b"vide" + b"\0" * 12 + b"Video\0")
     mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, len(chunks), 0, 0))
@@ -153,15 +169,25 @@ def ts_tables(pmt_pid: int, streams: Sequence[tuple[int, int]]) -> bytes:
     pat = _psi(0x00, struct.pack(">HH", 1, 0xE000 | pmt_pid))
     loop = b"".join(struct.pack(">BHH", kind, 0xE000 | pid, 0xF000) for kind, pid in streams)
     pmt = _psi(0x02, struct.pack(">HH", 0xE100, 0xF000) + loop)
-    return ts_packet(0, pat.ljust(184, b"\xff"), start=True) + ts_packet(pmt_pid, pmt.ljust(184, b"\xff"), start=True)
+    return ts_packet(0, pat.ljust(184, b"\xff"), start=True) + ts_packet(
+        pmt_pid, pmt.ljust(184, b"\xff"), start=True
+    )
 
 
 def pes(payload: bytes, stream_id: int = 0xBD) -> bytes:
     """A PES packet with a minimal optional header (no PTS)."""
-    return b"\0\0\1" + bytes([stream_id]) + struct.pack(">H", len(payload) + 3) + b"\x80\x00\x00" + payload
+    return (
+        b"\0\0\1"
+        + bytes([stream_id])
+        + struct.pack(">H", len(payload) + 3)
+        + b"\x80\x00\x00"
+        + payload
+    )
 
 
-def ts_file(gps_payloads: Sequence[bytes], *, gps_pid: int = 0x300, video_pid: int = 0x100) -> bytes:
+def ts_file(
+    gps_payloads: Sequence[bytes], *, gps_pid: int = 0x300, video_pid: int = 0x100
+) -> bytes:
     """A TS with a video PID and a private GPS PID carrying one PES per payload."""
     out = ts_tables(0x1000, [(0x1B, video_pid), (0x06, gps_pid)])
     for i, payload in enumerate(gps_payloads):
@@ -209,4 +235,6 @@ def seventymai_slot(second: int, lat: float, lon: float, kmh: float, *, fix: boo
 
     ns = b"N" if lat >= 0 else b"S"
     ew = b"E" if lon >= 0 else b"W"
-    return struct.pack("<4IcIcI10s", 1, int(fix), second, round(kmh * 1000), ns, enc(lat), ew, enc(lon), b"\0" * 10)
+    return struct.pack(
+        "<4IcIcI10s", 1, int(fix), second, round(kmh * 1000), ns, enc(lat), ew, enc(lon), b"\0" * 10
+    )
