@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from . import dashcam, dashcam_mp4, mp4, mpegts, timebase
-from .binio import file_size, read_at, read_upto
+from .binio import file_size, read_upto
 from .dashcam import Record, Source
 from .errors import ParseError, UnsupportedError
 from .freegps_layouts import Decoded, decode_block, describe

@@ -71,7 +71,8 @@ def test_stream_and_info_describe_the_layout() -> None:
     (stream,) = t.streams
     assert (stream.name, stream.codec, stream.sample_count) == ("gps", None, len(FIXES))
     assert t.info["layout"] == "novatek"
-    assert "lat_raw" in t.extra_columns and "speed_knots" in t.extra_columns
+    assert "lat_raw" in t.extra_columns
+    assert "speed_knots" in t.extra_columns
     assert all(len(s.extra) == len(t.extra_columns) for s in t.gps)
 
 
@@ -100,7 +101,8 @@ def test_impossible_values_are_invalid_with_one_warning() -> None:
     t = extract(b.novatek_mp4([b.novatek_block(f) for f in FIXES[:1] + bad]))
     assert [s.valid for s in t.gps] == [True, False, False, False]
     (warning,) = t.warnings
-    assert "0/0" in warning.reason and "3 records" in warning.reason
+    assert "0/0" in warning.reason
+    assert "3 records" in warning.reason
 
 
 def test_index_entries_past_the_end_are_dropped() -> None:

@@ -153,7 +153,9 @@ def test_block_akaso_v1_time_speed_track_and_enciphered_coordinates(nn: str) -> 
         want["lat_lon_f64_at_0x50_0x58_enciphered"], abs=1e-5
     )
     sample, reason = judge(record)
-    assert not sample.valid and reason and "enciphered" in reason
+    assert not sample.valid
+    assert reason
+    assert "enciphered" in reason
 
 
 def test_block_26_vantrue_s1_altitude() -> None:
@@ -224,7 +226,8 @@ def test_block_06_azdome_header_only_is_cut_short() -> None:
     assert decoded is not None
     assert decoded.layout == "xor-text"
     assert decoded.records == ()
-    assert decoded.note and "cut short" in decoded.note
+    assert decoded.note
+    assert "cut short" in decoded.note
 
 
 @pytest.mark.parametrize("nn", ["03", "05", "07", "09"])
@@ -273,7 +276,8 @@ def test_block_19_kingslim_prefix_time_speed_and_untrusted_coordinates() -> None
     assert [extra["lat_raw"], extra["lon_raw"]] == pytest.approx(
         want["lat_lon_f32_at_0x1c_0x20_not_trustworthy"], abs=1e-2
     )
-    assert record.lat is None and record.lon is None
+    assert record.lat is None
+    assert record.lon is None
     assert not judge(record)[0].valid
 
 
