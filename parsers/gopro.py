@@ -134,6 +134,7 @@ class _Walker:
         self.warnings: list[ParseWarning] = []
         self.good = 0
         self.seen_gps9 = False
+        self.altitude: dict[bytes, str] = {}
 
     def add_payload(self, buf: bytes, start: int, end: int, base: int, index: int) -> None:
         """Walk one payload's DEVCs; damage skips the DEVC with a warning."""
@@ -225,6 +226,9 @@ class _Walker:
         if not rows:
             return
         self.seen_gps9 = self.seen_gps9 or block.key == GPS9
+        if gpmf.GPSA in block.props:
+            klv, gpsa_buf = block.props[gpmf.GPSA]
+            self.altitude[block.key] = str(gpmf.read_value(gpsa_buf, klv))
         gps = _GpsBlock(index, dev.id, block.key, rows, div, base + block.data[0].offset)
         local = _local_props(block)
         if GPSU in local:
@@ -627,6 +631,11 @@ def _assemble(
     if key:
         info["gps_stream"] = key.decode()
         info["gps_device"] = walker.devices[blocks[0].device].name
+        # GPSA "MSLV": altitude above mean sea level (HERO11+); before, GPS5 altitude
+        # is the WGS84 ellipsoid height (spec, HERO5 table).
+        # Karma's GPRI is MAVLink GPS_RAW_INT, whose alt is above mean sea level.
+        reference = walker.altitude.get(key, "MSLV" if key == GPRI else None)
+        info["altitude"] = "MSL" if reference == "MSLV" else reference or "WGS84 ellipsoid"
     if settings:
         info["settings"] = settings
     info["sample_rates"] = _sample_rates(streams, times)

@@ -70,11 +70,11 @@ NULL_KEY = b"\0\0\0\0"
 # "Property Hierarchy", plus camera-written ones seen in HERO5-13 files).
 PROPERTIES = frozenset(
     {DVID, DVNM, STNM, RMRK, SCAL, SIUN, UNIT, TYPE, TSMP, TIMO, EMPT, TICK, TOCK, STMP, ORIN}
-    | {ORIO, MTRX, b"TMPC", GPSU, GPSF, GPSP, GPSA, b"PRJT", b"VERS", b"FMWR"}
+    | {ORIO, MTRX, b"TMPC", GPSU, GPSF, GPSP, GPSA, b"PRJT", b"VERS"}
 )
 # A STRM with more distinct non-property keys than this is a settings block
 # (udta/APP6 "Video/Photo Global Settings"), not one stream with its properties.
-_MAX_STREAM_EXTRA_KEYS = 3
+_MAX_STREAM_EXTRA_KEYS = 2
 
 KLV_HEADER = struct.Struct(">4sBBH")
 

@@ -414,7 +414,8 @@ def test_fusion_first_altitude_is_the_ellipsoid_height() -> None:
     exp = scenario("ellipsoid")["expect"]
     t = raw("gpmf-parser-Fusion.raw")
     assert t.gps[0].ele == pytest.approx(exp["device_1.GPS5.samples[0].value[2]"], abs=MM)
-    assert "GPSA" not in str(t.info)  # pre-HERO11: WGS84 ellipsoid, no altitude reference key
+    assert t.info["altitude"] == "WGS84 ellipsoid"  # pre-HERO11 GPS5 has no GPSA
+    assert raw("gopro-telemetry-hero11.raw").info["altitude"] == "MSL"  # GPSA "MSLV"
 
 
 def test_consecutive_chapters_accl_count_and_last_time_equal_gopro_telemetry() -> None:
