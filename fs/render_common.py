@@ -65,7 +65,13 @@ def utc_millis(utc: float | None) -> int | None:
 
 
 def _second_text(secs: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    # Not strftime: glibc's %Y does not pad years below 1000 to four digits,
+    # which xsd:dateTime requires.
+    t = time.gmtime(secs)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )
 
 
 def iso_millis(ms: int) -> str:

@@ -10,10 +10,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import gpxpy
+import pytest
+
 from telemetryfs.fs import render
 from telemetryfs.parsers.model import Telemetry
-from tests.paths import ROOT
-from tests.render_samples import edge_track, random_track, realistic_track, three_points
+from tests.paths import GPX_XSD, ROOT, SAMPLES
+from tests.render_samples import (
+    edge_track,
+    random_track,
+    realistic_track,
+    require_tool,
+    three_points,
+)
 
 # Every renderer module must stay free of FUSE imports, ours or not.
 RENDER_MODULES = sorted((ROOT / "fs").glob("render*.py"))
@@ -131,3 +140,23 @@ def test_one_hour_every_file() -> None:
 def test_version_is_an_int() -> None:
     assert isinstance(render.RENDER_VERSION, int)
     assert Path(render.__file__).name == "render.py"
+
+
+@pytest.mark.parametrize("sample", ["hero5-trimmed.mp4", "karma.mp4"])
+def test_real_gopro_footage_renders_valid_gpx(sample: str, tmp_path: Path) -> None:
+    # End to end with the real parsers: whatever they produce must render to a
+    # GPX that validates and that gpxpy reads back point for point.
+    from telemetryfs.parsers.telemetry import extract
+
+    xmllint = require_tool("xmllint")
+    t = extract(SAMPLES / "gopro" / "mp4" / sample)
+    assert t.valid_gps
+    data = render.render_gpx(t, name=sample)
+    assert render.render_gpx(t, name=sample, fast=False) == data
+    path = tmp_path / "track.gpx"
+    path.write_bytes(data)
+    subprocess.run([xmllint, "--noout", "--schema", str(GPX_XSD), str(path)], check=True)
+    parsed = gpxpy.parse(data.decode())
+    assert sum(len(seg.points) for seg in parsed.tracks[0].segments) == len(t.valid_gps)
+    for output in _all_outputs(t).values():
+        output.decode("utf-8")

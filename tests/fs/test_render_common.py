@@ -80,6 +80,7 @@ def test_iso_utc() -> None:
     assert iso_utc(None) is None
     assert iso_utc(math.nan) is None
     assert iso_utc(1e13) is None  # beyond year 9999
+    assert iso_utc(-62_135_596_800) == "0001-01-01T00:00:00.000Z"  # four-digit years
 
 
 def test_short_number_and_fixed() -> None:
