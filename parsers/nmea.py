@@ -118,7 +118,9 @@ def _day(raw: bytes) -> float | None:
     """ddmmyy as the POSIX time of that midnight."""
     if len(raw) != 6 or not raw.isdigit():
         return None
-    return dashcam.posix(int(raw[4:6]), int(raw[2:4]), int(raw[:2]), 0, 0, 0)
+    yy = int(raw[4:6])
+    year = yy + (1900 if yy >= 70 else 2000)  # NMEA's two-digit year (as ExifTool reads it)
+    return dashcam.posix(year, int(raw[2:4]), int(raw[:2]), 0, 0, 0)
 
 
 def parse_rmc(s: _Fields, midnight: float | None) -> tuple[Record, float | None]:
