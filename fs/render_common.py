@@ -219,13 +219,15 @@ def course_column(values: Sequence[float | None]) -> list[str | None]:
         and max(values) < _COURSE_FAST_MAX
     ):
         return number_column(values, COURSE_DECIMALS)
+    if values.count(None) == len(values):  # GoPro's GPS5 has no course
+        return [None] * len(values)
     return [None if (c := course_deg(v)) is None else gpx_number(c) for v in values]
 
 
 def speed_column(values: Sequence[float | None]) -> list[str | None]:
     """Speed text per sample; a negative speed (no schema allows one) becomes None."""
     texts = number_column(values, SPEED_DECIMALS)
-    if complete(values) and min(values) >= 0.0:
+    if (complete(values) and min(values) >= 0.0) or texts.count(None) == len(texts):
         return texts
     return [None if t is None or t[0] == "-" else t for t in texts]
 
