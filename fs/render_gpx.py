@@ -10,7 +10,7 @@ renders random tracks both ways and requires identical bytes.
 Choices (documented here because map tools read them):
 
 - Only valid samples (``GpsSample.valid``) become points; segments are cut
-  where the fix is lost or time jumps (see ``render_common.split_segments``).
+  where the fix is lost or time jumps (see ``render_segments``).
 - ``<time>`` is UTC with milliseconds and ``Z`` (``2017-04-17T17:31:03.055Z``).
   gpxpy writes ``datetime.isoformat()``, which gives microseconds, or no
   fraction at all on whole seconds, and drops ``Z`` for naive datetimes; the
@@ -23,7 +23,10 @@ Choices (documented here because map tools read them):
   ``"vdop"`` or ``"pdop"``) overrides the guess.
 - Speed and course: GPX 1.1 has no ``<speed>``. We use Garmin's
   TrackPointExtension v2 (``gpxtpx:speed`` in m/s, ``gpxtpx:course`` in
-  degrees), which Garmin tools, GPXSee, Strava and gpsbabel read. The GPX xsd
+  degrees), the de-facto convention that Garmin's tools and GPXSee read (a
+  namespace of our own would be read by nothing). Checked here: GDAL shows the
+  block as one text field ``gpxtpx_TrackPointExtension``; gpsbabel 1.8 reads
+  the points but ignores speed/course (it takes only hr/cad from it). The GPX xsd
   takes ``<extensions>`` content with ``processContents="lax"``, so xmllint
   validates the file without Garmin's schema (not listed in
   ``xsi:schemaLocation``, so no validator tries to fetch it).
