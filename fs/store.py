@@ -82,6 +82,10 @@ class Store:
 
     async def _load(self, key: SourceKey, full: bool) -> Telemetry:
         found = await self._from_disk(key, full)
+        if isinstance(found, ParseError):
+            self.stats.disk_hits += 1
+            self._failures[key] = found
+            raise found
         if found is not None:
             self.stats.disk_hits += 1
             self._telemetry.put(key, found)
@@ -93,6 +97,8 @@ class Store:
             if not isinstance(exc, UnsupportedError):
                 log.warning("%s: %s", key.path, exc)
             self._failures[key] = exc
+            if self.disk is not None:
+                await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
             raise
         self._telemetry.put(key, (full, t))
         if self.disk is not None:
@@ -109,12 +115,18 @@ class Store:
             key.path, full=full, sidecar=key.sidecar, time_offset_s=self.options.time_offset_s
         )
 
-    async def _from_disk(self, key: SourceKey, full: bool) -> tuple[bool, Telemetry] | None:
+    async def _from_disk(
+        self, key: SourceKey, full: bool
+    ) -> tuple[bool, Telemetry] | ParseError | None:
+        """What an earlier mount learnt about this version: telemetry, or its failure."""
         disk = self.disk
         if disk is None:
             return None
 
-        def load() -> tuple[bool, Telemetry] | None:
+        def load() -> tuple[bool, Telemetry] | ParseError | None:
+            failure = disk.get_object(key, "failure")
+            if isinstance(failure, ParseError):
+                return failure
             for item, level in (("telemetry.full", True), ("telemetry.gps", False)):
                 if level or not full:
                     value = disk.get_object(key, item)

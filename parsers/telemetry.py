@@ -97,27 +97,17 @@ def _extract_kind(f: BinaryIO, kind: str | None, name: str, full: bool) -> Telem
 
 
 def _mp4_extractors() -> list[Extractor]:
-    from . import gopro, novatek, seventymai
+    # Order: the most specific structure first (a gpmd track, a top-level
+    # 'GPS ' box, a moov 'gps ' index); the scanners come last.
+    from . import gopro, ligogps, novatek, seventymai, sstar
 
     return [
         lambda f, name, full: gopro.extract_mp4(f, streams=full),
         lambda f, name, full: seventymai.extract(f, name=name),
         lambda f, name, full: novatek.extract(f, name=name),
-        *_optional_mp4_extractors(),
+        lambda f, name, full: sstar.extract(f, name=name),
+        lambda f, name, full: ligogps.extract(f, name=name),
     ]
-
-
-def _optional_mp4_extractors() -> list[Extractor]:
-    """Dashcam families beyond Novatek, when their modules are present."""
-    found: list[Extractor] = []
-    for module_name in ("sstar", "ligogps"):
-        try:
-            module = __import__(f"{__package__}.{module_name}", fromlist=["extract"])
-        except ImportError:
-            continue
-        extract_fn = module.extract
-        found.append(lambda f, name, full, fn=extract_fn: fn(f, name=name))
-    return found
 
 
 def _mp4_recoverers() -> list[Callable[[BinaryIO, str, bool, ParseError], Telemetry]]:

@@ -61,8 +61,9 @@ def all_files(top: Path) -> list[Path]:
 def test_listing_mirrors_the_source_and_parses_nothing(mount: MountFactory, card: Path) -> None:
     m = mount(card)
     assert sorted(os.listdir(m.path)) == ["DCIM", "Movie", "broken", "gpmf", "other"]
+    # ls -l stats every entry: video folders answer from the source's stat alone.
     listing = subprocess.run(
-        ["ls", "-lR", str(m.path / "DCIM")], capture_output=True, text=True, check=True
+        ["ls", "-l", str(m.path / "DCIM/100GOPRO")], capture_output=True, text=True, check=True
     )
     # One folder per video, the photo with GPMF included; .txt hidden.
     assert sorted(os.listdir(m.path / "DCIM/100GOPRO")) == [
@@ -178,7 +179,7 @@ def test_every_gpx_validates_and_tools_agree_on_point_counts(
             capture_output=True,
         )
         ogr = subprocess.run(
-            ["ogrinfo", "-ro", "-q", "-al", "-so", str(gpx), "track_points"],
+            ["ogrinfo", "-ro", "-so", str(gpx), "track_points"],
             capture_output=True,
             text=True,
             check=True,
