@@ -249,11 +249,25 @@ def _find_outliers(gps: list[GpsSample]) -> list[int]:
     return sorted(rejected)
 
 
+# Metres per degree of latitude (and of longitude at the equator).
+_M_PER_DEG = math.pi * _EARTH_RADIUS / 180
+
+
 def _plausible(a: GpsSample, b: GpsSample) -> bool:
-    dt = _elapsed(a, b)
-    distance = _haversine(a, b)
+    """Whether going from fix a to fix b is possible at MAX_PLAUSIBLE_SPEED."""
     # One second of slack: clocks quantised to the second (Novatek, MAP CAM).
-    return distance <= MAX_PLAUSIBLE_SPEED * (abs(dt) + 1.0)
+    allowed = MAX_PLAUSIBLE_SPEED * (abs(_elapsed(a, b)) + 1.0)
+    dlat = abs((b.lat or 0.0) - (a.lat or 0.0)) * _M_PER_DEG
+    dlon = abs((b.lon or 0.0) - (a.lon or 0.0))
+    dlon = min(dlon, 360.0 - dlon) * _M_PER_DEG
+    # The great-circle distance is at least the north-south leg and at most
+    # the sum of both legs (a degree of longitude is never longer than at the
+    # equator): decide cheaply when a bound settles it.
+    if dlat > allowed:
+        return False
+    if dlat + dlon <= allowed:
+        return True
+    return _haversine(a, b) <= allowed
 
 
 def _elapsed(a: GpsSample, b: GpsSample) -> float:
