@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import logging
+import math
 import re
 import struct
 from collections.abc import Iterator
@@ -256,6 +257,7 @@ class _Walker:
                 label = gpmf.read_text(buf, klv)
             acc = self.streams[key] = _StreamAcc(dev.id, block.key, block.codec, columns, label)
         timo = _first_number(block, gpmf.TIMO) or 0.0
+        timo = timo if math.isfinite(timo) else 0.0
         steps = len(block.data)
         for step, klv in enumerate(block.data):
             rows = block.codec.row_count(klv.repeat)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import re
 import struct
 from collections.abc import Callable, Iterator, Mapping
@@ -368,8 +369,10 @@ def _scale(scal: tuple[int, int, bytes] | None, fields: str) -> tuple[float, ...
     )
     if not values:
         return ()
-    # One divisor for all columns, one per column, or (exiftool) cyclic.
-    return tuple(float(values[i % len(values)]) for i in range(len(fields)))
+    # One divisor for all columns, one per column, or (exiftool) cyclic. A zero
+    # or non-finite divisor is damage: that column stays unscaled.
+    divisors = (float(values[i % len(values)]) for i in range(len(fields)))
+    return tuple(d if d and math.isfinite(d) else 1.0 for d in divisors)
 
 
 def raw_rows(codec: Codec, data: bytes) -> list[tuple[Any, ...]]:

@@ -404,7 +404,8 @@ def _read_sizes(f: BinaryIO, tables: dict[bytes, Box]) -> list[int]:
         if count > MAX_SAMPLES:
             raise MalformedError(f"stsz announces {count} samples", offset=box.offset)
         if uniform:
-            return [uniform] * count
+            # Every sample lies in the file: a count beyond that is a lying table.
+            return [uniform] * min(count, file_size(f) // uniform)
         data, count = _table(f, box, 12, 4)
         return list(struct.unpack_from(f">{count}I", data, 12))
     if b"stz2" in tables:

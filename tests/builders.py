@@ -133,15 +133,39 @@ def gpmd_mp4(
     udta: bytes = b"",
     fdsc: bool = False,
     creation: int = 0,
+    moov_first: bool = False,
 ) -> bytes:
     """A minimal GoPro-like MP4: ftyp, mdat with the payloads, moov with one gpmd track.
 
     ``elst`` is (segment duration in movie ticks, media time); ``fdsc`` adds a
-    HERO5 "SOS" meta track first (a parser must skip it).
+    HERO5 "SOS" meta track first (a parser must skip it); ``moov_first`` writes
+    moov before mdat (ffmpeg's faststart layout).
     """
+    kw = {"durations": durations, "timescale": timescale, "co64": co64, "elst": elst}
+    if moov_first:
+        plain = gpmd_mp4(payloads, udta=udta, fdsc=fdsc, creation=creation, **kw)
+        moov_len = len(plain) - plain.rindex(b"moov") + 4
+        shifted = _gpmd_parts(payloads, moov_len, udta, fdsc, creation, **kw)
+        return shifted[0] + shifted[2] + shifted[1]
+    ftyp, mdat, moov = _gpmd_parts(payloads, 0, udta, fdsc, creation, **kw)
+    return ftyp + mdat + moov
+
+
+def _gpmd_parts(
+    payloads: list[bytes],
+    shift: int,
+    udta: bytes,
+    fdsc: bool,
+    creation: int,
+    *,
+    durations: list[int] | None,
+    timescale: int,
+    co64: bool,
+    elst: tuple[int, int] | None,
+) -> tuple[bytes, bytes, bytes]:
     ftyp = box(b"ftyp", b"mp41\0\0\0\0mp41")
     mdat = box(b"mdat", b"".join(payloads))
-    offsets, pos = [], len(ftyp) + 8
+    offsets, pos = [], len(ftyp) + 8 + shift
     for p in payloads:
         offsets.append(pos)
         pos += len(p)
@@ -179,7 +203,7 @@ def gpmd_mp4(
         )
     )
     moov = box(b"moov", mvhd + (box(b"udta", udta) if udta else b"") + b"".join(traks))
-    return ftyp + mdat + moov
+    return ftyp, mdat, moov
 
 
 def _trak(
