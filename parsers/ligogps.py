@@ -184,7 +184,8 @@ def records_after(data: bytes, marker: int, base: int, *, fuzz: bool) -> tuple[l
     start = marker + 0x14
     if data[marker + len(MARKER) : marker + len(MARKER) + 2] == b" {":
         return _json_records(data, marker, base), 0
-    fuzzed = fuzz and (start < 8 or data[start - 5] not in _NOT_FUZZED)
+    flag = data[start - 5 : start - 4]
+    fuzzed = fuzz and not (flag and flag[0] in _NOT_FUZZED)
     records: list[Record] = []
     failed = 0
     for pos in range(start, len(data) - 8, RECORD):

@@ -109,6 +109,8 @@ def read_tables(f: BinaryIO, size: int, skip: int) -> tuple[set[int], set[int]]:
 
 
 def _pat_programs(section: bytes) -> set[int]:
+    if len(section) < 8:
+        return set()
     length = ((section[1] & 0x0F) << 8) | section[2]
     body = section[8 : min(len(section), 3 + length - 4)]
     found = set()
@@ -120,6 +122,8 @@ def _pat_programs(section: bytes) -> set[int]:
 
 
 def _pmt_streams(section: bytes, media: set[int], other: set[int]) -> None:
+    if len(section) < 12:
+        return
     length = ((section[1] & 0x0F) << 8) | section[2]
     end = min(len(section), 3 + length - 4)
     if end < 12:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import math
 import re
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ def zone(seconds: float) -> int | None:
     Rounding absorbs the seconds to minutes between a clip's start (its name)
     and its first fix.
     """
+    if not math.isfinite(seconds) or abs(seconds) > 2 * MAX_ZONE:
+        return None
     quarters = round(seconds / QUARTER) * QUARTER
     if abs(quarters) > MAX_ZONE:
         return None

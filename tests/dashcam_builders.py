@@ -86,9 +86,15 @@ def gps_index(entries: Sequence[tuple[int, int]], *, count: int | None = None) -
     return box(b"gps ", struct.pack(">II", 0x00000001, n) + pairs)
 
 
-def video_trak(chunks: Sequence[tuple[int, int]], timescale: int = 30) -> bytes:
-    """A minimal video trak whose samples are the given (offset, size) chunks, one per chunk."""
-    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1) + box(b"avc1", b"\0" * 70))
+def video_trak(
+    chunks: Sequence[tuple[int, int]],
+    timescale: int = 30,
+    *,
+    sample_format: bytes = b"avc1",
+    handler: bytes = b"vide",
+) -> bytes:
+    """A minimal trak whose samples are the given (offset, size) chunks, one per chunk."""
+    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1) + box(sample_format, b"\0" * 70))
     stts = full_box(b"stts", 0, 0, struct.pack(">III", 1, len(chunks), 1))
     stsc = full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, 1, 1))
     stsz = full_box(
@@ -104,7 +110,7 @@ def video_trak(chunks: Sequence[tuple[int, int]], timescale: int = 30) -> bytes:
         struct.pack(">I", len(chunks)) + b"".join(struct.pack(">I", o) for o, _ in chunks),
     )
     stbl = box(b"stbl", stsd + stts + stsc + stsz + stco)
-    hdlr = full_box(b"hdlr", 0, 0, b"\0" * 4 + b"vide" + b"\0" * 12 + b"Video\0")
+    hdlr = full_box(b"hdlr", 0, 0, b"\0" * 4 + handler + b"\0" * 12 + b"Handler\0")
     mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, len(chunks), 0, 0))
     tkhd = full_box(b"tkhd", 0, 0, struct.pack(">IIIII", 0, 0, 1, 0, len(chunks)) + b"\0" * 60)
     return box(b"trak", tkhd + box(b"mdia", mdhd + hdlr + box(b"minf", stbl)))
@@ -238,3 +244,17 @@ def seventymai_slot(second: int, lat: float, lon: float, kmh: float, *, fix: boo
     return struct.pack(
         "<4IcIcI10s", 1, int(fix), second, round(kmh * 1000), ns, enc(lat), ew, enc(lon), b"\0" * 10
     )
+
+
+def mp4_with_track(
+    samples: Sequence[bytes], sample_format: bytes, handler: bytes = b"meta"
+) -> bytes:
+    """ftyp, mdat holding ``samples``, moov with one track of them (1 s each)."""
+    ftyp = box(b"ftyp", b"isom\0\0\x02\0isommp41")
+    start = len(ftyp) + 8
+    chunks, pos = [], start
+    for sample in samples:
+        chunks.append((pos, len(sample)))
+        pos += len(sample)
+    trak = video_trak(chunks, timescale=1, sample_format=sample_format, handler=handler)
+    return ftyp + box(b"mdat", b"".join(samples)) + box(b"moov", mvhd() + trak)
