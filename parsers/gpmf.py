@@ -581,13 +581,16 @@ def read_value(data: bytes, klv: Klv) -> Value | tuple[Value, ...]:
     return raw.hex()
 
 
-# Column labels where the stream itself names none (spec tables; MAVLink for Karma).
+# Column labels of fixed layouts (spec tables; MAVLink messages for Karma).
 KNOWN_LABELS: dict[bytes, tuple[str, ...]] = {
     GPS5: ("lat", "lon", "alt", "speed_2d", "speed_3d"),
     GPS9: ("lat", "lon", "alt", "speed_2d", "speed_3d", "days", "secs", "dop", "fix"),
     b"GPRI": ("time", "lat", "lon", "alt", "eph", "epv", "vel", "cog", "fix_type", "satellites"),
     b"GLPI": ("time", "lat", "lon", "alt", "relative_alt", "vx", "vy", "vz", "heading"),
     b"SYST": ("system_time", "unix_time"),
+}
+# Axis names when neither ORIN nor the stream name gives them.
+DEFAULT_AXES: dict[bytes, tuple[str, ...]] = {
     b"CORI": ("w", "x", "y", "z"),
     b"IORI": ("w", "x", "y", "z"),
     b"GRAV": ("x", "y", "z"),
@@ -618,18 +621,22 @@ def _labels(key: bytes, n: int, props: Props, *, oriented: bool) -> list[str]:
         return [key.decode("latin-1").strip() or "value"]
     # After MTRX the axes are the output orientation (ORIO), else the input's
     # (ORIN); upper case is a positive axis, lower case a negative one.
+    known = KNOWN_LABELS.get(key)
+    if known and len(known) == n:
+        return list(known)
     orientation = ORIO if oriented else ORIN
     if orientation in props:
         axes = read_text(props[orientation][1], props[orientation][0])
         if len(axes) == n:
             return [c.lower() if c.isupper() else f"-{c}" for c in axes]
-    known = KNOWN_LABELS.get(key)
-    if known and len(known) == n:
-        return list(known)
     if STNM in props:
+        # HERO5: "Gyroscope (z,x,y)", "Accelerometer (up/down, right/left, forward/back)"
         listed = _listed_names(read_text(props[STNM][1], props[STNM][0]))
         if len(listed) == n:
             return listed
+    axes_default = DEFAULT_AXES.get(key)
+    if axes_default and len(axes_default) == n:
+        return list(axes_default)
     return [f"v{i}" for i in range(n)]
 
 

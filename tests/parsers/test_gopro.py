@@ -544,10 +544,12 @@ def test_one_hour_track_reads_only_moov_and_gpmf_payloads(one_hour: tuple[Path, 
 def test_one_hour_track_takes_well_under_a_second(one_hour: tuple[Path, Any]) -> None:
     path, footage = one_hour
     best = float("inf")
-    for _ in range(3):  # the best of three: other tests may share the machine
-        started = time.perf_counter()
+    for _ in range(3):
+        # CPU time, best of three: other test processes may share the machine, and the
+        # page cache holds the ~15 MB read after the first run (I/O is counted above).
+        started = time.process_time()
         with open(path, "rb") as f:
             t = gopro.extract_mp4(f, streams=False)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     assert len(t.gps) == len(footage.samples) == 64_800
     assert best < 1.0
