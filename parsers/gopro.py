@@ -92,6 +92,7 @@ class _Device:
     name: str | None
     prefix: bytes  # the DVID and DVNM KLVs, copied into per-stream .gpmf files
     sticky: dict[bytes, gpmf.Props] = field(default_factory=dict)
+    tsmp: dict[bytes, float] = field(default_factory=dict)  # last TSMP per stream
 
 
 @dataclass(slots=True)
@@ -268,6 +269,23 @@ class _Walker:
         acc.strms.append(
             (index, Extent(base + block.strm.offset, block.strm.end - block.strm.offset))
         )
+        if steps == 1:
+            self._check_tsmp(block, dev, base)
+
+    def _check_tsmp(self, block: StreamBlock, dev: _Device, base: int) -> None:
+        """TSMP counts every sample since the recording started: a jump means lost payloads."""
+        local = _local_props(block)
+        if gpmf.TSMP not in local:
+            return
+        total = gpmf.read_numbers(block.props[gpmf.TSMP][1], local[gpmf.TSMP])
+        if not total:
+            return
+        previous = dev.tsmp.get(block.key)
+        dev.tsmp[block.key] = total[0]
+        if previous is not None and total[0] - previous > block.data[0].repeat:
+            lost = int(total[0] - previous - block.data[0].repeat)
+            reason = f"{block.key.decode('latin-1')}: {lost} samples missing (TSMP jumps)"
+            self.warnings.append(ParseWarning(base + block.strm.offset, reason))
 
 
 def _value(buf: bytes, klv: Klv) -> bytes:

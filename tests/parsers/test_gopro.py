@@ -553,3 +553,58 @@ def test_one_hour_track_takes_well_under_a_second(one_hour: tuple[Path, Any]) ->
         best = min(best, time.process_time() - started)
     assert len(t.gps) == len(footage.samples) == 64_800
     assert best < 1.0
+
+
+def test_tsmp_jump_reports_lost_samples() -> None:
+    def accl_at(total: int) -> bytes:
+        tsmp = klv(b"TSMP", b"L", 4, 1, struct.pack(">I", total))
+        return gpmf_devc(1, b"Camera", gpmf_strm(b"ACCL", b"s", 3, [1, 2, 3, 4, 5, 6], tsmp))
+
+    whole = from_raw(accl_at(2) + accl_at(4) + accl_at(6))
+    assert not whole.warnings
+    gap = from_raw(accl_at(2) + accl_at(6))  # the middle payload is lost
+    assert [w.reason for w in gap.warnings] == ["ACCL: 2 samples missing (TSMP jumps)"]
+
+
+def test_recover_a_generated_recording_cut_before_its_moov(tmp_path: Path) -> None:
+    from tests.footage.gopro import make_gopro
+
+    footage = make_gopro(tmp_path / "GX010001.MP4", duration_s=20, model="HERO8 Black", moov=False)
+    with open(footage.path, "rb") as f:
+        t = gopro.recover_mp4(f)
+    assert len(t.gps) == len(footage.samples)
+    for ours, truth in zip(t.gps, footage.samples, strict=True):
+        assert (ours.lat, ours.lon) == pytest.approx((truth["lat"], truth["lon"]), abs=1e-7)
+        if truth["index"] == 0:  # each payload's first sample carries the GPSU
+            assert ours.utc == pytest.approx(truth["gpsu"], abs=1e-3)
+    assert t.info["payloads"] == len(footage.info["gpmf"]["payloads"])
+
+
+def _script(name: str) -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dump_scripts_print_boxes_klvs_and_streams(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(gpmd_mp4([payload(b"170417173103.000"), payload(b"170417173104.000")]))
+    assert _script("dump_boxes").main([str(path), "--samples"]) == 0
+    out = capsys.readouterr().out
+    assert "'moov'" in out
+    assert "gpmd track 1 (GoPro MET): 2 samples" in out
+    assert _script("dump_gpmf").main([str(path), "--payloads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "GPSU U 16x1" in out
+    assert "170417173103.000" in out
+    assert _script("dump_gpmf").main([str(path), "--summary"]) == 0
+    assert "GPS GPS5: 36 samples, 36 valid" in capsys.readouterr().out
+    assert _script("dump_gpmf").main([str(tmp_path / "missing.mp4")]) == 2
