@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import logging
 import math
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ class Decoded:
     records: tuple[Record, ...]
     note: str | None = None
     ring: bool = False  # a ring buffer: the same records repeat from block to block
+    vendor: str | None = None  # a model or vendor string the block carries
 
 
 def u32s(data: bytes, offset: int, count: int) -> tuple[int, ...] | None:
@@ -360,7 +363,26 @@ def decode_block(block: bytes, base: int = 0, *, scaled: bool | None = None) -> 
     for layout in LAYOUTS:
         decoded = layout(block, base, scaled)
         if decoded is not None:
-            return decoded
+            vendor = vendor_string(block)
+            return dataclasses.replace(decoded, vendor=vendor) if vendor else decoded
+    return None
+
+
+# Header strings that are firmware dates or placeholders, not names.
+_NOT_NAMES = re.compile(r"^(x\.xx|0+|[0-9.]+[A-Z]?|[A-Z][a-z]{2} +\d.*)$")
+
+
+def vendor_string(block: bytes) -> str | None:
+    """A model or vendor string at 0x10 or 0x30 (``MN:DRV-A510W@...``, ``YndAkasoCar``, ``horsontech``)."""
+    if block[4:12] != b"freeGPS ":
+        return None
+    for at in (0x10, 0x30):
+        raw = text(block[at : at + 32])
+        if raw.startswith("MN:"):
+            return raw[3:].split("@", 1)[0] or None
+        if len(raw) >= 4 and raw.isascii() and raw.isprintable() and not _NOT_NAMES.match(raw):
+            if raw.replace("_", "").isalnum() and not raw.startswith(("LIGOGPSINFO", "IQS")):
+                return raw
     return None
 
 

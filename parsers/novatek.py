@@ -52,6 +52,14 @@ LIST_LAYOUTS = frozenset({"atc", "innovv", "xbht", "nextbase-be", "ligogps", "nm
 SCAN_WINDOW = 1 << 20
 GIVE_UP = 32 << 20  # scanned bytes without any block: the file has none
 MAX_BLOCKS = 24 * 3600 * 10  # a day at 10 Hz: more index entries than this is a lie
+# Layouts whose speed unit no source confirms (speed_raw keeps the stored value).
+SPEED_NOTES = {
+    "akaso": "speed stored without unit; read as km/h, as ExifTool does",
+    "akaso-2e": "speed stored without unit; read as km/h, as ExifTool does",
+    "akaso-v1": "speed stored without unit; read as km/h, as ExifTool does",
+    "xbht": "speed unit not stated; read as km/h, as ExifTool does",
+    "70mai-a810": "speed seems to be km/h (not confirmed)",
+}
 
 
 def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
@@ -270,12 +278,15 @@ def _assemble(
 ) -> Telemetry:
     records: list[Record] = []
     layouts: dict[str, int] = {}
+    vendors: dict[str, int] = {}
     notes: dict[str, list[int]] = {}
     ring = False
     for extent, block in decoded:
         if block is None:
             continue
         layouts[block.layout] = layouts.get(block.layout, 0) + 1
+        if block.vendor:
+            vendors[block.vendor] = vendors.get(block.vendor, 0) + 1
         records += block.records
         ring = ring or block.ring
         if block.note:
@@ -288,15 +299,19 @@ def _assemble(
         ParseWarning(at[0], note if len(at) == 1 else f"{note} ({len(at)} blocks)")
         for note, at in notes.items()
     ]
-    info = dict(info, layout=max(layouts, key=layouts.__getitem__) if layouts else None)
+    layout = max(layouts, key=layouts.__getitem__) if layouts else None
+    info = dict(info, layout=layout)
     if len(layouts) > 1:
         info["layouts"] = layouts
+    if layout in SPEED_NOTES:
+        info["speed_unit"] = SPEED_NOTES[layout]
     info["records"] = len(records)
     creation = movie.creation_time if movie is not None else None
     _time_offset(info, records, creation, name)
     return dashcam.to_telemetry(
         source,
         records,
+        camera=max(vendors, key=vendors.__getitem__) if vendors else None,
         raw=[extent for extent, _ in decoded],
         creation_time=creation,
         duration=movie.duration if movie is not None else None,

@@ -348,3 +348,11 @@ def test_every_block_file_is_covered() -> None:
     names = {f["file"] for b in expected().values() for f in b["files"]}
     on_disk = {p.name for p in Path(BLOCKS).glob("*.bin")}
     assert names == on_disk
+
+
+def test_block_11_kenwood_model_string_names_the_camera() -> None:
+    # expected.json: "model string 'MN:DRV-A510W@V1.7_BDZICZ_C' ... come first"
+    decoded = decode_block(block_bytes("11"))
+    assert decoded is not None
+    assert decoded.vendor
+    assert f"MN:{decoded.vendor}@" in expected()["11"]["container"]
