@@ -372,6 +372,12 @@ def decode_block(block: bytes, base: int = 0, *, scaled: bool | None = None) -> 
 _NOT_NAMES = re.compile(r"^(x\.xx|0+|[0-9.]+[A-Z]?|[A-Z][a-z]{2} +\d.*)$")
 
 
+def _is_name(raw: str) -> bool:
+    if len(raw) < 4 or not raw.isascii() or _NOT_NAMES.match(raw):
+        return False
+    return raw.replace("_", "").isalnum() and not raw.startswith(("LIGOGPSINFO", "IQS"))
+
+
 def vendor_string(block: bytes) -> str | None:
     """A model or vendor string at 0x10 or 0x30 (``MN:DRV-A510W@...``, ``YndAkasoCar``, ``horsontech``)."""
     if block[4:12] != b"freeGPS ":
@@ -380,9 +386,8 @@ def vendor_string(block: bytes) -> str | None:
         raw = text(block[at : at + 32])
         if raw.startswith("MN:"):
             return raw[3:].split("@", 1)[0] or None
-        if len(raw) >= 4 and raw.isascii() and raw.isprintable() and not _NOT_NAMES.match(raw):
-            if raw.replace("_", "").isalnum() and not raw.startswith(("LIGOGPSINFO", "IQS")):
-                return raw
+        if _is_name(raw):
+            return raw
     return None
 
 
