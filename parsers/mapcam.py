@@ -139,17 +139,25 @@ class _Walk:
             return riff.Chunk(chunk.kind, pos, chunk.size, chunk.form)
         return record
 
-    def walk(self, start: int, end: int, depth: int = 0) -> None:
+    def walk(self, start: int, end: int, depth: int = 0) -> int:
+        """Walk [start, end); returns where it stopped (past ``end`` after a straddling record).
+
+        A record that starts inside a list but runs past the list's declared
+        end (a writer that counted only the chunks) is still a record.
+        """
         pos = start
-        while pos + 8 <= end:
+        while pos < end:
             item = self.item(pos, end)
             if isinstance(item, Record):
                 self.records.append(item)
                 pos += RECORD
-            elif item is not None:
+            elif item is not None and pos + 8 <= end:
                 pos = self._chunk(item, end, depth)
+            elif end - pos < 8 and not self.buf.get(pos, end - pos).strip(b"\0"):
+                return end  # padding at the end of a list
             else:
                 pos = self._resync(pos, end)
+        return pos
 
     def _chunk(self, chunk: riff.Chunk, end: int, depth: int) -> int:
         if chunk.data_offset + chunk.size > end:
@@ -164,7 +172,9 @@ class _Walk:
             and depth < _MAX_DEPTH
             and chunk.form in (b"AVI ", b"AVIX", b"movi", b"rec ")
         ):
-            self.walk(chunk.children_offset, inner_end, depth + 1)
+            reached = self.walk(chunk.children_offset, inner_end, depth + 1)
+            if reached > chunk.end:
+                return reached  # a record straddled the list's end
         if chunk.size & 1 and not self._valid(chunk.end, end) and self._valid(chunk.end - 1, end):
             return chunk.end - 1  # a writer that left out the pad byte
         return min(chunk.end, end) if chunk.end <= end else end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 
@@ -152,3 +153,18 @@ def test_real_avi_without_gps() -> None:
         pytest.skip("shared samples not present")
     with path.open("rb") as f, pytest.raises(UnsupportedError):
         mapcam.extract(f)
+
+
+@pytest.mark.parametrize("inside", [3, 20, 57])
+def test_record_straddling_the_end_of_movi(inside: int) -> None:
+    # A writer that counted only the chunks in the movi size: the last record
+    # starts inside the list and ends after it.
+    records = [b.mapcam_record(f) for f in FIXES[:3]]
+    movi_items = [VIDEO, records[0], AUDIO, records[1], AUDIO]
+    avi = bytearray(b.mapcam_avi([*movi_items, records[2]], idx=False))
+    movi = avi.index(b"movi") - 8
+    struct.pack_into(
+        "<I", avi, movi + 4, struct.unpack_from("<I", avi, movi + 4)[0] - (58 - inside)
+    )
+    t = extract(bytes(avi) + riff_chunk(b"idx1", b"\0" * 16))
+    assert_fixes(t, FIXES[:3])
