@@ -22,12 +22,15 @@ is decided once per file by :mod:`.timebase` and reported, not applied.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
+from . import mp4
+from .errors import ParseError
 from .model import (
     FIX_2D,
     FIX_NONE,
@@ -225,7 +228,7 @@ def to_telemetry(
     for record in records:
         sample, reason = judge(record)
         values = dict(record.extra)
-        sample = _with_extra(sample, tuple(values.get(n) for n in names))
+        sample = dataclasses.replace(sample, extra=tuple(values.get(n) for n in names))
         samples.append(sample)
         if reason is not None:
             damage.setdefault(reason, []).append(record.offset)
@@ -263,23 +266,6 @@ def to_telemetry(
     )
 
 
-def _with_extra(sample: GpsSample, extra: tuple[Value, ...]) -> GpsSample:
-    return GpsSample(
-        utc=sample.utc,
-        video_time=sample.video_time,
-        lat=sample.lat,
-        lon=sample.lon,
-        ele=sample.ele,
-        speed_2d=sample.speed_2d,
-        speed_3d=sample.speed_3d,
-        course=sample.course,
-        fix=sample.fix,
-        dop=sample.dop,
-        valid=sample.valid,
-        extra=extra,
-    )
-
-
 def first_fix_time(records: Iterable[Record]) -> float | None:
     """The recorded time of the first record with a plausible fix, if any has a time."""
     for record in records:
@@ -304,3 +290,17 @@ def clock_before_first_fix(records: Sequence[Record]) -> float | None:
         if sample.fix == FIX_NONE and record.utc is not None:
             last = record.utc
     return None
+
+
+def read_movie(f: BinaryIO, warnings: list[ParseWarning], doing: str = "") -> mp4.Movie | None:
+    """The moov of a dashcam MP4, or None when there is none or it is damaged.
+
+    Dashcam GPS often survives a damaged moov (it sits in mdat or after the
+    moov), so damage here is a warning, not an error.
+    """
+    try:
+        moov = mp4.find_moov(f)
+        return None if moov is None else mp4.read_movie(f, moov)
+    except ParseError as exc:
+        warnings.append(ParseWarning(exc.offset, f"moov unreadable{doing}: {exc}"))
+        return None

@@ -84,7 +84,7 @@ def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
 def _extract_mp4(f: BinaryIO, name: str) -> Telemetry:
     end = file_size(f)
     warnings: list[ParseWarning] = []
-    movie = _movie(f, warnings)
+    movie = dashcam.read_movie(f, warnings, ", scanning instead")
     blocks, how = _find_blocks(f, movie, end, warnings)
     if not blocks:
         # Cousins that keep GPS elsewhere (gpmd/text tracks, udta, trailers).
@@ -101,16 +101,6 @@ def _extract_mp4(f: BinaryIO, name: str) -> Telemetry:
         info=info,
         warnings=warnings,
     )
-
-
-def _movie(f: BinaryIO, warnings: list[ParseWarning]) -> mp4.Movie | None:
-    """The moov, or None when there is none or it is damaged (then we scan)."""
-    try:
-        moov = mp4.find_moov(f)
-        return None if moov is None else mp4.read_movie(f, moov)
-    except ParseError as exc:
-        warnings.append(ParseWarning(exc.offset, f"moov unreadable, scanning instead: {exc}"))
-        return None
 
 
 def _find_blocks(

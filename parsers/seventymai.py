@@ -164,7 +164,7 @@ def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
     size = min(size, MAX_SLOTS * SLOT, max(0, file_size(f) - offset))
     records, damage = parse_slots(read_at(f, offset, size), offset)
     warnings += damage
-    movie = _movie(f, warnings)
+    movie = dashcam.read_movie(f, warnings)
     start, basis = _clip_start(name, movie)
     if start is not None:
         records = [_dated(r, start) for r in records]
@@ -188,15 +188,6 @@ def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
         info=info,
         warnings=warnings,
     )
-
-
-def _movie(f: BinaryIO, warnings: list[ParseWarning]) -> mp4.Movie | None:
-    try:
-        moov = mp4.find_moov(f)
-        return None if moov is None else mp4.read_movie(f, moov)
-    except ParseError as exc:
-        warnings.append(ParseWarning(exc.offset, f"moov unreadable: {exc}"))
-        return None
 
 
 def _clip_start(name: str, movie: mp4.Movie | None) -> tuple[float | None, str]:
