@@ -1,0 +1,482 @@
+"""telemetryfs benchmark: our mount against exiftool and telemetry-parser, on the same files.
+
+Run ``scripts/bench`` (it sets itself up). It generates its footage with the
+footage generator (sparse files, realistic telemetry rates) into
+``bench-work/``, then measures, in one run:
+
+1. cold ``cat track.gpx`` of a one-hour GoPro file on a fresh mount with no
+   cache, against ``exiftool -ee -p gpx.fmt`` and a ``telemetry-parser``
+   process; a one-hour Novatek file against exiftool;
+2. the I/O floor: pread of exactly the bytes the track needs (moov + every
+   GPMF payload), and cold-track time / floor;
+3. warm ``cat`` (memory cache) and after a remount (disk cache);
+4. a card of 1,000 clips: ``ls -l``, ``find | xargs cat``, ``rsync -a`` cold,
+   warm and after a remount, and the daemon's peak RSS;
+5. stream throughput (``streams/ACCL.csv``, ``streams/all.gpmf``) against a
+   plain file of the same size read through the same mount.
+
+Every timing is the median of several runs; the page cache is dropped before
+each cold run (as root). Results print as a table and are saved as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from telemetryfs.parsers import mp4  # noqa: E402
+from telemetryfs.parsers import telemetry as extraction  # noqa: E402
+from telemetryfs.parsers.model import Extent  # noqa: E402
+
+GPX_FMT = Path("/usr/share/doc/libimage-exiftool-perl/fmt_files/gpx.fmt")
+PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+# What a telemetry-parser user writes to get a track: parse, scale, print.
+TELEMETRY_PARSER_GPX = """
+import sys, telemetry_parser
+p = telemetry_parser.Parser(sys.argv[1])
+out = ['<gpx version="1.1" creator="telemetry-parser"><trk><trkseg>']
+for block in p.telemetry():
+    gps = block.get("GPS")
+    if not gps:
+        continue
+    for lat, lon, alt, *_ in gps["Data"]:
+        out.append(f'<trkpt lat="{lat / 1e7}" lon="{lon / 1e7}"><ele>{alt / 1e3}</ele></trkpt>')
+out.append("</trkseg></trk></gpx>")
+sys.stdout.write("\\n".join(out))
+"""
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def drop_caches() -> bool:
+    """Empty the page cache so cold runs read from disk (root only)."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median_of(runs: int, fn: Callable[[], object], *, cold: bool = False) -> dict[str, Any]:
+    times = []
+    for _ in range(runs):
+        if cold:
+            drop_caches()
+        times.append(timed(fn))
+    return {"median_s": statistics.median(times), "runs": [round(t, 4) for t in times]}
+
+
+def run(*cmd: str | Path, stdout: Any = subprocess.DEVNULL) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, stdout=stdout, stderr=subprocess.DEVNULL)
+
+
+def cat(path: Path) -> None:
+    run("cat", path)
+
+
+class Daemon:
+    """A foreground telemetryfs process, so its RSS can be read."""
+
+    def __init__(self, source: Path, mnt: Path, *args: str) -> None:
+        mnt.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["fusermount3", "-u", "-z", str(mnt)], capture_output=True, check=False)
+        self.mnt = mnt
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "telemetryfs.fs", str(source), str(mnt), "-f", *args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(mnt):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"telemetryfs did not mount {source}")
+            time.sleep(0.02)
+
+    def stats(self) -> dict[str, int]:
+        value: dict[str, int] = json.loads(os.getxattr(self.mnt, "user.telemetryfs.stats"))
+        return value
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        subprocess.run(["fusermount3", "-u", str(self.mnt)], capture_output=True, check=False)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@contextmanager
+def mounted(source: Path, mnt: Path, *args: str) -> Iterator[Daemon]:
+    daemon = Daemon(source, mnt, *args)
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+# -- footage ---------------------------------------------------------------------
+
+
+def ensure_footage(work: Path, clips: int, long_s: float) -> dict[str, Path]:
+    from tests.footage import make_card, make_gopro, make_novatek
+
+    long_dir, card = work / "long", work / "card"
+    gopro, novatek = long_dir / "GX010001.MP4", long_dir / "2026_0406_142122_001.MP4"
+    stamp = work / f".footage-{clips}-{long_s:g}"
+    if not stamp.exists():
+        shutil.rmtree(work, ignore_errors=True)
+        long_dir.mkdir(parents=True)
+        print(f"generating footage in {work} ...", file=sys.stderr)
+        # 10 Mb/s makes the hour ~4.5 GB: past 4 GiB (co64), as FORMAT-NOTES measured peers on.
+        make_gopro(gopro, duration_s=long_s, gps="gps5", video_mbps=10.0)
+        make_novatek(novatek, duration_s=long_s)
+        make_card(card, clips=clips, gopro_clip_s=60.0, novatek_clip_s=180.0)
+        stamp.touch()
+    return {"gopro": gopro, "novatek": novatek, "long_dir": long_dir, "card": card}
+
+
+# -- measurements ------------------------------------------------------------------
+
+
+def track_floor(path: Path, runs: int) -> dict[str, Any]:
+    """Time to pread moov + every GPMF payload, one pread per range, cache dropped."""
+    t = extraction.extract(path, full=True)
+    all_gpmf = next(r for r in t.raw_files if r.name == "all.gpmf")
+    ranges = [(p.offset, p.size) for p in all_gpmf.pieces if isinstance(p, Extent)]
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        moov = next(b for b in mp4.iter_boxes(f, 0, size) if b.kind == b"moov")
+    ranges.insert(0, (moov.offset, moov.end - moov.offset))
+
+    def read_ranges() -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for offset, length in ranges:
+                os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+    result = median_of(runs, read_ranges, cold=True)
+    result["bytes"] = sum(n for _, n in ranges)
+    result["preads"] = len(ranges)
+    return result
+
+
+def bench_long_file(
+    files: dict[str, Path], work: Path, runs: int, peer_runs: int
+) -> dict[str, Any]:
+    gopro, mnt = files["gopro"], work / "mnt"
+    track = mnt / gopro.name / "track.gpx"
+    out: dict[str, Any] = {"file": gopro.name, "file_gb": round(gopro.stat().st_size / 1e9, 2)}
+
+    def cold_cat() -> None:
+        with mounted(files["long_dir"], mnt, "--no-disk-cache"):
+            drop_caches()
+            out.setdefault("_t", []).append(timed(lambda: cat(track)))
+
+    for _ in range(runs):
+        cold_cat()
+    times = out.pop("_t")
+    out["cold_track_gpx"] = {
+        "median_s": statistics.median(times),
+        "runs": [round(t, 4) for t in times],
+    }
+    out["exiftool_gpx"] = median_of(
+        peer_runs,
+        lambda: run("exiftool", "-ee", "-api", "LargeFileSupport=1", "-p", GPX_FMT, gopro),
+        cold=True,
+    )
+    out["telemetry_parser"] = median_of(
+        peer_runs, lambda: run(PEER_PYTHON, "-c", TELEMETRY_PARSER_GPX, gopro), cold=True
+    )
+    out["io_floor"] = track_floor(gopro, runs)
+
+    cache = work / "diskcache"
+    shutil.rmtree(cache, ignore_errors=True)
+    with mounted(files["long_dir"], mnt, "--cache-dir", str(cache)) as daemon:
+        cat(track)
+        out["warm_track_gpx"] = median_of(max(runs, 10), lambda: cat(track))
+        out["track_gpx_bytes"] = track.stat().st_size
+        out["streams"] = bench_streams(mnt / gopro.name / "streams", runs)
+        out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
+
+    def remount_cat() -> None:
+        with mounted(files["long_dir"], mnt, "--cache-dir", str(cache)) as daemon:
+            out.setdefault("_t", []).append(timed(lambda: cat(track)))
+            out["remount_parses"] = daemon.stats()["parses"]
+
+    for _ in range(runs):
+        remount_cat()
+    times = out.pop("_t")
+    out["remount_track_gpx"] = {
+        "median_s": statistics.median(times),
+        "runs": [round(t, 4) for t in times],
+    }
+
+    novatek = files["novatek"]
+    novatek_track = mnt / novatek.name / "track.gpx"
+
+    def novatek_cold() -> None:
+        with mounted(files["long_dir"], mnt, "--no-disk-cache"):
+            drop_caches()
+            out.setdefault("_t", []).append(timed(lambda: cat(novatek_track)))
+
+    for _ in range(runs):
+        novatek_cold()
+    times = out.pop("_t")
+    out["novatek_cold_track_gpx"] = {
+        "median_s": statistics.median(times),
+        "runs": [round(t, 4) for t in times],
+    }
+    out["novatek_exiftool_gpx"] = median_of(
+        peer_runs,
+        lambda: run("exiftool", "-ee", "-api", "LargeFileSupport=1", "-p", GPX_FMT, novatek),
+        cold=True,
+    )
+    return out
+
+
+def bench_streams(streams: Path, runs: int) -> dict[str, Any]:
+    """Throughput of stream files against a plain file of the same size, all through FUSE."""
+    out: dict[str, Any] = {}
+    for name in ("ACCL.csv", "all.gpmf"):
+        size = (streams / name).stat().st_size
+        cat(streams / name)  # first read builds nothing more than the index
+        result = median_of(runs, lambda n=name: cat(streams / n))
+        result["bytes"] = size
+        result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
+        out[name] = result
+    return out
+
+
+def bench_plain(
+    files: dict[str, Path], work: Path, runs: int, sizes: dict[str, int]
+) -> dict[str, Any]:
+    plain_dir = work / "plain"
+    plain_dir.mkdir(exist_ok=True)
+    out: dict[str, Any] = {}
+    for name, size in sizes.items():
+        path = plain_dir / f"plain-{name}.dat"
+        if not path.exists() or path.stat().st_size != size:
+            with path.open("wb") as f:
+                f.write(os.urandom(size))
+    with mounted(plain_dir, work / "mnt", "-o", "show_other", "--no-disk-cache"):
+        for name, size in sizes.items():
+            target = work / "mnt" / f"plain-{name}.dat"
+            cat(target)
+            result = median_of(runs, lambda t=target: cat(t))
+            result["bytes"] = size
+            result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
+            out[name] = result
+    return out
+
+
+def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
+    card, mnt, cache = files["card"], work / "mnt", work / "card-cache"
+    out: dict[str, Any] = {
+        "videos": sum(1 for _ in card.rglob("*") if _.suffix.upper() in (".MP4", ".AVI", ".LRV"))
+    }
+    folders = sorted(p for p in (card / "DCIM").iterdir() if p.is_dir())
+    with mounted(card, mnt, "--no-disk-cache") as daemon:
+        out["ls_root"] = median_of(runs, lambda: run("ls", "-l", mnt))
+        per_folder = {}
+        for folder in folders:
+            target = mnt / "DCIM" / folder.name
+            per_folder[folder.name] = {
+                "entries": len(os.listdir(target)),
+                **median_of(runs, lambda t=target: run("ls", "-l", t)),
+            }
+        out["ls_dcim_folders"] = per_folder
+        out["ls_parses"] = daemon.stats()["parses"]
+    find_cat = f"find {mnt} -name track.gpx -print0 | xargs -0 cat > /dev/null"
+    with mounted(card, mnt, "--no-disk-cache"):
+        drop_caches()
+        out["find_cat_gpx_cold_s"] = round(timed(lambda: run("sh", "-c", find_cat)), 3)
+
+    shutil.rmtree(cache, ignore_errors=True)
+    dests = [work / f"rsync-{i}" for i in range(3)]
+    for d in dests:
+        shutil.rmtree(d, ignore_errors=True)
+    with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
+        drop_caches()
+        out["rsync_cold_s"] = round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[0]}/")), 3)
+        out["rsync_warm_s"] = round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[1]}/")), 3)
+        out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
+        out["parses_cold"] = daemon.stats()["parses"]
+    out["copied_mb"] = round(
+        sum(p.stat().st_size for p in dests[0].rglob("*") if p.is_file()) / 1e6, 1
+    )
+    with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
+        drop_caches()
+        out["rsync_remount_s"] = round(
+            timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[2]}/")), 3
+        )
+        out["rsync_remount_noop_s"] = round(
+            timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[0]}/")), 3
+        )
+        out["parses_after_remount"] = daemon.stats()["parses"]
+        out["daemon_peak_rss_after_remount_mb"] = round(daemon.peak_rss_mb(), 1)
+    for d in dests:
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+# -- report ----------------------------------------------------------------------
+
+
+def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, value, target/ratio) rows for the table."""
+    long, card = r["long"], r["card"]
+    cold = long["cold_track_gpx"]["median_s"]
+    rows = [
+        ("cold track.gpx, 1 h GoPro", f"{cold:.3f} s", ""),
+        (
+            "  exiftool -ee -p gpx.fmt",
+            f"{long['exiftool_gpx']['median_s']:.3f} s",
+            f"ours is 1/{long['exiftool_gpx']['median_s'] / cold:.0f} (target <= 1/20)",
+        ),
+        (
+            "  telemetry-parser process",
+            f"{long['telemetry_parser']['median_s']:.3f} s",
+            f"ours is {cold / long['telemetry_parser']['median_s']:.2f}x (target <= 0.5x)",
+        ),
+        (
+            "  I/O floor (pread moov + payloads)",
+            f"{long['io_floor']['median_s']:.3f} s",
+            f"ours is {cold / long['io_floor']['median_s']:.1f}x the floor (target <= 3x)",
+        ),
+        (
+            "cold track.gpx, 1 h Novatek",
+            f"{long['novatek_cold_track_gpx']['median_s']:.3f} s",
+            f"exiftool {long['novatek_exiftool_gpx']['median_s']:.3f} s: ours is 1/"
+            f"{long['novatek_exiftool_gpx']['median_s'] / long['novatek_cold_track_gpx']['median_s']:.0f}",
+        ),
+        (
+            "warm track.gpx (memory cache)",
+            f"{long['warm_track_gpx']['median_s'] * 1000:.1f} ms",
+            "target < 5 ms",
+        ),
+        (
+            "track.gpx after remount (disk cache)",
+            f"{long['remount_track_gpx']['median_s'] * 1000:.1f} ms",
+            f"parses: {long['remount_parses']}",
+        ),
+    ]
+    for name in ("ACCL.csv", "all.gpmf"):
+        s, p = long["streams"][name], r["plain"][name]
+        rows.append(
+            (
+                f"cat streams/{name}",
+                f"{s['mb_per_s']} MB/s",
+                f"{100 * s['mb_per_s'] / p['mb_per_s']:.0f}% of a plain file ({p['mb_per_s']} MB/s)",
+            )
+        )
+    worst_ls = max(v["median_s"] for v in card["ls_dcim_folders"].values())
+    biggest = max(v["entries"] for v in card["ls_dcim_folders"].values())
+    rows += [
+        (
+            f"ls -l of a DCIM folder (up to {biggest} entries)",
+            f"{worst_ls:.3f} s",
+            f"parses: {card['ls_parses']} (target < 0.5 s, 0 parses)",
+        ),
+        ("find -name track.gpx | xargs cat, cold", f"{card['find_cat_gpx_cold_s']:.2f} s", ""),
+        ("rsync -a card, cold", f"{card['rsync_cold_s']:.2f} s", f"{card['copied_mb']} MB"),
+        ("rsync -a card, warm", f"{card['rsync_warm_s']:.2f} s", ""),
+        (
+            "rsync -a card, after remount",
+            f"{card['rsync_remount_s']:.2f} s",
+            f"parses: {card['parses_after_remount']} (target < 15 s)",
+        ),
+        (
+            "daemon peak RSS, whole card read",
+            f"{card['daemon_peak_rss_mb']:.0f} MB",
+            "target < 200 MB",
+        ),
+    ]
+    return rows
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "exiftool": subprocess.run(
+            ["exiftool", "-ver"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
+        "page_cache_dropped": drop_caches(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--peer-runs", type=int, default=3)
+    parser.add_argument("--clips", type=int, default=1000)
+    parser.add_argument("--long-s", type=float, default=3600.0, help="length of the long files")
+    parser.add_argument("--json", type=Path, default=None, help="where to save the results")
+    args = parser.parse_args(argv)
+    work: Path = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    files = ensure_footage(work, args.clips, args.long_s)
+    results: dict[str, Any] = {"machine": machine()}
+    results["long"] = bench_long_file(files, work, args.runs, args.peer_runs)
+    sizes = {name: results["long"]["streams"][name]["bytes"] for name in ("ACCL.csv", "all.gpmf")}
+    results["plain"] = bench_plain(files, work, args.runs, sizes)
+    results["card"] = bench_card(files, work, args.runs)
+    rows = summarize(results)
+    width = max(len(r[0]) for r in rows)
+    print(
+        f"\ntelemetryfs benchmark ({results['machine']['cpu']}, {results['machine']['cores']} cores)"
+    )
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>12}  {note}")
+    out = args.json or (work / "results.json")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
