@@ -132,11 +132,15 @@ def read_index(
     if box is None or box.data_size < 8:
         return None
     data = mp4.read_box_data(f, box, 8 * MAX_BLOCKS + 8)
-    (count,) = struct.unpack_from(">I", data, 4)
-    if count * 8 + 8 > len(data):
-        count = (len(data) - 8) // 8  # ExifTool: trust the box size over the count
+    # The 8-byte header is a version and a build date (sergei.nz); ExifTool
+    # reads its second word as a count. Neither is trusted: every pair the
+    # box holds is read, and the all-zero pairs of a preallocated index skipped.
+    pairs = [
+        p for p in struct.iter_unpack(">II", data[8 : 8 + (len(data) - 8) // 8 * 8]) if p != (0, 0)
+    ]
+    count = len(pairs)
     good: list[Extent] = []
-    for offset, size in struct.iter_unpack(">II", data[8 : 8 + count * 8]):
+    for offset, size in pairs:
         if 16 <= size <= MAX_BLOCK and offset + size <= end and _is_block(f, offset):
             good.append(Extent(offset, size))
     bad = count - len(good)
@@ -266,25 +270,20 @@ def _assemble(
     info: dict[str, object],
     warnings: list[ParseWarning],
 ) -> Telemetry:
-    records: list[Record] = []
     layouts: dict[str, int] = {}
     vendors: dict[str, int] = {}
     notes: dict[str, list[int]] = {}
-    ring = False
     for extent, block in decoded:
         if block is None:
             continue
         layouts[block.layout] = layouts.get(block.layout, 0) + 1
         if block.vendor:
             vendors[block.vendor] = vendors.get(block.vendor, 0) + 1
-        records += block.records
-        ring = ring or block.ring
         if block.note:
             notes.setdefault(block.note, []).append(extent.offset)
-    if ring:
+    records = _records(decoded, tag_layout=len(layouts) > 1)
+    if any(block is not None and block.ring for _, block in decoded):
         records = _unique_in_time(records)
-    if len(layouts) > 1:
-        records = _with_layout(decoded)
     warnings = warnings + [
         ParseWarning(at[0], note if len(at) == 1 else f"{note} ({len(at)} blocks)")
         for note, at in notes.items()
@@ -329,15 +328,17 @@ def _unique_in_time(records: list[Record]) -> list[Record]:
     return sorted(seen.values(), key=lambda r: (r.utc is None, r.utc or 0.0))
 
 
-def _with_layout(decoded: list[tuple[Extent, Decoded | None]]) -> list[Record]:
-    """Records tagged with their block's layout, for files that mix layouts."""
+def _records(decoded: list[tuple[Extent, Decoded | None]], *, tag_layout: bool) -> list[Record]:
+    """Every block's records in file order; tagged with their layout in files that mix them."""
     out: list[Record] = []
     for _, block in decoded:
-        if block is not None:
-            out += [
-                dataclasses.replace(r, extra=(("layout", block.layout), *r.extra))
-                for r in block.records
-            ]
+        if block is None:
+            continue
+        if tag_layout:
+            tag = ("layout", block.layout)
+            out += [dataclasses.replace(r, extra=(tag, *r.extra)) for r in block.records]
+        else:
+            out += block.records
     return out
 
 

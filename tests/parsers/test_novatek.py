@@ -254,3 +254,26 @@ def test_ts_without_gps_is_unsupported() -> None:
     )
     with pytest.raises(UnsupportedError):
         extract(data * 3)
+
+
+def test_index_header_is_not_trusted_as_a_count() -> None:
+    # The header's second word is a version/build date on some firmware: all
+    # pairs the box holds are read, and preallocated zero pairs are skipped.
+    blocks = [b.novatek_block(f) for f in FIXES]
+    data = b.novatek_mp4(blocks, index=False)
+    moov_at = data.rindex(b"moov") - 4
+    entries = [(m - 4, 0x1000) for m in _markers(data)]
+    index = b.gps_index([*entries, (0, 0), (0, 0)], count=2)
+    moov = b.box(b"moov", data[moov_at + 8 :] + index)
+    t = extract(data[:moov_at] + moov)
+    assert t.info["blocks_found_by"] == "index"
+    assert_track(t, FIXES)
+    assert not t.warnings
+
+
+def _markers(data: bytes) -> list[int]:
+    found, at = [], data.find(b"freeGPS ")
+    while at >= 0:
+        found.append(at)
+        at = data.find(b"freeGPS ", at + 1)
+    return found
