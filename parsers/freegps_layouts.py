@@ -175,7 +175,9 @@ def novatek_record(block: bytes, p: int, base: int, *, scaled: bool | None = Non
     utc = posix(y, mo, d, h, m, s)
     lat, lon, speed, course, doubt = _coordinates(block, p, ns, ew, status == "A", scaled, extra)
     if status != "A" and not lat and not lon:
-        lat = lon = None  # zeros before the first fix are not a position
+        # Zeros before the first fix are not a position, speed or course
+        # (the raw values stay in their columns).
+        lat = lon = speed = course = None
     if p == 64 and y >= 2000:
         extra.append(("clock", "local (four-digit year)"))
     if p == 0:
