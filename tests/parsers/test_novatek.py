@@ -91,6 +91,7 @@ def test_cold_start_records_stay_without_fix() -> None:
     assert len(t.gps) == 7
     for sample in t.gps[:5]:
         assert (sample.valid, sample.fix, sample.lat, sample.lon) == (False, FIX_NONE, None, None)
+        assert (sample.speed_2d, sample.course) == (None, None)
         assert sample.utc is not None
     assert_track(t, FIXES[:2])
     assert not t.warnings  # no fix yet is not damage
@@ -277,3 +278,20 @@ def _markers(data: bytes) -> list[int]:
         found.append(at)
         at = data.find(b"freeGPS ", at + 1)
     return found
+
+
+def test_blocks_beyond_2_gib_through_the_index(tmp_path: Path) -> None:
+    # sergei.nz readers: "finally I could extract all gps tracks even from the >2GB large ones".
+    path = tmp_path / "long.mp4"
+    head = b.box(b"ftyp", b"isom")
+    offsets = [(1 << 31) + i * (1 << 24) for i in range(len(FIXES))]
+    with path.open("wb") as f:
+        f.write(head + struct.pack(">I4sQ", 1, b"mdat", offsets[-1] + 0x1000 - len(head)))
+        for offset, fix in zip(offsets, FIXES, strict=True):
+            f.seek(offset)
+            f.write(b.novatek_block(fix))
+        f.write(b.box(b"moov", b.mvhd() + b.gps_index([(o, 0x1000) for o in offsets])))
+    with path.open("rb") as f:
+        t = novatek.extract(f)
+    assert t.info["blocks_found_by"] == "index"
+    assert_track(t, FIXES)
