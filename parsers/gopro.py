@@ -70,6 +70,9 @@ NOMINAL_PAYLOAD = 1.001
 GPS_EPOCH_2000 = 946_684_800  # 2000-01-01T00:00:00Z, GPS9 day 0
 # Reads are coalesced into runs of at most this many bytes.
 READ_RUN = 8 * 1024 * 1024
+# A GoPro writes its first payload after about one second of video (under 20 MB
+# even at HERO11's 120 Mb/s): none in the first 128 MiB means no GoPro file.
+FIRST_PAYLOAD_WITHIN = 128 * 1024 * 1024
 # The udta GPMF block is a few KB; anything much bigger is damage.
 MAX_UDTA_GPMF = 1024 * 1024
 # Firmware prefixes of cameras whose GPMF names the device only "Camera".
@@ -212,7 +215,10 @@ class _Walker:
 
     def _add_settings(self, buf: bytes, strm: Klv) -> None:
         for key, value in gpmf.parse_settings(buf, strm).items():
-            self.settings.setdefault(key, list(value) if isinstance(value, tuple) else value)
+            # info.json is strict JSON: no NaN or infinity.
+            values = list(value) if isinstance(value, tuple) else [value]
+            clean = [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+            self.settings.setdefault(key, clean if isinstance(value, tuple) else clean[0])
 
     def _add_gps(self, buf: bytes, block: StreamBlock, base: int, index: int, dev: _Device) -> None:
         codec = block.codec
@@ -410,7 +416,9 @@ def recover_mp4(f: BinaryIO, *, max_scan: int | None = None) -> Telemetry:
     """Rebuild the telemetry of a GoPro MP4 whose moov is missing (dead battery).
 
     Scans mdat in bounded windows for DEVC KLVs that validate structurally and
-    times them from their GPS clocks, as for a raw GPMF file.
+    times them from their GPS clocks, as for a raw GPMF file. A file with no
+    payload in its first FIRST_PAYLOAD_WITHIN bytes is not a GoPro file: the
+    scan stops there instead of reading gigabytes of someone else's video.
 
     Args:
         f: the damaged MP4.
@@ -424,7 +432,7 @@ def recover_mp4(f: BinaryIO, *, max_scan: int | None = None) -> Telemetry:
     if max_scan is not None:
         end = min(end, start + max_scan)
     walker = _Walker(streams=True)
-    payloads, _ = _walk_devcs(walker, _scan_devcs(f, start, end))
+    payloads, _ = _walk_devcs(walker, _scan_devcs(f, start, end, FIRST_PAYLOAD_WITHIN))
     if not payloads:
         raise MalformedError("no GPMF payload found in the damaged file")
     note = f"recovered from a file without moov: {len(payloads)} GPMF payloads found by scanning"
@@ -588,10 +596,16 @@ def _mdat_data_start(f: BinaryIO) -> int:
 _DEVC_MAGIC = re.compile(b"DEVC\x00")
 
 
-def _scan_devcs(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, Klv, int]]:
-    """DEVC KLVs found anywhere in [start, end) that validate structurally (bounded windows)."""
+def _scan_devcs(
+    f: BinaryIO, start: int, end: int, give_up: int
+) -> Iterator[tuple[bytes, Klv, int]]:
+    """DEVC KLVs found anywhere in [start, end) that validate structurally (bounded windows).
+
+    Stops after ``give_up`` bytes if none was found by then.
+    """
     pos = start
-    while pos + 8 <= end:
+    found = False
+    while pos + 8 <= end and (found or pos - start < give_up):
         buf = read_upto(f, pos, min(READ_RUN, end - pos))
         # Headers starting in the last 7 bytes are looked at again in the next window.
         nxt = len(buf) if pos + len(buf) >= end else len(buf) - 7
@@ -609,12 +623,14 @@ def _scan_devcs(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, Klv,
                 if at == 0:  # bigger than a window (at most 16 MiB): read it alone
                     whole = read_at(f, pos, min(klv.end, end - pos))
                     if gpmf.is_gpmf(whole):
+                        found = True
                         yield whole, klv, pos
                     nxt = len(whole)
                 else:
                     nxt = at
                 break
             if gpmf.is_gpmf(buf[at : klv.end]):
+                found = True
                 yield buf, klv, pos
                 skip_until = klv.end
         pos += max(nxt, 1)

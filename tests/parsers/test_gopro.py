@@ -608,3 +608,28 @@ def test_dump_scripts_print_boxes_klvs_and_streams(
     assert _script("dump_gpmf").main([str(path), "--summary"]) == 0
     assert "GPS GPS5: 36 samples, 36 valid" in capsys.readouterr().out
     assert _script("dump_gpmf").main([str(tmp_path / "missing.mp4")]) == 2
+
+
+def test_recover_gives_up_on_a_file_with_no_payload_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken dashcam MP4 must not be read to its end looking for GoPro payloads."""
+    monkeypatch.setattr(gopro, "FIRST_PAYLOAD_WITHIN", 64 * 1024)
+    monkeypatch.setattr(gopro, "READ_RUN", 16 * 1024)
+    late = bytes(200_000) + payload(b"170417173103.000")
+    data = box(b"ftyp", b"mp41") + box(b"mdat", late)
+    f = CountingBytes(data)
+    with pytest.raises(MalformedError):
+        gopro.recover_mp4(f)
+    assert f.bytes_read < 100_000
+    monkeypatch.setattr(gopro, "FIRST_PAYLOAD_WITHIN", 1024 * 1024)
+    assert len(gopro.recover_mp4(io.BytesIO(data)).gps) == 18
+
+
+class CountingBytes(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
