@@ -231,6 +231,7 @@ def mount(config: Config, ready: int | None = None) -> int:
     from .operations import Operations
     from .store import Store
 
+    _preload_parsers()
     store = Store(config.options)
     ops = Operations(os.fsencode(str(config.source.resolve())), store)
     try:
@@ -248,6 +249,23 @@ def mount(config: Config, ready: int | None = None) -> int:
         pyfuse3.close(unmount=True)
     log.info("unmounted %s", config.mountpoint)
     return 0
+
+
+def _preload_parsers() -> None:
+    """Import every parser and renderer now, not on the first request.
+
+    The parsers are imported lazily by the dispatcher, which is right for a
+    library, but in the daemon the first ``cat track.gpx`` would pay for the
+    imports (gpxpy, a dozen format modules): a tenth of a second that belongs
+    to start-up.
+    """
+    import importlib
+
+    from telemetryfs.parsers import telemetry
+
+    for name in telemetry.PARSER_MODULES:
+        importlib.import_module(f"telemetryfs.parsers.{name}")
+    importlib.import_module("telemetryfs.fs.render")
 
 
 def _detach_stdio(config: Config) -> None:

@@ -150,18 +150,7 @@ class Operations(pyfuse3.Operations):
         entry = await self.store.find_entry(key, node.entry)
         if entry is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
-        if entry.kind == products.GENERATED:
-            return len(await self.store.generated(key, entry.name))
-        t = await self.store.telemetry(key, full=True)
-        if entry.kind == products.RAW:
-            raw = products.find_raw(t, entry.name)
-            if raw is None:
-                raise pyfuse3.FUSEError(errno.ENOENT)
-            return raw.size
-        stream = products.find_stream(t, entry.name)
-        if stream is None:
-            raise pyfuse3.FUSEError(errno.ENOENT)
-        return (await self.store.stream_index(key, stream)).size
+        return await self.store.size(key, entry)
 
     async def _key(self, node: Node, st: os.stat_result | None = None) -> SourceKey:
         """The current version of the video behind ``node``."""

@@ -10,6 +10,7 @@ broken video costs one parse and one log line, not one per read.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -50,6 +51,10 @@ class Store:
         self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
         self._indexes: LruCache[StreamIndex] = LruCache(budget // 8, lambda i: 64 + 8 * len(i.ends))
         self._failures: dict[SourceKey, ParseError] = {}
+        self._entry_lists: LruCache[list[Entry]] = LruCache(
+            budget // 32, lambda e: 100 + 80 * len(e)
+        )
+        self._sizes: LruCache[dict[str, int]] = LruCache(budget // 32, lambda d: 100 + 80 * len(d))
         self._flight = SingleFlight()
         self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
         self.io_limiter = trio.CapacityLimiter(16)
@@ -94,6 +99,11 @@ class Store:
             t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
         except ParseError as exc:
             self.stats.parse_failures += 1
+            if isinstance(exc.__cause__, OSError):
+                # The card was pulled or the file is unreadable right now: not a
+                # verdict on this version of the file, so nothing is remembered.
+                log.info("%s: %s", key.path, exc)
+                raise
             if not isinstance(exc, UnsupportedError):
                 log.warning("%s: %s", key.path, exc)
             self._failures[key] = exc
@@ -143,24 +153,86 @@ class Store:
         except ParseError:
             return None
 
+    def _settled(self, key: SourceKey) -> bool:
+        """Whether this version's fate is known (parsed, or failed for good)."""
+        return key in self._failures or self._telemetry.get(key) is not None
+
     def failure(self, key: SourceKey) -> ParseError | None:
         return self._failures.get(key)
 
     # -- the files of a video folder ----------------------------------------------
 
+    # -- metadata: entry lists and exact sizes ----------------------------------------
+    # Small, and persisted per source version, so that ls, stat and a no-op rsync
+    # after a remount never unpickle telemetry or read a cached file's body.
+
     async def entries(self, key: SourceKey) -> list[Entry]:
-        return products.list_entries(await self.telemetry_or_none(key, full=True))
+        """The files of a video folder (parses the video fully the first time)."""
+        known = await self._known_entries(key)
+        if known is None:
+            t = await self.telemetry_or_none(key, full=True)
+            known = products.list_entries(t)
+            if not self._settled(key):
+                return known  # the source could not be read: ask again next time
+            self._entry_lists.put(key, known)
+            if self.disk is not None:
+                data = json.dumps([[e.name, e.kind] for e in known]).encode()
+                await self.run_io(self.disk.put, key, "entries.json", data)
+        return known
+
+    async def _known_entries(self, key: SourceKey) -> list[Entry] | None:
+        known = self._entry_lists.get(key)
+        if known is None and self.disk is not None:
+            raw = await self.run_io(self.disk.get, key, "entries.json")
+            if raw is not None:
+                known = [Entry(name, kind) for name, kind in json.loads(raw)]
+                self._entry_lists.put(key, known)
+        return known
 
     async def find_entry(self, key: SourceKey, name: str) -> Entry | None:
         """The entry ``name`` of a video folder, parsing as little as that needs."""
         if name == products.INFO:
             return Entry(name, products.GENERATED)
-        full = products.needs_full(name) or name == products.STREAMS_DIR
-        t = await self.telemetry_or_none(key, full=full)
-        for entry in products.list_entries(t):
-            if entry.name == name:
-                return entry
-        return None
+        known = await self._known_entries(key)
+        if known is None and name in products.TRACK_FILES:
+            # A track file needs only the GPS track, not every stream indexed.
+            known = products.list_entries(await self.telemetry_or_none(key, full=False))
+        elif known is None:
+            known = await self.entries(key)
+        return next((e for e in known if e.name == name), None)
+
+    async def size(self, key: SourceKey, entry: Entry) -> int:
+        """The exact size of a file of a video folder (remembered per source version)."""
+        sizes = self._sizes.get(key)
+        if sizes is None:
+            sizes = {}
+            if self.disk is not None:
+                raw = await self.run_io(self.disk.get, key, "sizes.json")
+                sizes = json.loads(raw) if raw is not None else {}
+            self._sizes.put(key, sizes)
+        size = sizes.get(entry.name)
+        if size is None:
+            size = await self._compute_size(key, entry)
+            if not self._settled(key):
+                return size
+            sizes[entry.name] = size
+            if self.disk is not None:
+                await self.run_io(self.disk.put, key, "sizes.json", json.dumps(sizes).encode())
+        return size
+
+    async def _compute_size(self, key: SourceKey, entry: Entry) -> int:
+        if entry.kind == products.GENERATED:
+            return len(await self.generated(key, entry.name))
+        t = await self.telemetry(key, full=True)
+        if entry.kind == products.RAW:
+            raw = products.find_raw(t, entry.name)
+            if raw is None:
+                raise FileNotFoundError(entry.name)
+            return raw.size
+        stream = products.find_stream(t, entry.name)
+        if stream is None:
+            raise FileNotFoundError(entry.name)
+        return (await self.stream_index(key, stream)).size
 
     async def has_streams_dir(self, key: SourceKey) -> bool:
         return any(e.name.startswith(products.STREAMS_DIR + "/") for e in await self.entries(key))

@@ -30,6 +30,20 @@ log = logging.getLogger(__name__)
 
 Extractor = Callable[[BinaryIO, str, bool], Telemetry]
 
+# Format modules the dispatcher may import (lazily: a caller that only reads
+# GoPro files never loads the dashcam parsers).
+PARSER_MODULES = (
+    "gopro",
+    "gpmf",
+    "jpeg",
+    "novatek",
+    "seventymai",
+    "sstar",
+    "ligogps",
+    "mapcam",
+    "nmea",
+)
+
 # Faster than any camera carrier (the Novatek script's threshold, "for the ones
 # that use dashcams in light aircraft"): a jump implying more is a garbage fix.
 MAX_PLAUSIBLE_SPEED = 1000.0  # m/s
