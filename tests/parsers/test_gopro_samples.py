@@ -667,3 +667,15 @@ def test_extents_stay_inside_the_source() -> None:
             assert isinstance(c.extent, Extent)
             assert c.extent.offset >= 0
             assert c.extent.offset + c.extent.size <= size
+
+
+@pytest.mark.parametrize("fourcc", ["ACCL", "GYRO", "GPS5", "FCNM", "ISOE", "SHUT", "WBAL", "WRGB"])
+def test_scaled_and_rotated_values_equal_gopro_telemetry_interpreted_state(fourcc: str) -> None:
+    """gopro-telemetry's interpretKLV state for hero6+ble.raw: SCAL applied, MTRX applied
+    (ACCL/GYRO come out in ORIO order z, x, y), the same doubles as ours."""
+    state = json.loads((REF / "gopro-telemetry-partials" / "interpreted.json").read_text())
+    theirs = next(s[fourcc] for s in state["1"]["DEVC"][0]["STRM"] if fourcc in s)
+    ours = rows(RAW / "gpmf-parser-hero6+ble.raw", stream(raw("gpmf-parser-hero6+ble.raw"), fourcc))
+    assert len(ours) == len(theirs)
+    for mine, their in zip(ours, theirs, strict=True):
+        assert list(mine) == pytest.approx(their if isinstance(their, list) else [their], rel=1e-12)
