@@ -186,7 +186,7 @@ class _Walker:
             dev_id = value if isinstance(value, int | str) else str(value)
         if dev_id not in self.devices:
             name = gpmf.read_text(buf, dvnm) if dvnm is not None else None
-            prefix = b"".join(buf[k.offset : k.end] for k in (dvid, dvnm) if k is not None)
+            prefix = b"".join(_padded(buf, k) for k in (dvid, dvnm) if k is not None)
             self.devices[dev_id] = _Device(dev_id, name, prefix)
         return self.devices[dev_id]
 
@@ -207,7 +207,8 @@ class _Walker:
             return
         if gpmf.STMP in block.props and index not in self.dev_clock:
             klv, stmp_buf = block.props[gpmf.STMP]
-            self._clock(self.dev_clock, index, gpmf.read_numbers(stmp_buf, klv), 1e6)
+            if stmp_buf is buf and strm.value_offset <= klv.offset < strm.end:  # not a stale one
+                self._clock(self.dev_clock, index, gpmf.read_numbers(stmp_buf, klv), 1e6)
         if is_gps:
             self._add_gps(buf, block, base, index, device)
         if self.want_streams:
@@ -296,6 +297,12 @@ class _Walker:
 
 def _value(buf: bytes, klv: Klv) -> bytes:
     return buf[klv.value_offset : klv.value_offset + klv.size]
+
+
+def _padded(buf: bytes, klv: Klv) -> bytes:
+    """A KLV's bytes with its 32-bit padding (written as zeros if the source lacks it)."""
+    raw = buf[klv.offset : klv.value_offset + klv.size]
+    return raw + b"\0" * (-len(raw) % 4)
 
 
 def _local_props(block: StreamBlock) -> dict[bytes, Klv]:
