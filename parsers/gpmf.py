@@ -99,6 +99,8 @@ TYPES: dict[str, tuple[str, int]] = {
     "U": ("16s", 16),  # "yymmddhhmmss.sss"
 }
 _TEXT = frozenset("cFU")
+# Types whose negation stays in range (MTRX may flip an axis).
+_SIGNED = frozenset("bsljqQfd")
 _FIXED_POINT = {"q": 65536.0, "Q": 4294967296.0}
 # A TYPE longer than this is damage: a struct is at most 255 bytes anyway.
 _MAX_TYPE_FIELDS = 255
@@ -314,12 +316,25 @@ def _typed_raw(
 
 @functools.lru_cache(maxsize=256)
 def _with_matrix(codec: Codec, mtrx: tuple[int, int, bytes]) -> Codec:
+    """The codec with MTRX applied, when MTRX is what GoPro writes: a signed permutation.
+
+    Only for columns of one signed type and one scale, so that every output
+    column keeps the type and range its codec states (the CSV layout sizes
+    columns from them). Any other matrix is ignored: the data stays in the
+    sensor's order, labelled by ORIN.
+    """
     type_code, struct_size, raw = mtrx
     n = len(codec.fields)
     matrix = read_numbers(
         raw, Klv(MTRX, type_code, struct_size, len(raw) // max(struct_size, 1), -8)
     )
-    if len(matrix) != n * n or any(c in _TEXT or c == "G" for c in codec.fields):
+    uniform = len(set(codec.fields)) == 1 and len(set(codec.scale)) <= 1
+    if len(matrix) != n * n or not uniform or codec.fields[0] not in _SIGNED:
+        return codec
+    rows = [matrix[i * n : i * n + n] for i in range(n)]
+    if any(sorted(abs(v) for v in row) != [0.0] * (n - 1) + [1.0] for row in rows):
+        return codec
+    if len({row.index(1.0) if 1.0 in row else row.index(-1.0) for row in rows}) != n:
         return codec
     return dataclasses.replace(codec, matrix=tuple(float(v) for v in matrix))
 
@@ -430,13 +445,15 @@ def decode_chunk(codec: Codec, data: bytes) -> list[tuple[Value, ...]]:
 
 
 def _rotate(rows: list[tuple[Value, ...]], matrix: tuple[float, ...]) -> list[tuple[Value, ...]]:
-    """out[i] = sum_j M[i][j] * in[j]; GoPro's MTRX are signed permutations, kept exact."""
+    """out[i] = sum_j M[i][j] * in[j] for a signed permutation M: exact, no float products."""
     n = len(rows[0]) if rows else 0
+    if len(matrix) != n * n:
+        raise MalformedError(f"MTRX of {len(matrix)} values for {n} columns")
     picks = []
     for i in range(n):
         nonzero = [(j, m) for j, m in enumerate(matrix[i * n : i * n + n]) if m]
-        if len(nonzero) != 1 or abs(nonzero[0][1]) != 1:
-            return [_multiply(row, matrix, n) for row in rows]
+        if len(nonzero) != 1:
+            raise MalformedError("MTRX is not a signed permutation")
         picks.append(nonzero[0])
     return [tuple(_signed(r[j], m) for j, m in picks) for r in rows]
 
@@ -445,11 +462,6 @@ def _signed(value: Value, sign: float) -> Value:
     if sign > 0 or not isinstance(value, int | float):
         return value
     return -value
-
-
-def _multiply(row: tuple[Value, ...], matrix: tuple[float, ...], n: int) -> tuple[Value, ...]:
-    values = [float(v) if isinstance(v, int | float) else 0.0 for v in row]
-    return tuple(sum(matrix[i * n + j] * values[j] for j in range(n)) for i in range(n))
 
 
 Converter = Callable[[Any], Value]

@@ -326,10 +326,17 @@ def test_mtrx_turns_sensor_axes_into_camera_axes() -> None:
     assert gpmf.stream_columns(b.key, b.codec, b.props) == ("z", "x", "y")
 
 
-def test_mtrx_that_is_no_permutation_is_multiplied() -> None:
+def test_mtrx_that_is_no_signed_permutation_is_ignored() -> None:
+    # Only GoPro's kind of matrix is applied: columns keep their type's range.
     matrix = struct.pack(">4f", 0.5, 0.5, 1, -1)
     b = block(klv(b"MTRX", b"f", 16, 1, matrix), klv(b"XY__", b"f", 8, 1, struct.pack(">2f", 2, 4)))
-    assert decode(b) == [(3.0, -2.0)]
+    assert decode(b) == [(2.0, 4.0)]
+
+
+def test_mtrx_on_unsigned_columns_is_ignored() -> None:
+    matrix = struct.pack(">4f", 0, -1, 1, 0)
+    b = block(klv(b"MTRX", b"f", 16, 1, matrix), klv(b"XY__", b"S", 4, 1, struct.pack(">2H", 2, 4)))
+    assert decode(b) == [(2, 4)]
 
 
 def test_mtrx_of_the_wrong_size_is_ignored() -> None:
