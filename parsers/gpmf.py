@@ -361,8 +361,19 @@ def _codec(
             fields = type_char * (struct_size // width)
     if fields is None:
         return Codec(type_char, max(struct_size, 1), "", (max(struct_size, 1),))
-    widths = tuple(TYPES[c][1] for c in fields)
-    return Codec(type_char, struct_size, fields, widths, _scale(scal, fields))
+    widths = [TYPES[c][1] for c in fields]
+    if type_char == "?" and "cc" in fields:
+        fields, widths = _join_text(fields)
+    return Codec(type_char, struct_size, fields, tuple(widths), _scale(scal, fields))
+
+
+def _join_text(fields: str) -> tuple[str, list[int]]:
+    """A run of chars in a TYPE ("c[16]") is one text column, not sixteen."""
+    out, widths = "", []
+    for run in re.finditer(r"c+|[^c]", fields):
+        out += run.group()[0]
+        widths.append(len(run.group()) if run.group()[0] == "c" else TYPES[run.group()][1])
+    return out, widths
 
 
 def _complex_fields(type_raw: bytes, struct_size: int) -> str | None:

@@ -491,3 +491,12 @@ def test_gpsu_is_utc() -> None:
 )
 def test_garbage_gpsu_is_rejected(raw: bytes) -> None:
     assert gpmf.parse_gpsu(raw) is None
+
+
+def test_char_array_in_a_type_is_one_text_column() -> None:
+    b = block(
+        klv(b"TYPE", b"c", 1, 6, b"c[4]Ls"),
+        klv(b"NAMD", b"?", 10, 1, b"abc\0" + struct.pack(">Ih", 7, -2)),
+    )
+    assert b.codec.fields == "cLs"
+    assert decode(b) == [("abc", 7, -2)]
