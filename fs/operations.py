@@ -118,7 +118,10 @@ class Operations(pyfuse3.Operations):
             parent.inode, name, Kind.FILE, parent.path, sidecar=parent.sidecar, entry=entry.name
         )
 
-    async def _attrs(self, node: Node, st: os.stat_result | None = None) -> EntryAttributes:
+    async def _attrs(
+        self, node: Node, st: os.stat_result | None = None, *, listing: bool = False
+    ) -> EntryAttributes:
+        """Attributes of a node; ``listing``: for readdirplus, which must not build files."""
         if st is None:
             st = await self.store.run_io(os.stat, node.path)
         attrs = EntryAttributes()
@@ -138,7 +141,17 @@ class Operations(pyfuse3.Operations):
             attrs.st_mode = stat.S_IFDIR | readable | (readable >> 2)
             attrs.st_nlink = 2
         else:
-            size = st.st_size if node.kind is Kind.OTHER else await self._size(node, st)
+            if node.kind is Kind.OTHER:
+                size = st.st_size
+            elif listing:
+                # Not built yet: no size, and attributes the kernel must fetch again
+                # (getattr, which builds the file) before any stat or read uses them.
+                known = await self.store.known_size(await self._key(node, st), node.entry)
+                size = known or 0
+                if known is None:
+                    attrs.attr_timeout = 0
+            else:
+                size = await self._size(node, st)
             attrs.st_mode = stat.S_IFREG | (st.st_mode & 0o444)
             attrs.st_nlink = 1
             attrs.st_size = size
@@ -192,7 +205,7 @@ class Operations(pyfuse3.Operations):
         for child, st in sorted(listing, key=lambda item: item[0].inode):
             if child.inode <= start_id:
                 continue
-            attrs = await self._attrs(child, st)
+            attrs = await self._attrs(child, st, listing=True)
             if not pyfuse3.readdir_reply(token, FileNameT(child.name), attrs, child.inode):
                 break
 
@@ -203,17 +216,23 @@ class Operations(pyfuse3.Operations):
                 (self.inodes.child(node.inode, e.name, e.kind, e.path, sidecar=e.sidecar), e.st)
                 for e in found
             ]
-        key = await self._key(node)
+        st = await self.store.run_io(os.stat, node.path)
+        key = await self._key(node, st)
         names: list[bytes] = []
-        for entry in await self.store.entries(key):
-            if node.kind is Kind.VIDEO:
-                top = entry.name.split("/", 1)[0]
-                if top.encode() not in names:
-                    names.append(top.encode())
-            elif entry.name.startswith(products.STREAMS_DIR + "/"):
-                names.append(entry.name.split("/", 1)[1].encode())
+        if node.kind is Kind.VIDEO:
+            for entry in await self.store.top_entries(key):
+                top = entry.name.split("/", 1)[0].encode()
+                if top not in names:
+                    names.append(top)
+        else:
+            prefix = products.STREAMS_DIR + "/"
+            names = [
+                e.name[len(prefix) :].encode()
+                for e in await self.store.entries(key)
+                if e.name.startswith(prefix)
+            ]
         children = [await self._video_child(node, name) for name in names]
-        return [(c, None) for c in children if c is not None]
+        return [(c, st) for c in children if c is not None]
 
     @fuse_op
     async def releasedir(self, fh: FileHandleT) -> None:
@@ -246,13 +265,16 @@ class Operations(pyfuse3.Operations):
             raw = products.find_raw(t, name)
             if raw is None:
                 raise pyfuse3.FUSEError(errno.ENOENT)
+            layout = products.raw_layout(raw)
             fd = await self.store.run_io(open_source_checked, key)
-            return RawFileHandle(self.store, fd, products.raw_layout(raw))
+            await self.store.run_io(products.prefetch, fd, products.raw_extents(layout))
+            return RawFileHandle(self.store, fd, layout)
         stream = products.find_stream(t, name)
         if stream is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
         fd = await self.store.run_io(open_source_checked, key)
+        await self.store.run_io(products.prefetch, fd, products.chunk_extents(stream))
         return StreamFileHandle(self.store, fd, stream, index)
 
     def _register(self, inode: int, handle: OpenFile, key: SourceKey | None) -> FileInfo:

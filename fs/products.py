@@ -244,5 +244,32 @@ def iter_chunk_data(fd: int, chunks: tuple[Chunk, ...]) -> Any:
         i = j
 
 
-def extents_of(raw: RawFile) -> list[Extent]:
-    return [p for p in raw.pieces if isinstance(p, Extent)]
+# Readahead hints stop after this much: enough for hours of telemetry, not
+# enough to push a user's other work out of the page cache.
+PREFETCH_LIMIT = 64 * 1024 * 1024
+
+
+def prefetch(fd: int, extents: list[Extent]) -> None:
+    """Ask the kernel to start reading these ranges now (POSIX_FADV_WILLNEED).
+
+    Raw streams are hundreds of small ranges scattered through the video; read
+    one at a time they cost a disk seek each. Announced up front, the kernel
+    reads them in the background, in its own order, while we serve the first.
+    """
+    budget = PREFETCH_LIMIT
+    for extent in extents:
+        if budget <= 0:
+            break
+        try:
+            os.posix_fadvise(fd, extent.offset, extent.size, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            return  # a filesystem without readahead: reads still work
+        budget -= extent.size
+
+
+def raw_extents(layout: RawLayout) -> list[Extent]:
+    return [p for p in layout.pieces if isinstance(p, Extent)]
+
+
+def chunk_extents(stream: Stream) -> list[Extent]:
+    return [c.extent for c in stream.chunks]

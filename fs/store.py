@@ -201,8 +201,21 @@ class Store:
             known = await self.entries(key)
         return next((e for e in known if e.name == name), None)
 
-    async def size(self, key: SourceKey, entry: Entry) -> int:
-        """The exact size of a file of a video folder (remembered per source version)."""
+    async def top_entries(self, key: SourceKey) -> list[Entry]:
+        """Enough entries to list a video folder's top level (a GPS-only parse will do)."""
+        known = await self._known_entries(key)
+        if known is not None:
+            return known
+        hit = self._telemetry.get(key)
+        if hit is not None and hit[0]:
+            return await self.entries(key)
+        return products.list_entries(await self.telemetry_or_none(key, full=False))
+
+    async def known_size(self, key: SourceKey, name: str) -> int | None:
+        """The size of ``name`` if it was ever computed for this version, else None."""
+        return (await self._sizes_for(key)).get(name)
+
+    async def _sizes_for(self, key: SourceKey) -> dict[str, int]:
         sizes = self._sizes.get(key)
         if sizes is None:
             sizes = {}
@@ -210,6 +223,11 @@ class Store:
                 raw = await self.run_io(self.disk.get, key, "sizes.json")
                 sizes = json.loads(raw) if raw is not None else {}
             self._sizes.put(key, sizes)
+        return sizes
+
+    async def size(self, key: SourceKey, entry: Entry) -> int:
+        """The exact size of a file of a video folder (remembered per source version)."""
+        sizes = await self._sizes_for(key)
         size = sizes.get(entry.name)
         if size is None:
             size = await self._compute_size(key, entry)
@@ -235,7 +253,8 @@ class Store:
         return (await self.stream_index(key, stream)).size
 
     async def has_streams_dir(self, key: SourceKey) -> bool:
-        return any(e.name.startswith(products.STREAMS_DIR + "/") for e in await self.entries(key))
+        prefix = products.STREAMS_DIR + "/"
+        return any(e.name.startswith(prefix) for e in await self.top_entries(key))
 
     async def generated(self, key: SourceKey, name: str) -> bytes:
         """The bytes of a generated file (info.json, track files, GPS table)."""

@@ -269,8 +269,9 @@ def bench_streams(streams: Path, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("ACCL.csv", "all.gpmf"):
         size = (streams / name).stat().st_size
-        cat(streams / name)  # first read builds nothing more than the index
-        result = median_of(runs, lambda n=name: cat(streams / n))
+        # The page cache is dropped before each run, so every byte comes through
+        # the daemon (a warm kernel cache would measure memory copies).
+        result = median_of(runs, lambda n=name: cat(streams / n), cold=True)
         result["bytes"] = size
         result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
         out[name] = result
@@ -291,8 +292,7 @@ def bench_plain(
     with mounted(plain_dir, work / "mnt", "-o", "show_other", "--no-disk-cache"):
         for name, size in sizes.items():
             target = work / "mnt" / f"plain-{name}.dat"
-            cat(target)
-            result = median_of(runs, lambda t=target: cat(t))
+            result = median_of(runs, lambda t=target: cat(t), cold=True)
             result["bytes"] = size
             result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
             out[name] = result
@@ -322,29 +322,30 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
         out["find_cat_gpx_cold_s"] = round(timed(lambda: run("sh", "-c", find_cat)), 3)
 
     shutil.rmtree(cache, ignore_errors=True)
-    dests = [work / f"rsync-{i}" for i in range(3)]
-    for d in dests:
+    backup, fresh = work / "rsync-backup", work / "rsync-fresh"
+    for d in (backup, fresh):
         shutil.rmtree(d, ignore_errors=True)
+
+    def rsync(dest: Path) -> float:
+        return round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dest}/")), 3)
+
     with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
         drop_caches()
-        out["rsync_cold_s"] = round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[0]}/")), 3)
-        out["rsync_warm_s"] = round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[1]}/")), 3)
+        out["rsync_cold_s"] = rsync(backup)  # into an empty backup: every byte
+        out["rsync_warm_noop_s"] = rsync(backup)  # again: nothing new to copy
         out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
         out["parses_cold"] = daemon.stats()["parses"]
     out["copied_mb"] = round(
-        sum(p.stat().st_size for p in dests[0].rglob("*") if p.is_file()) / 1e6, 1
+        sum(p.stat().st_size for p in backup.rglob("*") if p.is_file()) / 1e6, 1
     )
     with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
         drop_caches()
-        out["rsync_remount_s"] = round(
-            timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[2]}/")), 3
-        )
-        out["rsync_remount_noop_s"] = round(
-            timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dests[0]}/")), 3
-        )
+        # The everyday case: the card seen before, synced again to its backup.
+        out["rsync_remount_noop_s"] = rsync(backup)
         out["parses_after_remount"] = daemon.stats()["parses"]
+        out["rsync_remount_full_copy_s"] = rsync(fresh)  # every byte, from the disk cache
         out["daemon_peak_rss_after_remount_mb"] = round(daemon.peak_rss_mb(), 1)
-    for d in dests:
+    for d in (backup, fresh):
         shutil.rmtree(d, ignore_errors=True)
     return out
 
@@ -408,12 +409,21 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"parses: {card['ls_parses']} (target < 0.5 s, 0 parses)",
         ),
         ("find -name track.gpx | xargs cat, cold", f"{card['find_cat_gpx_cold_s']:.2f} s", ""),
-        ("rsync -a card, cold", f"{card['rsync_cold_s']:.2f} s", f"{card['copied_mb']} MB"),
-        ("rsync -a card, warm", f"{card['rsync_warm_s']:.2f} s", ""),
         (
-            "rsync -a card, after remount",
-            f"{card['rsync_remount_s']:.2f} s",
+            "rsync -a card to an empty backup",
+            f"{card['rsync_cold_s']:.2f} s",
+            f"{card['copied_mb']} MB, cold",
+        ),
+        ("rsync -a again, warm (nothing new)", f"{card['rsync_warm_noop_s']:.2f} s", ""),
+        (
+            "rsync -a after remount (nothing new)",
+            f"{card['rsync_remount_noop_s']:.2f} s",
             f"parses: {card['parses_after_remount']} (target < 15 s)",
+        ),
+        (
+            "rsync -a after remount, full copy",
+            f"{card['rsync_remount_full_copy_s']:.2f} s",
+            "from the disk cache",
         ),
         (
             "daemon peak RSS, whole card read",
