@@ -445,6 +445,9 @@ def decode_chunk(codec: Codec, data: bytes) -> list[tuple[Value, ...]]:
         raise MalformedError(f"bad codec layout {codec.fields!r}") from exc
     if layout.size != codec.struct_size:
         raise MalformedError(f"codec layout {codec.fields!r} is not {codec.struct_size} bytes")
+    divisors = _divisors(codec.fields, codec.scale)
+    if divisors is not None:
+        return _decode_numeric(layout, memoryview(data)[:usable], divisors, codec.matrix)
     convert = _converters(codec.fields, codec.scale)
     rows = [
         tuple(conv(v) for conv, v in zip(convert, row, strict=True))
@@ -453,6 +456,53 @@ def decode_chunk(codec: Codec, data: bytes) -> list[tuple[Value, ...]]:
     if codec.matrix:
         return _rotate(rows, codec.matrix)
     return rows
+
+
+def _decode_numeric(
+    layout: struct.Struct, data: memoryview, divisors: tuple[float, ...], matrix: tuple[float, ...]
+) -> list[tuple[Value, ...]]:
+    """All-numeric rows, column by column: the same values as the per-value path, faster.
+
+    Streams such as ACCL hold hundreds of thousands of rows per hour; a call
+    per value dominates their decoding, while a transpose (zip) and one
+    comprehension per column stay in C for most of the work.
+    """
+    columns: list[Any] = list(zip(*layout.iter_unpack(data), strict=True))
+    if not columns:
+        return []
+    for i, divisor in enumerate(divisors):
+        if divisor != 1.0:
+            columns[i] = [v / divisor for v in columns[i]]
+    if matrix:
+        columns = _rotate_columns(columns, matrix)
+    return list(zip(*columns, strict=True))
+
+
+def _rotate_columns(columns: list[Any], matrix: tuple[float, ...]) -> list[Any]:
+    """Columns through a signed-permutation MTRX (see _rotate), negating whole columns."""
+    n = len(columns)
+    if len(matrix) != n * n:
+        raise MalformedError(f"MTRX of {len(matrix)} values for {n} columns")
+    out = []
+    for i in range(n):
+        nonzero = [(j, m) for j, m in enumerate(matrix[i * n : i * n + n]) if m]
+        if len(nonzero) != 1:
+            raise MalformedError("MTRX is not a signed permutation")
+        j, sign = nonzero[0]
+        out.append(columns[j] if sign > 0 else [-v for v in columns[j]])
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _divisors(fields: str, scale: tuple[float, ...]) -> tuple[float, ...] | None:
+    """Per-column divisors when every column is a number, else None (see _converter)."""
+    if any(c in _TEXT or c == "G" for c in fields):
+        return None
+    out = []
+    for i, c in enumerate(fields):
+        divisor = scale[i] if scale else 1.0
+        out.append(_FIXED_POINT.get(c, 1.0) * (divisor or 1.0))
+    return tuple(out)
 
 
 def _rotate(rows: list[tuple[Value, ...]], matrix: tuple[float, ...]) -> list[tuple[Value, ...]]:
