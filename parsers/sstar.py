@@ -207,6 +207,9 @@ def _clock_sync(records: list[Record]) -> list[Record]:
 
 
 def _distance(a: Record, b: Record) -> float:
+    coords = (a.lat or 0.0, a.lon or 0.0, b.lat or 0.0, b.lon or 0.0)
+    if not all(math.isfinite(c) for c in coords):
+        return math.inf  # a damaged float: no motion can explain it
     p1, p2 = math.radians(a.lat or 0.0), math.radians(b.lat or 0.0)
     dp, dl = p2 - p1, math.radians((b.lon or 0.0) - (a.lon or 0.0))
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2

@@ -181,13 +181,8 @@ def _sstar_with_infinite_latitudes() -> bytes:
     return bytes(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parsers/sstar.py _distance: math.sin(inf) raises ValueError (math domain error) "
-    "for a fixed row whose f64 latitude is infinite; the phantom-track gate computes distances "
-    "before any range check (found by scripts/fuzz, KNOWN_BUGS['sstar-distance-domain'])",
-)
 def test_sstar_infinite_latitude_raises_only_parse_error() -> None:
+    # Found by scripts/fuzz: math.sin(inf) raised ValueError in sstar._distance.
     from telemetryfs.parsers import sstar
 
     with contextlib.suppress(ParseError):
