@@ -38,6 +38,19 @@ NMEA = "nmea"
 
 VIDEO_KINDS = frozenset({MP4, AVI, TS})
 
+# A file named like a video is shown as one even when its content is not
+# recognised (a clip cut to a few bytes, a card's damaged file): its folder's
+# info.json then says what is wrong, instead of the clip silently vanishing.
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mov", ".m4v", ".lrv", ".avi", ".ts", ".mts", ".m2ts", ".3gp", ".360", ".insv"}
+)
+UNRECOGNISED = "unrecognised"
+
+
+def named_like_video(name: str) -> bool:
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in VIDEO_EXTENSIONS
+
 
 def sniff(head: bytes, name: str = "") -> str | None:
     """Name the container of a file from its first bytes, or None.
@@ -48,6 +61,7 @@ def sniff(head: bytes, name: str = "") -> str | None:
 
     Returns:
         One of MP4, AVI, TS, GPMF, JPEG, NMEA, or None when not footage.
+        (sniff_file also answers UNRECOGNISED for a file named like a video.)
     """
     if len(head) >= 8 and head[4:8] in _MP4_FIRST_BOXES:
         size = struct.unpack_from(">I", head)[0]
@@ -121,6 +135,8 @@ def sniff_file(f: BinaryIO, name: str = "") -> str | None:
     kind = sniff(head, name)
     if kind is None and head[:2] == b"\xff\xd8":
         kind = JPEG if _jpeg_file_has_gpmf(f) else None
+    if kind is None and named_like_video(name):
+        kind = UNRECOGNISED
     return kind
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from . import detect
+from .binio import read_upto
 from .errors import MalformedError, ParseError, TruncatedError, UnsupportedError
 from .model import GpsSample, ParseWarning, Stream, Telemetry, Value
 
@@ -90,6 +91,8 @@ def extract(
 def _extract_kind(f: BinaryIO, kind: str | None, name: str, full: bool) -> Telemetry:
     if kind is None:
         raise UnsupportedError("not a recognised video or telemetry file")
+    if kind == detect.UNRECOGNISED:
+        raise MalformedError(_unrecognised_reason(f))
     candidates = _EXTRACTORS[kind]()
     first_error: ParseError | None = None
     for extractor in candidates:
@@ -108,6 +111,15 @@ def _extract_kind(f: BinaryIO, kind: str | None, name: str, full: bool) -> Telem
         except ParseError as exc:
             log.debug("%s: recovery failed: %s", name, exc)
     raise first_error
+
+
+def _unrecognised_reason(f: BinaryIO) -> str:
+    head = read_upto(f, 0, 8)
+    if not head:
+        return "empty file"
+    if len(head) < 8:
+        return f"file too short to be a video ({len(head)} bytes)"
+    return f"not a known video container (starts with {head.hex(' ')})"
 
 
 def _mp4_extractors() -> list[Extractor]:

@@ -27,12 +27,14 @@ def test_videos_by_content_dirs_kept_other_files_hidden(tmp_path: Path) -> None:
     (tmp_path / "renamed.bin").write_bytes(MP4_HEAD)  # content decides, not the extension
     (tmp_path / "dump.raw").write_bytes(GPMF_HEAD)
     (tmp_path / "notes.txt").write_text("hello")
-    (tmp_path / "fake.MP4").write_text("not a video")
+    (tmp_path / "broken.MP4").write_text("not a video")  # named like one: shown, to say why
+    (tmp_path / "notes.bin").write_text("not a video")
     assert _names(_tree(tmp_path), tmp_path) == {
         "DCIM": Kind.DIR,
         "clip.MP4": Kind.VIDEO,
         "renamed.bin": Kind.VIDEO,
         "dump.raw": Kind.VIDEO,
+        "broken.MP4": Kind.VIDEO,
     }
 
 
