@@ -157,7 +157,8 @@ def ensure_footage(work: Path, clips: int, long_s: float) -> dict[str, Path]:
         print(f"generating footage in {work} ...", file=sys.stderr)
         # 10 Mb/s makes the hour ~4.5 GB: past 4 GiB (co64), as FORMAT-NOTES measured peers on.
         make_gopro(gopro, duration_s=long_s, gps="gps5", video_mbps=10.0)
-        make_novatek(novatek, duration_s=long_s)
+        # Novatek's gps index holds 32-bit offsets: an hour must stay under 4 GiB.
+        make_novatek(novatek, duration_s=long_s, video_mbps=8.0)
         make_card(card, clips=clips, gopro_clip_s=60.0, novatek_clip_s=180.0)
         stamp.touch()
     return {"gopro": gopro, "novatek": novatek, "long_dir": long_dir, "card": card}
