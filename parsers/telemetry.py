@@ -22,10 +22,10 @@ import os
 from collections.abc import Callable
 from typing import BinaryIO
 
-from . import detect
-from .binio import read_upto
+from . import detect, integrity
+from .binio import file_size, read_upto
 from .errors import MalformedError, ParseError, TruncatedError, UnsupportedError
-from .model import GpsSample, ParseWarning, Stream, Telemetry, Value
+from .model import Extent, GpsSample, ParseWarning, RawFile, Stream, Telemetry, Value
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def extract(
     try:
         with open(path, "rb", buffering=0) as f:
             kind = detect.sniff_file(f, name)
-            telemetry = _extract_kind(f, kind, name, full)
+            telemetry = with_integrity(_extract_kind(f, kind, name, full), f, kind)
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if sidecar is not None:
@@ -86,6 +86,56 @@ def extract(
     if time_offset_s and not telemetry.format.startswith("gopro") and telemetry.format != "gpmf":
         telemetry = shift_time(telemetry, -time_offset_s)
     return flag_outliers(telemetry)
+
+
+def with_integrity(telemetry: Telemetry, f: BinaryIO, kind: str | None) -> Telemetry:
+    """Say in the result when the file is cut short, even if its GPS survived the cut.
+
+    Also keep every byte range inside the file: a parser that trusted a size
+    field past a cut would otherwise list a raw file that cannot be read.
+    """
+    telemetry = _within(telemetry, file_size(f))
+    problem = integrity.cut_short(f, kind)
+    if problem is None or (telemetry.error and problem in telemetry.error):
+        return telemetry
+    if telemetry.error is None:
+        return dataclasses.replace(telemetry, error=problem)
+    warning = ParseWarning(None, problem)
+    return dataclasses.replace(telemetry, warnings=(*telemetry.warnings, warning))
+
+
+def _within(telemetry: Telemetry, size: int) -> Telemetry:
+    """Drop raw pieces and stream chunks that lie (partly) past the end of the file."""
+
+    def inside(e: Extent) -> bool:
+        return e.offset >= 0 and e.size >= 0 and e.offset + e.size <= size
+
+    raws, streams, dropped = [], [], 0
+    for raw in telemetry.raw_files:
+        pieces = tuple(p for p in raw.pieces if isinstance(p, bytes) or inside(p))
+        dropped += len(raw.pieces) - len(pieces)
+        if len(pieces) == len(raw.pieces):
+            raws.append(raw)
+        elif any(not isinstance(p, bytes) for p in pieces):
+            raws.append(RawFile(raw.name, pieces))
+    for stream in telemetry.streams:
+        chunks = tuple(c for c in stream.chunks if inside(c.extent))
+        dropped += len(stream.chunks) - len(chunks)
+        if len(chunks) != len(stream.chunks):
+            stream = dataclasses.replace(
+                stream, chunks=chunks, sample_count=sum(c.count for c in chunks)
+            )
+        if chunks or stream.codec is None:
+            streams.append(stream)
+    if not dropped:
+        return telemetry
+    warning = ParseWarning(None, f"{dropped} telemetry byte ranges lie past the end of the file")
+    return dataclasses.replace(
+        telemetry,
+        raw_files=tuple(raws),
+        streams=tuple(streams),
+        warnings=(*telemetry.warnings, warning),
+    )
 
 
 def _extract_kind(f: BinaryIO, kind: str | None, name: str, full: bool) -> Telemetry:
