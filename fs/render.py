@@ -12,8 +12,7 @@ file                       function
 ``track.gpx``              ``render_gpx(t, name=video_name)``
 ``track.csv``              ``render_csv(t)``
 ``streams/gps.csv``        ``render_gps_table(t)``: ``render_csv`` (same bytes)
-``streams/<FOURCC>.csv``   ``render_stream_csv_header(stream)`` +
-                           ``render_stream_csv_rows(stream, chunk, rows)`` per chunk
+``streams/<FOURCC>.csv``   fixed-width rows, sized without decoding: see ``render_stream.py``
 ``track.kml``              ``render_kml(t, name=video_name)``
 ``track.geojson``          ``render_geojson(t, name=video_name)``
 ``info.json``              ``render_info(t_or_None, source_name=…, error=…)``
@@ -29,8 +28,6 @@ from .render_csv import (
     TRACK_COLUMNS,
     render_csv,
     render_csv_header,
-    render_stream_csv_header,
-    render_stream_csv_rows,
 )
 from .render_geo import render_geojson, render_kml
 from .render_gpx import TPX_NS, dop_kind, render_gpx
@@ -58,7 +55,5 @@ __all__ = [
     "render_gpx",
     "render_info",
     "render_kml",
-    "render_stream_csv_header",
-    "render_stream_csv_rows",
     "split_segments",
 ]

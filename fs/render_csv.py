@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from telemetryfs.parsers.model import FIX_NAMES, Chunk, Stream, Telemetry, Value
+from telemetryfs.parsers.model import FIX_NAMES, Telemetry, Value
 
 from .render_common import (
     COURSE_DECIMALS,
@@ -144,50 +144,3 @@ def _extra_column(extras: Sequence[tuple[Value, ...]], k: int) -> list[str]:
     if kinds == {int}:  # counters, raw GPSP: the common case, done in bulk
         return list(map(str, values))
     return [value_text(v) for v in values]
-
-
-# --- decoded streams (streams/<FOURCC>.csv) ---------------------------------------
-#
-# Fixed-width rows (so a file's size follows from its sample count, without
-# decoding) need a width bound per column known before decoding, from the
-# codec's type and scale, and padding that spreadsheet imports read as numbers.
-# fs/render_stream.py implements that layout (right-aligned numbers padded
-# with spaces) and is what the FUSE layer serves. The two functions here write
-# the compact variable-width form of the same table (no padding, values in
-# their shortest form), for callers that do not need the size up front.
-
-
-def render_stream_csv_header(stream: Stream) -> bytes:
-    """The header line of ``streams/<name>.csv``: ``video_time_s`` then the stream's columns."""
-    return csv_row(map(csv_field, ("video_time_s", *stream.columns))).encode("utf-8")
-
-
-def render_stream_csv_rows(stream: Stream, chunk: Chunk, rows: Sequence[Sequence[Value]]) -> bytes:
-    """The CSV rows of one decoded chunk, without header.
-
-    Row i's video time is ``chunk.start + i * chunk.duration / chunk.count`` (the
-    samples are spread evenly over the chunk), empty when the chunk has no timing.
-
-    Args:
-        stream: the stream the chunk belongs to (its column count pads short rows).
-        chunk: where the rows came from (timing).
-        rows: ``decode_chunk(stream.codec, data)`` for that chunk.
-    """
-    width = len(stream.columns)
-    times = _chunk_times(chunk, len(rows))
-    lines = []
-    for when, row in zip(times, rows, strict=True):
-        values = [value_text(v) for v in row[:width]] if width else [value_text(v) for v in row]
-        values += [""] * (width - len(values))
-        lines.append(csv_row((when, *values)))
-    return "".join(lines).encode("utf-8")
-
-
-def _chunk_times(chunk: Chunk, n: int) -> list[str]:
-    start, duration = chunk.start, chunk.duration
-    if start is None or duration is None or not math.isfinite(start + duration):
-        return [""] * n
-    # The declared count sets the spacing; a chunk that decoded to a different
-    # number of rows keeps the device's rate rather than stretching.
-    step = duration / (chunk.count if chunk.count > 0 else max(n, 1))
-    return fixed_column([start + i * step for i in range(n)], STREAM_TIME_DECIMALS)

@@ -144,7 +144,30 @@ def render_chunk(layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value,
             except TypeError:
                 pass  # a missing or odd value: the careful path below
         out.append(_slow_row(layout, chunk, t, row))
-    return ("\n".join(out) + "\n").encode("ascii")
+    body = ("\n".join(out) + "\n").encode("ascii")
+    if len(body) != layout.chunk_size(chunk):
+        # A value outside its type's range (damage) widened a column: redo the
+        # chunk field by field, where such a value becomes blanks.
+        body = render_chunk_slowly(layout, chunk, rows)
+    return body
+
+
+def render_chunk_slowly(
+    layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value, ...]]
+) -> bytes:
+    """render_chunk without the one-format-per-row fast path (always the announced size)."""
+    count = 1 if layout.whole_text and chunk.count else chunk.count
+    step = (chunk.duration / chunk.count) if chunk.duration and chunk.count else 0.0
+    out = [
+        _slow_row(
+            layout,
+            chunk,
+            None if chunk.start is None else chunk.start + i * step,
+            rows[i] if i < len(rows) else (),
+        )
+        for i in range(count)
+    ]
+    return ("\n".join(out) + "\n").encode("ascii") if out else b""
 
 
 def _slow_row(layout: StreamLayout, chunk: Chunk, t: float | None, row: tuple[Value, ...]) -> str:

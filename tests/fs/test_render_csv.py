@@ -14,11 +14,9 @@ from telemetryfs.fs.render import (
     TRACK_COLUMNS,
     render_csv,
     render_csv_header,
-    render_stream_csv_header,
-    render_stream_csv_rows,
 )
 from telemetryfs.fs.render_csv import csv_field, value_text
-from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
+from telemetryfs.parsers.model import GpsSample, Telemetry
 from tests.render_samples import edge_track, random_track, realistic_track, three_points
 
 # By hand: 7 decimals for lat/lon, 3 for times/elevation/speeds, 2 for DOP and
@@ -135,57 +133,3 @@ def test_one_hour_csv_renders_fast() -> None:
         best = min(best, time.perf_counter() - start)
     print(f"\nrender_csv: 65,000 rows in {best * 1000:.0f} ms ({len(data) / 1e6:.1f} MB)")
     assert best < 1.5
-
-
-# --- stream CSVs -------------------------------------------------------------------
-
-ACCL = Stream(
-    name="ACCL",
-    fourcc="ACCL",
-    device="Camera",
-    label="Accelerometer",
-    columns=("z_mps2", "x_mps2", "y_mps2"),
-    sample_count=4,
-    chunks=(Chunk(Extent(0, 24), count=4, start=1.0, duration=0.02),),
-    codec=object(),
-)
-
-
-def test_stream_header() -> None:
-    assert render_stream_csv_header(ACCL) == b"video_time_s,z_mps2,x_mps2,y_mps2\n"
-
-
-def test_stream_rows_golden() -> None:
-    rows = [(9.81, 0, -0.5), (9.8, 0.125, -0.0), (1e-9, 2, 3), (4, 5, 6)]
-    expected = "1.000000,9.81,0,-0.5\n1.005000,9.8,0.125,0.0\n1.010000,0.0,2,3\n1.015000,4,5,6\n"
-    assert render_stream_csv_rows(ACCL, ACCL.chunks[0], rows).decode() == expected
-
-
-def test_stream_rows_without_timing_or_with_odd_rows() -> None:
-    chunk = Chunk(Extent(0, 0), count=2, start=None, duration=None)
-    rows = [(1, 2), ("a,b", None, 3, 4)]  # short row padded, long row cut to the columns
-    assert render_stream_csv_rows(ACCL, chunk, rows) == b',1,2,\n,"a,b",,3\n'
-
-
-def test_stream_rows_spacing_follows_the_declared_count() -> None:
-    chunk = Chunk(Extent(0, 0), count=10, start=0.0, duration=1.0)
-    data = render_stream_csv_rows(ACCL, chunk, [(1, 2, 3)] * 3)
-    assert [line.split(",")[0] for line in data.decode().splitlines()] == [
-        "0.000000",
-        "0.100000",
-        "0.200000",
-    ]
-
-
-def test_stream_csv_assembles_into_a_readable_table() -> None:
-    header = render_stream_csv_header(ACCL)
-    chunks = [
-        render_stream_csv_rows(
-            ACCL, Chunk(Extent(0, 0), 2, start=k, duration=1.0), [(k, 1.5, "x")] * 2
-        )
-        for k in range(3)
-    ]
-    rows = _read(header + b"".join(chunks))
-    assert rows[0] == ["video_time_s", "z_mps2", "x_mps2", "y_mps2"]
-    assert len(rows) == 7
-    assert rows[-1] == ["2.500000", "2", "1.5", "x"]

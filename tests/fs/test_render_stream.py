@@ -1,0 +1,111 @@
+"""Stream CSVs: fixed-width rows whose size is known before decoding."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telemetryfs.fs.render_stream import render_chunk, stream_layout
+from telemetryfs.parsers.gpmf import Codec
+from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
+
+ACCL_CODEC = Codec(type="s", struct_size=6, fields="sss", widths=(2, 2, 2), scale=(418.0,) * 3)
+
+
+def accl(chunks: tuple[Chunk, ...]) -> Stream:
+    return Stream(
+        name="ACCL",
+        fourcc="ACCL",
+        device="Camera",
+        label="Accelerometer",
+        columns=("z (m/s²)", "x (m/s²)", "y (m/s²)"),
+        sample_count=sum(c.count for c in chunks),
+        chunks=chunks,
+        codec=ACCL_CODEC,
+    )
+
+
+def test_golden_rows_with_video_time_only() -> None:
+    chunk = Chunk(Extent(0, 12), 2, 1.0, 0.01)
+    stream = accl((chunk,))
+    layout = stream_layout(stream, None)
+    # int16 / 418 spans ±78.39...: 4 decimals (scale 418 needs 3, plus one), width 8.
+    # The longest video time is 1.01 s -> "2.010000" (8 wide with the one-second margin).
+    assert layout.header == "video_time_s,z (m/s²),x (m/s²),y (m/s²)\n".encode()
+    body = render_chunk(layout, chunk, [(9.81, -0.5, 0.0), (9.8, 0.25, -78.3923)])
+    assert body == (b"1.000000,  9.8100, -0.5000,  0.0000\n1.005000,  9.8000,  0.2500,-78.3923\n")
+    assert len(body) == layout.chunk_size(chunk)
+
+
+def test_utc_column_follows_the_gps_clock() -> None:
+    gps = (
+        GpsSample(utc=1_700_000_000.0, video_time=0.0, lat=1.0, lon=2.0),
+        GpsSample(utc=1_700_000_010.0, video_time=10.0, lat=1.0, lon=2.0),
+    )
+    chunk = Chunk(Extent(0, 6), 1, 2.5, 0.005)
+    stream = accl((chunk,))
+    layout = stream_layout(stream, Telemetry(format="gopro-mp4", gps=gps))
+    assert layout.header.startswith(b"video_time_s,utc_time,")
+    body = render_chunk(layout, chunk, [(1.0, 2.0, 3.0)])
+    # 1_700_000_002.5 s is 2023-11-14T22:13:22.500Z.
+    assert body == b"2.500000,2023-11-14T22:13:22.500Z,  1.0000,  2.0000,  3.0000\n"
+
+
+def test_short_or_damaged_rows_keep_the_announced_size() -> None:
+    chunk = Chunk(Extent(0, 18), 3, 0.0, 1.0)
+    stream = accl((chunk,))
+    layout = stream_layout(stream, None)
+    body = render_chunk(layout, chunk, [(1.0, None, "x")])  # odd values, two rows missing
+    assert len(body) == layout.chunk_size(chunk)
+    assert body.count(b"\n") == 3
+
+
+def test_float_and_text_columns_are_fixed_width_too() -> None:
+    codec = Codec(type="?", struct_size=8, fields="fc", widths=(4, 4))
+    chunk = Chunk(Extent(0, 16), 2, 0.0, 2.0)
+    stream = Stream("MIXD", "MIXD", None, None, ("f", "tag"), 2, (chunk,), codec)
+    layout = stream_layout(stream, None)
+    body = render_chunk(layout, chunk, [(1.5e-7, "ab,c"), (float("nan"), "é")])
+    lines = body.decode("ascii").splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert len(body) == layout.chunk_size(chunk)
+    assert "ab?c" in lines[0]  # a comma inside a value cannot break the columns
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.text(alphabet="bBsSlLjJqQfd", min_size=1, max_size=5),
+    count=st.integers(0, 20),
+    values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=100),
+    start=st.one_of(st.none(), st.floats(0, 1e6)),
+)
+def test_rendered_size_always_matches_the_layout(
+    fields: str, count: int, values: list[float], start: float | None
+) -> None:
+    sizes = {
+        "b": 1,
+        "B": 1,
+        "s": 2,
+        "S": 2,
+        "l": 4,
+        "L": 4,
+        "j": 8,
+        "J": 8,
+        "q": 4,
+        "Q": 8,
+        "f": 4,
+        "d": 8,
+    }
+    codec = Codec(
+        type="?",
+        struct_size=sum(sizes[c] for c in fields),
+        fields=fields,
+        widths=tuple(sizes[c] for c in fields),
+        scale=(10.0,) * len(fields),
+    )
+    chunk = Chunk(Extent(0, count * codec.struct_size), count, start, 1.0)
+    stream = Stream("X", "X", None, None, tuple(fields), count, (chunk,), codec)
+    layout = stream_layout(stream, None)
+    n = len(fields)
+    rows = [tuple(values[i * n : i * n + n]) for i in range(min(count, len(values) // n))]
+    assert len(render_chunk(layout, chunk, rows)) == layout.chunk_size(chunk)
