@@ -1,0 +1,46 @@
+"""Packaging: one import root, telemetryfs.fs and telemetryfs.parsers, and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.paths import ROOT
+
+
+def test_wheel_installs_under_one_import_root(tmp_path: Path) -> None:
+    # With build isolation: pip brings the setuptools pyproject.toml asks for.
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel = next(tmp_path.glob("telemetryfs-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert tops == {"telemetryfs"}  # never a top-level fs (PyFilesystem2) or parsers
+    assert "telemetryfs/fs/cli.py" in names
+    assert "telemetryfs/parsers/gopro.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "telemetryfs = telemetryfs.fs.cli:main" in text
+
+
+def test_editable_install_imports_from_the_checkout() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import telemetryfs.parsers.gopro as g, telemetryfs.fs.render as r;"
+            "print(g.__file__); print(r.__file__)",
+        ],
+        cwd="/",  # not the checkout: the import must come from the install
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == [str(ROOT / "parsers" / "gopro.py"), str(ROOT / "fs" / "render.py")]
