@@ -354,3 +354,34 @@ def test_background_mode_returns_once_mounted(card: Path, tmp_path: Path) -> Non
     while os.path.ismount(mnt) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not os.path.ismount(mnt)
+
+
+def test_generated_demo_footage_reads_whole_and_validates(
+    mount: MountFactory, tmp_path: Path
+) -> None:
+    from tests.footage import make_demo
+
+    footage = make_demo(tmp_path / "demo")
+    m = mount(tmp_path / "demo")
+    for video in footage:
+        folder = m.path / Path(video.path).relative_to(tmp_path / "demo")
+        info = json.loads((folder / "info.json").read_text())
+        assert info["format"] == video.format.replace("novatek-mov", "novatek-mp4")
+        assert info["gps_valid"] == len(video.valid_samples)
+        gpx = folder / "track.gpx"
+        subprocess.run(
+            ["xmllint", "--noout", "--schema", str(GPX_XSD), str(gpx)],
+            check=True,
+            capture_output=True,
+        )
+    for path in all_files(m.path):
+        assert path.stat().st_size == len(path.read_bytes()), path
+
+
+def test_show_other_passes_other_files_through_read_only(mount: MountFactory, card: Path) -> None:
+    m = mount(card, "-o", "show_other")
+    shown = m.path / "other/notes.txt"
+    assert shown.read_bytes() == (card / "other/notes.txt").read_bytes()
+    assert shown.stat().st_mode & 0o222 == 0
+    with pytest.raises(OSError, match="Read-only"):
+        shown.open("ab")
