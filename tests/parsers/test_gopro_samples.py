@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import gopro, gpmf
+from telemetryfs.parsers import gopro, gopro_gps, gpmf
 from telemetryfs.parsers.model import Extent, RawFile, Stream, Telemetry
 from tests.paths import SAMPLES
 
@@ -204,7 +204,7 @@ def test_karma_glpi_stream_equals_exiftool_gps_points() -> None:
             [float(p["GPS Speed X"]), float(p["GPS Speed Y"]), float(p["GPS Speed Z"])], abs=0.01
         )
         # exiftool maps the system time to UTC through the SYST pairs, as we do.
-        utc = gopro._system_to_utc(float(row[0]), syst)
+        utc = gopro_gps._system_to_utc(float(row[0]), syst)
         assert utc == pytest.approx(when, abs=1e-5)
 
 
