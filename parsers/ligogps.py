@@ -271,7 +271,8 @@ def extract(f: BinaryIO, *, name: str = "") -> Telemetry:
             found, bad = records_after(data, marker, sample.offset, fuzz=False)
             records += [_timed(r, sample.start) for r in found]
             failed += bad
-            extents.append(Extent(sample.offset, sample.size))
+            # What was read, not what the table claims: a cut file ends mid-sample.
+            extents.append(Extent(sample.offset, len(data)))
     if not extents:
         raise UnsupportedError("no LIGOGPSINFO in any ssmd track")
     warnings = (

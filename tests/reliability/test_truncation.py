@@ -265,13 +265,8 @@ def test_every_whole_sample_passes_the_integrity_check() -> None:
                 assert integrity.cut_short(f, kind) is None, path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parsers/ligogps.py: on a file cut inside its GPS block, extract() returns a "
-    "gps.raw Extent running past the end of the file (offset 493, size 184 in a 577-byte "
-    "file); telemetry.extract now drops such ranges, but the parser should not emit them",
-)
 def test_ligogps_byte_ranges_stay_inside_a_cut_file() -> None:
+    # Found by the truncation tests: gps.raw once ran past the end of a cut file.
     from telemetryfs.parsers import ligogps
 
     data = (SAMPLES / "dashcam/dashcamigo/carcam__carcam-4ch-front.mp4").read_bytes()[:577]
