@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from . import gpmf, jpeg, mp4
-from .binio import file_size, read_at, read_upto
+from .binio import Readahead, file_size, read_at, read_upto
 from .errors import MalformedError, ParseError, TruncatedError, UnsupportedError
 from .gopro_assemble import _assemble, _Header, _with_movie
 from .gopro_gps import GPRI, GPS_EPOCH_2000, GPS_KEYS, NOMINAL_PAYLOAD, SYST, Times
@@ -197,7 +197,17 @@ def recover_mp4(f: BinaryIO, *, max_scan: int | None = None) -> Telemetry:
 
 def _walk_payloads(f: BinaryIO, payloads: list[Payload], walker: _Walker) -> None:
     """Feed every payload to the walker, reading contiguous payloads in one go."""
-    for run in _runs(payloads):
+    runs = list(_runs(payloads))
+    spans = [
+        (
+            payloads[r[0]].offset,
+            payloads[r[-1]].offset + payloads[r[-1]].size - payloads[r[0]].offset,
+        )
+        for r in runs
+    ]
+    readahead = Readahead(f, spans)
+    for k, run in enumerate(runs):
+        readahead.before(k)
         first, last = payloads[run[0]], payloads[run[-1]]
         try:
             buf = read_at(f, first.offset, last.offset + last.size - first.offset)
