@@ -191,6 +191,23 @@ def track_floor(path: Path, runs: int) -> dict[str, Any]:
     return result
 
 
+def cat_on_fresh_mounts(
+    source: Path, mnt: Path, target: Path, runs: int, *args: str
+) -> dict[str, Any]:
+    """Median time of ``cat target`` as the first read of a new mount (page cache dropped)."""
+    times, parses = [], 0
+    for _ in range(runs):
+        with mounted(source, mnt, *args) as daemon:
+            drop_caches()
+            times.append(timed(lambda: cat(target)))
+            parses = daemon.stats()["parses"]
+    return {
+        "median_s": statistics.median(times),
+        "runs": [round(t, 4) for t in times],
+        "parses": parses,
+    }
+
+
 def bench_long_file(
     files: dict[str, Path], work: Path, runs: int, peer_runs: int
 ) -> dict[str, Any]:
@@ -198,18 +215,9 @@ def bench_long_file(
     track = mnt / gopro.name / "track.gpx"
     out: dict[str, Any] = {"file": gopro.name, "file_gb": round(gopro.stat().st_size / 1e9, 2)}
 
-    def cold_cat() -> None:
-        with mounted(files["long_dir"], mnt, "--no-disk-cache"):
-            drop_caches()
-            out.setdefault("_t", []).append(timed(lambda: cat(track)))
-
-    for _ in range(runs):
-        cold_cat()
-    times = out.pop("_t")
-    out["cold_track_gpx"] = {
-        "median_s": statistics.median(times),
-        "runs": [round(t, 4) for t in times],
-    }
+    out["cold_track_gpx"] = cat_on_fresh_mounts(
+        files["long_dir"], mnt, track, runs, "--no-disk-cache"
+    )
     out["exiftool_gpx"] = median_of(
         peer_runs,
         lambda: run("exiftool", "-ee", "-api", "LargeFileSupport=1", "-p", GPX_FMT, gopro),
@@ -229,34 +237,17 @@ def bench_long_file(
         out["streams"] = bench_streams(mnt / gopro.name / "streams", runs)
         out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
 
-    def remount_cat() -> None:
-        with mounted(files["long_dir"], mnt, "--cache-dir", str(cache)) as daemon:
-            out.setdefault("_t", []).append(timed(lambda: cat(track)))
-            out["remount_parses"] = daemon.stats()["parses"]
-
-    for _ in range(runs):
-        remount_cat()
-    times = out.pop("_t")
-    out["remount_track_gpx"] = {
-        "median_s": statistics.median(times),
-        "runs": [round(t, 4) for t in times],
-    }
+    out["remount_track_gpx"] = cat_on_fresh_mounts(
+        files["long_dir"], mnt, track, runs, "--cache-dir", str(cache)
+    )
+    out["remount_parses"] = out["remount_track_gpx"].pop("parses")
 
     novatek = files["novatek"]
     novatek_track = mnt / novatek.name / "track.gpx"
 
-    def novatek_cold() -> None:
-        with mounted(files["long_dir"], mnt, "--no-disk-cache"):
-            drop_caches()
-            out.setdefault("_t", []).append(timed(lambda: cat(novatek_track)))
-
-    for _ in range(runs):
-        novatek_cold()
-    times = out.pop("_t")
-    out["novatek_cold_track_gpx"] = {
-        "median_s": statistics.median(times),
-        "runs": [round(t, 4) for t in times],
-    }
+    out["novatek_cold_track_gpx"] = cat_on_fresh_mounts(
+        files["long_dir"], mnt, novatek_track, runs, "--no-disk-cache"
+    )
     out["novatek_exiftool_gpx"] = median_of(
         peer_runs,
         lambda: run("exiftool", "-ee", "-api", "LargeFileSupport=1", "-p", GPX_FMT, novatek),
