@@ -35,6 +35,11 @@ class OpenFile:
     def close(self) -> None:
         """Release what the handle holds (no-op for in-memory content)."""
 
+    @property
+    def size(self) -> int | None:
+        """The size of the content this handle serves (None: the source's, as it is)."""
+        return None
+
 
 @dataclass(slots=True)
 class BytesFile(OpenFile):
@@ -44,6 +49,10 @@ class BytesFile(OpenFile):
 
     async def read(self, off: int, size: int) -> bytes:
         return self.data[off : off + size]
+
+    @property
+    def size(self) -> int | None:
+        return len(self.data)
 
 
 @dataclass(slots=True)
@@ -68,6 +77,10 @@ class RawFileHandle(SourceBacked):
     async def read(self, off: int, size: int) -> bytes:
         return await self.store.run_io(read_raw, self.fd, self.layout, off, size)
 
+    @property
+    def size(self) -> int | None:
+        return self.layout.size
+
 
 @dataclass(slots=True)
 class StreamFileHandle(SourceBacked):
@@ -78,6 +91,10 @@ class StreamFileHandle(SourceBacked):
 
     async def read(self, off: int, size: int) -> bytes:
         return await self.store.run_io(read_stream, self.fd, self.stream, self.index, off, size)
+
+    @property
+    def size(self) -> int | None:
+        return self.index.size
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ Deviations from pyfuse3's defaults, each on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -67,8 +68,12 @@ class Operations(pyfuse3.Operations):
         self.source = SourceTree(source, show_other=store.options.show_other)
         self.inodes = InodeTable(self.source.root)
         self._open: dict[int, OpenFile] = {}
+        self._fh_inode: dict[int, int] = {}
         self._next_fh = 1
         self._last_open_key: dict[int, SourceKey] = {}
+        # The st_size last given to the kernel per derived file: a handle whose
+        # content has another size must not be read as if it had this one.
+        self._told_size: dict[int, int] = {}
 
     # -- names and attributes --------------------------------------------------
 
@@ -152,6 +157,8 @@ class Operations(pyfuse3.Operations):
                     attrs.attr_timeout = 0
             else:
                 size = await self._size(node, st)
+            if node.kind is Kind.FILE and attrs.attr_timeout:
+                self._told_size[node.inode] = size
             attrs.st_mode = stat.S_IFREG | (st.st_mode & 0o444)
             attrs.st_nlink = 1
             attrs.st_size = size
@@ -281,6 +288,15 @@ class Operations(pyfuse3.Operations):
         fh = self._next_fh
         self._next_fh += 1
         self._open[fh] = handle
+        self._fh_inode[fh] = inode
+        told = self._told_size.get(inode)
+        if handle.size is not None and told is not None and told != handle.size:
+            # The source changed between the kernel's last getattr and this open:
+            # make it fetch the size of what this handle serves (not in the list
+            # of operations that deadlock with an invalidation, libfuse docs).
+            self._told_size[inode] = handle.size
+            with contextlib.suppress(OSError):  # read() still refuses a mismatch
+                pyfuse3.invalidate_inode(InodeT(inode), attr_only=True)
         # Keep the kernel's page cache only if the source is the version it cached.
         keep = key is not None and self._last_open_key.get(inode) == key
         if key is not None:
@@ -292,11 +308,17 @@ class Operations(pyfuse3.Operations):
         handle = self._open.get(fh)
         if handle is None:
             raise pyfuse3.FUSEError(errno.EBADF)
+        told = self._told_size.get(self._fh_inode[fh])
+        if handle.size is not None and told is not None and told != handle.size:
+            # Since this open the kernel was given the size of a newer version:
+            # serving the old bytes under the new size would mix two versions.
+            raise pyfuse3.FUSEError(errno.EIO)
         return await handle.read(off, size)
 
     @fuse_op
     async def release(self, fh: FileHandleT) -> None:
         handle = self._open.pop(fh, None)
+        self._fh_inode.pop(fh, None)
         if handle is not None:
             handle.close()
 
