@@ -1,0 +1,171 @@
+"""Load: 32 concurrent readers over a 200-clip card, and the event loop during a long parse.
+
+- every byte the concurrent readers get is what a sequential read on another
+  mount got; every video is parsed once per level (single-flight: the GPS-only
+  fast path and the full index are the two levels), nobody deadlocks;
+- while a four-hour clip is parsed and rendered in a worker thread, requests
+  that reach the daemon (readdir and getxattr of the root, stat once its
+  attributes expired) answer in under 50 ms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import statistics
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.footage import make_card, make_gopro
+from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
+from tests.reliability.conftest import MountFactory
+
+READERS = 32
+COPIES = 4  # each file is read by this many of the readers, concurrently
+LATENCY_LIMIT_S = 0.050
+
+_PARSE_LINE = re.compile(r"DEBUG telemetryfs\.fs\.store: parse (.*) \(full=(True|False)\)$")
+
+
+@pytest.fixture(scope="module")
+def card200(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 200-clip card (GoPro chapters, LRV proxies, Novatek loops, MAP CAM), short clips."""
+    root = tmp_path_factory.mktemp("card200")
+    made = make_card(root, clips=200, gopro_clip_s=2.0, novatek_clip_s=5.0, mapcam_clip_s=3.0)
+    assert len(made) >= 200
+    return root
+
+
+def _files(top: Path) -> list[Path]:
+    return sorted(Path(d) / f for d, _, files in os.walk(top) for f in files)
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as f:
+        data = f.read()
+    assert len(data) == os.stat(path).st_size, path
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parses(log: str) -> Counter[tuple[str, str]]:
+    return Counter(
+        (m.group(1), m.group(2)) for line in log.splitlines() if (m := _PARSE_LINE.search(line))
+    )
+
+
+@pytest.mark.slow
+def test_32_readers_get_the_sequential_bytes_with_one_parse_per_video(
+    mount: MountFactory, card200: Path
+) -> None:
+    sequential = mount(card200, "--no-disk-cache", name="seq")
+    reference = {p.relative_to(sequential.path): _digest(p) for p in _files(sequential.path)}
+    sequential_parses = _parses(sequential.log_text())
+    videos = {p.parent for p in reference if p.name == "info.json"}
+    assert sequential.unmount() == 0
+    assert len(reference) > 2000
+
+    m = mount(card200, "--no-disk-cache", name="load")
+    names = sorted(reference)
+    got: dict[Path, set[str]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(READERS)
+
+    def reader(k: int) -> None:
+        mine = [
+            n for i, n in enumerate(names) if i % (READERS // COPIES) == k % (READERS // COPIES)
+        ]
+        random.Random(k).shuffle(mine)
+        # Everyone starts on the same video: 32 requests for one parse at once.
+        first = [n for n in names if n.parent == names[0].parent]
+        barrier.wait()
+        for rel in first + mine:
+            try:
+                digest = _digest(m.path / rel)
+            except (OSError, AssertionError) as exc:
+                with lock:
+                    errors.append(f"{rel}: {exc!r}")
+                continue
+            with lock:
+                got.setdefault(rel, set()).add(digest)
+
+    threads = [threading.Thread(target=reader, args=(k,), daemon=True) for k in range(READERS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(100)
+    elapsed = time.monotonic() - started
+    assert not any(t.is_alive() for t in threads), "deadlock: readers still waiting"
+    assert errors == []
+    assert set(got) == set(reference)
+    wrong = {rel: d for rel, d in got.items() if d != {reference[rel]}}
+    assert wrong == {}
+    parses = _parses(m.log_text())
+    # Single-flight: once per video and level (GPS-only, full), as a sequential read.
+    assert max(parses.values()) == 1, parses.most_common(3)
+    assert len({path for path, _ in parses}) == len(videos)
+    assert parses == sequential_parses
+    assert m.stats()["parses"] == sum(parses.values())
+    print(
+        f"\n{READERS} readers, {len(reference)} files of {len(videos)} videos, "
+        f"{sum(len(d) for d in got.values())} distinct results, {elapsed:.1f} s, "
+        f"{sum(parses.values())} parses ({len(videos)} videos)"
+    )
+
+
+@pytest.fixture(scope="module")
+def four_hour_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("long")
+    make_gopro(root / "GX010001.MP4", duration_s=4 * 3600, model="HERO11 Black", video_mbps=5)
+    return root
+
+
+def _latency(fn: object, *args: object) -> float:
+    started = time.perf_counter()
+    fn(*args)  # type: ignore[operator]
+    return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_the_root_answers_within_50_ms_while_a_long_file_parses(
+    mount: MountFactory, four_hour_card: Path
+) -> None:
+    m = mount(four_hour_card, "--no-disk-cache")
+    os.listdir(m.path)
+    gpx = m.path / "GX010001.MP4/track.gpx"
+    done = threading.Event()
+    result: list[int] = []
+
+    def build() -> None:
+        result.append(len(gpx.read_bytes()))  # parse (~3 s) then render (~2 s)
+        done.set()
+
+    worker = threading.Thread(target=build, daemon=True)
+    worker.start()
+    latencies: dict[str, list[float]] = {"readdir": [], "getxattr": [], "stat": []}
+    while not done.is_set():
+        latencies["readdir"].append(_latency(os.listdir, m.path))
+        latencies["getxattr"].append(_latency(os.getxattr, m.path, "user.telemetryfs.stats"))
+        latencies["stat"].append(_latency(os.stat, m.path))
+        time.sleep(0.01)
+    worker.join(60)
+    assert result
+    assert result[0] > 1_000_000
+    stats = m.stats()
+    assert stats["parses"] >= 1
+    samples = sum(len(v) for v in latencies.values())
+    assert samples > 60, "the parse was too short to measure anything"
+    worst = {k: max(v) for k, v in latencies.items()}
+    print(
+        f"\nduring the parse ({samples} requests): worst "
+        + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in worst.items())
+        + f"; median readdir {statistics.median(latencies['readdir']) * 1000:.1f} ms"
+    )
+    assert max(worst.values()) < LATENCY_LIMIT_S, worst
