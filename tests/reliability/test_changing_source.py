@@ -15,7 +15,9 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from telemetryfs.fs import render
 from telemetryfs.parsers import telemetry as extraction
 from tests.footage import make_gopro, make_novatek
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
+from tests.paths import ROOT
 from tests.reliability.conftest import MountFactory
 
 TIMEOUT = 1.0  # the mount's attribute/entry timeout
@@ -364,3 +367,55 @@ def test_card_pulled_and_put_back(
         finally:
             subprocess.run(["umount", "-l", str(slot)], check=False)
     assert m.proc.poll() is None
+
+
+def test_card_reader_answering_eio_then_recovering(
+    mount: MountFactory, tmp_path: Path, two_clips: tuple[Path, Path]
+) -> None:
+    """A source that really answers EIO (flaky_card.py), pulled under readers, then back."""
+    a, b = two_clips
+    backing = tmp_path / "backing"
+    (backing / "DCIM").mkdir(parents=True)
+    shutil.copyfile(a, backing / "DCIM/GX010001.MP4")
+    shutil.copyfile(b, backing / "DCIM/GX010002.MP4")  # first read while the card is out
+    card = tmp_path / "card"
+    card.mkdir()
+    reader_cmd = [sys.executable, "-m", "tests.reliability.flaky_card", str(backing), str(card)]
+    flaky = subprocess.Popen(reader_cmd, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.ismount(card):
+            assert flaky.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        m = mount(card, "--no-disk-cache")
+        csv = m.path / "DCIM/GX010001.MP4/track.csv"
+        raw = m.path / "DCIM/GX010001.MP4/streams/all.gpmf"
+        late = m.path / "DCIM/GX010002.MP4/track.csv"
+        good_csv, good_raw = csv.read_bytes(), raw.read_bytes()
+        with Readers([csv, raw, late]) as readers:
+            _wait_reads(readers, csv, 0)
+            pulled = time.monotonic()
+            flaky.send_signal(signal.SIGUSR1)
+            _wait_reads(readers, late, pulled + SETTLE)
+            time.sleep(0.5)
+            back = time.monotonic()
+            flaky.send_signal(signal.SIGUSR2)
+            _wait_reads(readers, late, back + SETTLE)
+            _wait_reads(readers, raw, back + SETTLE)
+        assert readers.problems == []
+        out = [r for t, _, r in readers.results if pulled + SETTLE < t < back - 0.1]
+        assert out, "no read while the card was out"
+        assert all(r in ("EIO", "ENOENT") for r in out), [r for r in out if isinstance(r, bytes)][
+            :1
+        ]
+        assert "EIO" in out
+        for path, good in ((csv, good_csv), (raw, good_raw), (late, expected_csv(b))):
+            seen = [r for _, p, r in readers.results if p == path]
+            assert all(r in (good, "EIO", "ENOENT") for r in seen), path
+            assert all(r == good for r in readers.after(back + SETTLE, path)), path
+        assert m.proc.poll() is None
+        assert m.unmount() == 0
+    finally:
+        flaky.send_signal(signal.SIGTERM)
+        flaky.wait(10)
