@@ -104,8 +104,10 @@ def corrupt_card(tmp_path: Path) -> Path:
     return card
 
 
-def test_corrupt_corpus_and_garbage_list_and_serve(mount: MountFactory, corrupt_card: Path) -> None:
-    m = mount(corrupt_card, "--no-disk-cache")
+def test_corrupt_corpus_and_garbage_list_and_serve(
+    checked_mount: MountFactory, corrupt_card: Path
+) -> None:
+    m = checked_mount(corrupt_card, "--no-disk-cache")
     listed = set(_serve_everything(m.path))
     for path in sorted(corrupt_card.rglob("*")):
         if not path.is_file():
@@ -128,9 +130,9 @@ def test_corrupt_corpus_and_garbage_list_and_serve(mount: MountFactory, corrupt_
 
 
 def test_corrupt_corpus_with_show_other_lists_every_name(
-    mount: MountFactory, corrupt_card: Path
+    checked_mount: MountFactory, corrupt_card: Path
 ) -> None:
-    m = mount(corrupt_card, "--no-disk-cache", "-o", "show_other")
+    m = checked_mount(corrupt_card, "--no-disk-cache", "-o", "show_other")
     for sub in ("70mai", "garbage"):
         assert sorted(os.listdir(m.path / sub)) == sorted(os.listdir(corrupt_card / sub))
     for path in sorted((m.path / "garbage").iterdir()):

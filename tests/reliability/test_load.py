@@ -61,16 +61,16 @@ def _parses(log: str) -> Counter[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_32_readers_get_the_sequential_bytes_with_one_parse_per_video(
-    mount: MountFactory, card200: Path
+    checked_mount: MountFactory, card200: Path
 ) -> None:
-    sequential = mount(card200, "--no-disk-cache", name="seq")
+    sequential = checked_mount(card200, "--no-disk-cache", name="seq")
     reference = {p.relative_to(sequential.path): _digest(p) for p in _files(sequential.path)}
     sequential_parses = _parses(sequential.log_text())
     videos = {p.parent for p in reference if p.name == "info.json"}
     assert sequential.unmount() == 0
     assert len(reference) > 2000
 
-    m = mount(card200, "--no-disk-cache", name="load")
+    m = checked_mount(card200, "--no-disk-cache", name="load")
     names = sorted(reference)
     got: dict[Path, set[str]] = {}
     errors: list[str] = []

@@ -114,7 +114,9 @@ def test_novatek_without_index_yields_every_point(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_recovered_tracks_are_served_by_the_mount(mount: MountFactory, tmp_path: Path) -> None:
+def test_recovered_tracks_are_served_by_the_mount(
+    checked_mount: MountFactory, tmp_path: Path
+) -> None:
     src = tmp_path / "card"
     src.mkdir()
     truths = {
@@ -126,7 +128,7 @@ def test_recovered_tracks_are_served_by_the_mount(mount: MountFactory, tmp_path:
     truths["CUT_NOVATEK.MP4"] = make_novatek(src / "NOVATEK.MP4", duration_s=30.0)
     cut_before_moov(src / "NOVATEK.MP4")
     (src / "NOVATEK.MP4").unlink()
-    m = mount(src, "--no-disk-cache")
+    m = checked_mount(src, "--no-disk-cache")
     for name, truth in truths.items():
         info = serve_folder(m.path / name)
         assert info["error"], name

@@ -33,8 +33,10 @@ def busy_card(tmp_path: Path) -> Path:
     card = tmp_path / "card"
     card.mkdir()
     for i in range(3):
-        make_gopro(card / f"GX01000{i}.MP4", duration_s=60.0, model="HERO11 Black", seed=i)
-    make_novatek(card / "2026_0406_164510_001.MP4", duration_s=60.0)
+        make_gopro(
+            card / f"GX01000{i}.MP4", duration_s=60.0, model="HERO11 Black", seed=i, video_mbps=5
+        )
+    make_novatek(card / "2026_0406_164510_001.MP4", duration_s=60.0, video_mbps=5)
     shutil.copyfile(SAMPLES / "gopro/mp4/karma.mp4", card / "karma.mp4")
     return card
 
@@ -92,9 +94,9 @@ def _gone(m: Mount) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_heavy_reads_unmounts_cleanly(
-    mount: MountFactory, busy_card: Path, signum: int
+    checked_mount: MountFactory, busy_card: Path, signum: int
 ) -> None:
-    m = mount(busy_card, "--no-disk-cache")
+    m = checked_mount(busy_card, "--no-disk-cache")
     hammer = Hammer(_files(m.path))
     try:
         hammer.wait_busy()
@@ -136,8 +138,8 @@ def test_sigterm_during_a_long_parse_exits_cleanly(mount: MountFactory, tmp_path
 
 
 @pytest.mark.slow
-def test_fusermount_u_with_files_open(mount: MountFactory, busy_card: Path) -> None:
-    m = mount(busy_card, "--no-disk-cache")
+def test_fusermount_u_with_files_open(checked_mount: MountFactory, busy_card: Path) -> None:
+    m = checked_mount(busy_card, "--no-disk-cache")
     files = [p for p in _files(m.path) if p.suffix in (".gpx", ".gpmf", ".csv")][:12]
     held = [p.open("rb") for p in files]
     try:

@@ -166,20 +166,22 @@ def test_cut_points_include_moov_and_gps_block(generated: Path) -> None:
 
 @pytest.mark.slow
 def test_generated_files_cut_at_ten_points(
-    mount: MountFactory, generated: Path, tmp_path: Path
+    checked_mount: MountFactory, generated: Path, tmp_path: Path
 ) -> None:
     cuts: dict[str, tuple[Path, int]] = {}
     for src in sorted(generated.iterdir()):
         made = make_cuts(src, tmp_path / "cuts")
         assert len(made) == CUTS, src
         cuts.update(made)
-    m = mount(tmp_path / "cuts", "--no-disk-cache")
+    m = checked_mount(tmp_path / "cuts", "--no-disk-cache")
     assert _check_cuts(m.path, cuts, corrupt=False) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("group", sorted(SAMPLE_GROUPS))
-def test_real_samples_cut_at_ten_points(mount: MountFactory, group: str, tmp_path: Path) -> None:
+def test_real_samples_cut_at_ten_points(
+    checked_mount: MountFactory, group: str, tmp_path: Path
+) -> None:
     files = _footage_files(SAMPLE_GROUPS[group])
     assert files, group
     cuts: dict[str, tuple[Path, int]] = {}
@@ -187,7 +189,7 @@ def test_real_samples_cut_at_ten_points(mount: MountFactory, group: str, tmp_pat
         cuts.update(make_cuts(src, tmp_path / "cuts"))
     if group not in CORRUPT_GROUPS:
         assert len(cuts) >= CUTS * len(files) * 0.9, (group, len(cuts))
-    m = mount(tmp_path / "cuts", "--no-disk-cache")
+    m = checked_mount(tmp_path / "cuts", "--no-disk-cache")
     assert _check_cuts(m.path, cuts, corrupt=group in CORRUPT_GROUPS) == []
 
 
@@ -277,13 +279,19 @@ def test_ligogps_byte_ranges_stay_inside_a_cut_file() -> None:
                 assert piece.offset + piece.size <= len(data), piece
 
 
-def test_extract_drops_byte_ranges_past_the_end(tmp_path: Path) -> None:
-    """Whatever a parser says, the mount never lists a raw file it cannot read."""
-    data = (SAMPLES / "dashcam/dashcamigo/carcam__carcam-4ch-front.mp4").read_bytes()[:577]
-    (tmp_path / "cut.mp4").write_bytes(data)
-    t = extraction.extract(tmp_path / "cut.mp4")
-    assert t.error is not None
-    for raw in t.raw_files:
-        for piece in raw.pieces:
-            assert isinstance(piece, bytes) or piece.offset + piece.size <= len(data)
-    assert any("past the end" in w.reason for w in t.warnings)
+def test_extract_drops_byte_ranges_past_the_end() -> None:
+    """Whatever a parser says, the mount never lists a raw file or chunk it cannot read."""
+    from telemetryfs.parsers.model import Chunk, RawFile, Stream
+
+    raw = RawFile("gps.raw", (b"head", Extent(10, 5), Extent(90, 20)))
+    gone = RawFile("all.gpmf", (Extent(200, 10),))
+    codec = object()
+    chunks = (Chunk(Extent(0, 50), 5, 0.0, 1.0), Chunk(Extent(60, 50), 5, 1.0, 1.0))
+    stream = Stream("ACCL", "ACCL", None, None, ("x",), 10, chunks, codec)
+    t = Telemetry(format="x", raw_files=(raw, gone), streams=(stream,))
+    kept = extraction.with_integrity(t, io.BytesIO(bytes(100)), None)
+    assert kept.raw_files == (RawFile("gps.raw", (b"head", Extent(10, 5))),)
+    assert kept.streams[0].chunks == chunks[:1]
+    assert kept.streams[0].sample_count == 5
+    assert any("past the end" in w.reason for w in kept.warnings)
+    assert extraction.with_integrity(kept, io.BytesIO(bytes(100)), None) == kept
