@@ -116,6 +116,10 @@ class SingleFlight:
     def __init__(self) -> None:
         self._locks: dict[Hashable, tuple[trio.Lock, int]] = {}
 
+    def busy(self, key: Hashable) -> bool:
+        """Whether a computation for ``key`` is under way."""
+        return key in self._locks
+
     async def run(
         self, key: Hashable, lookup: Callable[[], T | None], compute: Callable[[], Awaitable[T]]
     ) -> T:

@@ -9,6 +9,7 @@ broken video costs one parse and one log line, not one per read.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -74,6 +75,13 @@ class Store:
         failure = self._failures.get(key)
         if failure is not None:
             raise failure
+        if not full and self._flight.busy(("telemetry", key, True)):
+            return await self.telemetry(key, full=True)  # under way, and it will do
+        if full and self._flight.busy(("telemetry", key, False)):
+            # A GPS-only parse of this version is under way, and for most formats
+            # it is the full result too (same_as_full): wait for it, not beside it.
+            with contextlib.suppress(ParseError):
+                await self.telemetry(key, full=False)
 
         def lookup() -> Telemetry | None:
             hit = self._telemetry.get(key)
@@ -110,6 +118,7 @@ class Store:
             if self.disk is not None:
                 await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
             raise
+        full = full or extraction.same_as_full(t)  # a dashcam: no second parse for info.json
         self._telemetry.put(key, (full, t))
         if self.disk is not None:
             await trio.to_thread.run_sync(

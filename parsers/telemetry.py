@@ -88,6 +88,16 @@ def extract(
     return flag_outliers(telemetry)
 
 
+def same_as_full(telemetry: Telemetry) -> bool:
+    """Whether ``extract(full=False)`` gave what ``full=True`` would have given.
+
+    Only GoPro GPMF has a GPS-only fast path (it skips indexing the other
+    streams); every other format reads the same either way, so a cache can
+    keep the fast result as the full one and never parse the file twice.
+    """
+    return not telemetry.format.startswith("gopro") and telemetry.format != detect.GPMF
+
+
 def with_integrity(telemetry: Telemetry, f: BinaryIO, kind: str | None) -> Telemetry:
     """Say in the result when the file is cut short, even if its GPS survived the cut.
 

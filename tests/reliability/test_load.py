@@ -169,3 +169,44 @@ def test_the_root_answers_within_50_ms_while_a_long_file_parses(
         + f"; median readdir {statistics.median(latencies['readdir']) * 1000:.1f} ms"
     )
     assert max(worst.values()) < LATENCY_LIMIT_S, worst
+
+
+# -- one parse per video, at the store (no kernel) -------------------------------------
+
+
+async def _parses_for(path: Path, *, concurrent: bool) -> int:
+    import trio
+
+    from telemetryfs.fs.cache import SourceKey
+    from telemetryfs.fs.options import Options
+    from telemetryfs.fs.store import Store
+
+    store = Store(Options(disk_cache=None))
+    key = SourceKey.from_stat(str(path), os.stat(path))
+    if concurrent:
+        async with trio.open_nursery() as nursery:
+            for full in (False, True, False, True):
+                nursery.start_soon(lambda full=full: store.telemetry(key, full=full))
+    else:
+        await store.telemetry(key, full=False)  # listing the folder
+        await store.telemetry(key, full=True)  # info.json, streams/
+    return store.stats.parses
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["in-turn", "at-once"])
+async def test_a_dashcam_clip_is_parsed_once_for_its_track_and_its_info(
+    tmp_path: Path, concurrent: bool
+) -> None:
+    from tests.footage import make_mapcam, make_novatek
+
+    make_novatek(tmp_path / "n.MP4", duration_s=5.0, video_mbps=1.0)
+    make_mapcam(tmp_path / "m.AVI", duration_s=5.0, video_mbps=1.0)
+    assert await _parses_for(tmp_path / "n.MP4", concurrent=concurrent) == 1
+    assert await _parses_for(tmp_path / "m.AVI", concurrent=concurrent) == 1
+
+
+async def test_a_gopro_clip_is_parsed_at_most_once_per_level(tmp_path: Path) -> None:
+    """GPS-only for the track (fast path), then every stream for info.json and streams/."""
+    make_gopro(tmp_path / "g.MP4", duration_s=5.0, video_mbps=1.0)
+    assert await _parses_for(tmp_path / "g.MP4", concurrent=False) == 2
+    assert await _parses_for(tmp_path / "g.MP4", concurrent=True) <= 2
