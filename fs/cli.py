@@ -36,7 +36,7 @@ mount options (-o, comma-separated):
   allow_other          let other users in (the kernel then checks the permissions
                        shown, which follow the source files' read bits)
   show_other           also pass through files that are not footage, read-only
-  cache_mb=N           memory for parsed and rendered data (default 128)
+  cache_mb=N           memory for parsed and rendered data (default 64)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
                        local time (e.g. time_offset=+2); GoPro times are GPS UTC
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)

@@ -81,33 +81,39 @@ class Operations(pyfuse3.Operations):
     async def lookup(
         self, parent_inode: InodeT, name: FileNameT, ctx: RequestContext
     ) -> EntryAttributes:
-        parent = self._node(parent_inode)
-        node = await self._child(parent, bytes(name))
+        node, st = await self._child(self._node(parent_inode), bytes(name))
         if node is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
-        return await self._attrs(node)
+        return await self._attrs(node, st)
 
     @fuse_op
     async def getattr(self, inode: InodeT, ctx: RequestContext) -> EntryAttributes:
         return await self._attrs(self._node(inode))
 
-    async def _child(self, parent: Node, name: bytes) -> Node | None:
+    async def _child(
+        self, parent: Node, name: bytes
+    ) -> tuple[Node, os.stat_result] | tuple[None, None]:
+        """The child ``name`` of ``parent`` and the source stat its attributes come from."""
         if parent.kind is Kind.DIR:
             found = await self.store.run_io(self.source.classify, parent.path, name)
             if found is None:
-                return None
-            return self.inodes.child(
+                return None, None
+            node = self.inodes.child(
                 parent.inode, name, found.kind, found.path, sidecar=found.sidecar
             )
+            return node, found.st
         if parent.kind in (Kind.VIDEO, Kind.STREAMS):
-            return await self._video_child(parent, name)
-        return None
+            # Everything in a video folder takes its attributes from the video.
+            st = await self.store.run_io(os.stat, parent.path)
+            child = await self._video_child(parent, name, st)
+            return (child, st) if child is not None else (None, None)
+        return None, None
 
-    async def _video_child(self, parent: Node, name: bytes) -> Node | None:
+    async def _video_child(self, parent: Node, name: bytes, st: os.stat_result) -> Node | None:
         text = os.fsdecode(name)
         if parent.kind is Kind.STREAMS:
             text = f"{products.STREAMS_DIR}/{text}"
-        key = await self._key(parent)
+        key = await self._key(parent, st)
         if text == products.STREAMS_DIR:
             if not await self.store.has_streams_dir(key):
                 return None
@@ -173,7 +179,10 @@ class Operations(pyfuse3.Operations):
         return await self.store.size(key, entry)
 
     async def _key(self, node: Node, st: os.stat_result | None = None) -> SourceKey:
-        """The current version of the video behind ``node``."""
+        """The current version of the video behind ``node`` (``st``: its fresh stat)."""
+        if st is not None and node.sidecar is None:
+            # Nothing more to stat: no thread hop (a listing asks this thousands of times).
+            return SourceKey.from_stat(os.fsdecode(node.path), st)
 
         def stat_all() -> SourceKey:
             vst = st if st is not None else os.stat(node.path)
@@ -227,7 +236,9 @@ class Operations(pyfuse3.Operations):
         key = await self._key(node, st)
         names: list[bytes] = []
         if node.kind is Kind.VIDEO:
-            for entry in await self.store.top_entries(key):
+            # A listing leads into streams/ more often than not (find, ls -R, rsync):
+            # parse fully now rather than GPS-only now and fully again a moment later.
+            for entry in await self.store.entries(key):
                 top = entry.name.split("/", 1)[0].encode()
                 if top not in names:
                     names.append(top)
@@ -238,7 +249,7 @@ class Operations(pyfuse3.Operations):
                 for e in await self.store.entries(key)
                 if e.name.startswith(prefix)
             ]
-        children = [await self._video_child(node, name) for name in names]
+        children = [await self._video_child(node, name, st) for name in names]
         return [(c, st) for c in children if c is not None]
 
     @fuse_op

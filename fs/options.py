@@ -13,7 +13,7 @@ class Options:
 
     show_other: bool = False
     allow_other: bool = False
-    cache_mb: int = 128
+    cache_mb: int = 64
     time_offset_s: float = 0.0
     disk_cache: Path | None = None
     parse_threads: int = 2

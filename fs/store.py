@@ -52,7 +52,10 @@ class Store:
         budget = max(options.cache_mb, 8) * 1024 * 1024
         self._telemetry: LruCache[tuple[bool, Telemetry]] = LruCache(budget // 2, _telemetry_cost)
         self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
-        self._indexes: LruCache[StreamIndex] = LruCache(budget // 8, lambda i: 64 + 8 * len(i.ends))
+        self._indexes: LruCache[StreamIndex] = LruCache(
+            budget // 8,
+            lambda i: 2048 + 8 * len(i.ends),  # the layout's formatters weigh ~2 KB
+        )
         self._failures: dict[SourceKey, ParseError] = {}
         self._entry_lists: LruCache[list[Entry]] = LruCache(
             budget // 32, lambda e: 100 + 80 * len(e)

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from . import dashcam, dashcam_mp4, mp4, mpegts, timebase
-from .binio import file_size, read_upto
+from .binio import Readahead, file_size, read_upto
 from .dashcam import Record, Source
 from .errors import ParseError, UnsupportedError
 from .freegps_layouts import Decoded, decode_block, describe
@@ -89,7 +89,11 @@ def _extract_mp4(f: BinaryIO, name: str) -> Telemetry:
     if not blocks:
         # Cousins that keep GPS elsewhere (gpmd/text tracks, udta, trailers).
         return dashcam_mp4.extract(f, name=name, movie=movie)
-    decoded = [(extent, _decode(f, extent, None)) for extent in blocks]
+    readahead = Readahead(f, [(e.offset, e.size) for e in blocks])
+    decoded = []
+    for i, extent in enumerate(blocks):
+        readahead.before(i)  # a block a second, scattered through the video
+        decoded.append((extent, _decode(f, extent, None)))
     if any(_rexing(d) for _, d in decoded):
         decoded = [(extent, _decode(f, extent, True)) for extent in blocks]
     info = {"blocks": len(blocks), "blocks_found_by": how}
