@@ -234,8 +234,13 @@ def bench_long_file(
         cat(track)
         out["warm_track_gpx"] = median_of(max(runs, 10), lambda: cat(track))
         out["track_gpx_bytes"] = track.stat().st_size
-        out["streams"] = bench_streams(mnt / gopro.name / "streams", runs)
         out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
+    # The same cat of a regular file of that size in the page cache: the floor for "warm".
+    plain = work / "plain" / "plain-track.gpx"
+    plain.parent.mkdir(exist_ok=True)
+    plain.write_bytes(os.urandom(out["track_gpx_bytes"]))
+    cat(plain)
+    out["warm_plain_same_size"] = median_of(max(runs, 10), lambda: cat(plain))
 
     out["remount_track_gpx"] = cat_on_fresh_mounts(
         files["long_dir"], mnt, track, runs, "--cache-dir", str(cache)
@@ -256,38 +261,58 @@ def bench_long_file(
     return out
 
 
-def bench_streams(streams: Path, runs: int) -> dict[str, Any]:
-    """Throughput of stream files against a plain file of the same size, all through FUSE."""
+def through_fresh_mount(
+    source: Path, mnt: Path, rel: str, warm: Callable[[], object], runs: int, *args: str
+) -> dict[str, Any]:
+    """Throughput of ``cat MOUNT/rel``: source bytes warm, the mount's page cache empty.
+
+    Each run mounts anew (so the kernel holds none of the file's pages), warms
+    the source bytes the file is made of, and stats the file untimed (that
+    parses the video); only the ``cat`` through the daemon is timed.
+    """
+    times, size = [], 0
+    for _ in range(runs):
+        with mounted(source, mnt, "--no-disk-cache", *args):
+            size = (mnt / rel).stat().st_size
+            warm()
+            times.append(timed(lambda: cat(mnt / rel)))
+    median = statistics.median(times)
+    return {
+        "median_s": median,
+        "runs": [round(t, 4) for t in times],
+        "bytes": size,
+        "mb_per_s": round(size / median / 1e6, 1),
+    }
+
+
+def bench_streams(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
+    """Stream files of the long GoPro file against a plain file of the same size."""
+    gopro, mnt = files["gopro"], work / "mnt"
+    t = extraction.extract(gopro, full=True)
+    all_gpmf = next(r for r in t.raw_files if r.name == "all.gpmf")
+    ranges = [(p.offset, p.size) for p in all_gpmf.pieces if isinstance(p, Extent)]
+
+    def warm_payloads() -> None:
+        fd = os.open(gopro, os.O_RDONLY)
+        try:
+            for offset, length in ranges:
+                os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
     out: dict[str, Any] = {}
     for name in ("ACCL.csv", "all.gpmf"):
-        size = (streams / name).stat().st_size
-        # The page cache is dropped before each run, so every byte comes through
-        # the daemon (a warm kernel cache would measure memory copies).
-        result = median_of(runs, lambda n=name: cat(streams / n), cold=True)
-        result["bytes"] = size
-        result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
-        out[name] = result
-    return out
-
-
-def bench_plain(
-    files: dict[str, Path], work: Path, runs: int, sizes: dict[str, int]
-) -> dict[str, Any]:
+        rel = f"{gopro.name}/streams/{name}"
+        out[name] = through_fresh_mount(files["long_dir"], mnt, rel, warm_payloads, runs)
     plain_dir = work / "plain"
     plain_dir.mkdir(exist_ok=True)
-    out: dict[str, Any] = {}
-    for name, size in sizes.items():
-        path = plain_dir / f"plain-{name}.dat"
-        if not path.exists() or path.stat().st_size != size:
-            with path.open("wb") as f:
-                f.write(os.urandom(size))
-    with mounted(plain_dir, work / "mnt", "-o", "show_other", "--no-disk-cache"):
-        for name, size in sizes.items():
-            target = work / "mnt" / f"plain-{name}.dat"
-            result = median_of(runs, lambda t=target: cat(t), cold=True)
-            result["bytes"] = size
-            result["mb_per_s"] = round(size / result["median_s"] / 1e6, 1)
-            out[name] = result
+    for name in ("ACCL.csv", "all.gpmf"):
+        plain = plain_dir / f"plain-{name}.dat"
+        if not plain.exists() or plain.stat().st_size != out[name]["bytes"]:
+            plain.write_bytes(os.urandom(out[name]["bytes"]))
+        out[f"plain {name}"] = through_fresh_mount(
+            plain_dir, mnt, plain.name, lambda p=plain: cat(p), runs, "-o", "show_other"
+        )
     return out
 
 
@@ -309,7 +334,9 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
         out["ls_dcim_folders"] = per_folder
         out["ls_parses"] = daemon.stats()["parses"]
     find_cat = f"find {mnt} -name track.gpx -print0 | xargs -0 cat > /dev/null"
-    with mounted(card, mnt, "--no-disk-cache"):
+    # Cold as a user meets it: the default set-up (a disk cache), with nothing in it yet.
+    shutil.rmtree(cache, ignore_errors=True)
+    with mounted(card, mnt, "--cache-dir", str(cache)):
         drop_caches()
         out["find_cat_gpx_cold_s"] = round(timed(lambda: run("sh", "-c", find_cat)), 3)
 
@@ -375,7 +402,8 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (
             "warm track.gpx (memory cache)",
             f"{long['warm_track_gpx']['median_s'] * 1000:.1f} ms",
-            "target < 5 ms",
+            f"target < 5 ms; a plain {long['track_gpx_bytes'] / 1e6:.0f} MB file: "
+            f"{long['warm_plain_same_size']['median_s'] * 1000:.1f} ms",
         ),
         (
             "track.gpx after remount (disk cache)",
@@ -384,7 +412,7 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
     ]
     for name in ("ACCL.csv", "all.gpmf"):
-        s, p = long["streams"][name], r["plain"][name]
+        s, p = r["streams"][name], r["streams"][f"plain {name}"]
         rows.append(
             (
                 f"cat streams/{name}",
@@ -464,8 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     files = ensure_footage(work, args.clips, args.long_s)
     results: dict[str, Any] = {"machine": machine()}
     results["long"] = bench_long_file(files, work, args.runs, args.peer_runs)
-    sizes = {name: results["long"]["streams"][name]["bytes"] for name in ("ACCL.csv", "all.gpmf")}
-    results["plain"] = bench_plain(files, work, args.runs, sizes)
+    results["streams"] = bench_streams(files, work, args.runs)
     results["card"] = bench_card(files, work, args.runs)
     rows = summarize(results)
     width = max(len(r[0]) for r in rows)
