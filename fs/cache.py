@@ -120,6 +120,13 @@ class SingleFlight:
         """Whether a computation for ``key`` is under way."""
         return key in self._locks
 
+    async def wait(self, key: Hashable) -> None:
+        """Wait until the computation for ``key`` under way (if any) is over; compute nothing."""
+        entry = self._locks.get(key)
+        if entry is not None:
+            async with entry[0]:
+                pass
+
     async def run(
         self, key: Hashable, lookup: Callable[[], T | None], compute: Callable[[], Awaitable[T]]
     ) -> T:

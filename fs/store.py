@@ -9,7 +9,6 @@ broken video costs one parse and one log line, not one per read.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 import json
@@ -77,16 +76,13 @@ class Store:
         Raises:
             ParseError: the video cannot be parsed (remembered for this version).
         """
+        # A parse of this version at the other level already under way is waited
+        # for, not run beside: a full one serves a GPS-only request, and for most
+        # formats a GPS-only one is the full result too (same_as_full).
+        await self._flight.wait(("telemetry", key, not full))
         failure = self._failures.get(key)
         if failure is not None:
             raise failure
-        if not full and self._flight.busy(("telemetry", key, True)):
-            return await self.telemetry(key, full=True)  # under way, and it will do
-        if full and self._flight.busy(("telemetry", key, False)):
-            # A GPS-only parse of this version is under way, and for most formats
-            # it is the full result too (same_as_full): wait for it, not beside it.
-            with contextlib.suppress(ParseError):
-                await self.telemetry(key, full=False)
 
         def lookup() -> Telemetry | None:
             hit = self._telemetry.get(key)
