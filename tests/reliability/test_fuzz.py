@@ -187,3 +187,44 @@ def test_sstar_infinite_latitude_raises_only_parse_error() -> None:
 
     with contextlib.suppress(ParseError):
         sstar.extract(io.BytesIO(_sstar_with_infinite_latitudes()))
+
+
+# -- bugs the fuzzer found in parsers this suite does not own (reported, not fixed here) ----
+
+
+def _sstar_with_wild_coordinates() -> bytes:
+    """The weak-signal SigmaStar sample, its fixed rows given finite but absurd positions.
+
+    The values are those of the input scripts/fuzz (atheris) reduced the crash to.
+    """
+    from telemetryfs.parsers import mp4, sstar
+    from tests.paths import SAMPLES
+
+    sample = SAMPLES / "dashcam/dashcamigo/sstar-ssmd__neoline-spectrum-front.mp4"
+    data = bytearray(sample.read_bytes())
+    f = io.BytesIO(bytes(data))
+    moov = mp4.find_moov(f)
+    assert moov is not None
+    wild = [(168.03125047683716, -1.9791447866181537e74), (-2.141769048082556e286, 7.2512e117)]
+    fixed = [
+        s
+        for s in sstar._gps_samples(f, mp4.read_movie(f, moov))
+        if struct.unpack_from("<H", data, s.offset + 22)[0] & sstar.FIX_BIT
+    ]
+    for i, s in enumerate(fixed):
+        struct.pack_into("<dd", data, s.offset, *wild[i % 2])
+    return bytes(data)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="parsers/sstar.py _distance: finite latitudes beyond +-90 degrees make the "
+    "haversine term h negative and math.sqrt(h) raises ValueError (math domain error); "
+    "the fix for infinite values (df30992) does not cover them (found by scripts/fuzz "
+    "--engine atheris; KNOWN_BUGS['sstar-distance-domain'])",
+)
+def test_sstar_wild_latitudes_raise_only_parse_error() -> None:
+    from telemetryfs.parsers import sstar
+
+    with contextlib.suppress(ParseError):
+        sstar.extract(io.BytesIO(_sstar_with_wild_coordinates()))
