@@ -368,4 +368,4 @@ def _haversine(a: GpsSample, b: GpsSample) -> float:
     p1, p2 = math.radians(a.lat or 0.0), math.radians(b.lat or 0.0)
     dp, dl = p2 - p1, math.radians((b.lon or 0.0) - (a.lon or 0.0))
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS * math.asin(min(1.0, math.sqrt(h)))
+    return 2 * _EARTH_RADIUS * math.asin(math.sqrt(min(1.0, max(0.0, h))))

@@ -365,9 +365,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 # each with a regression test marked xfail(strict=True) in test_fuzz.py. The
 # long run (--keep-going) counts their hits instead of stopping at the first.
 # Matched on the exception type and the innermost frame (file, function).
-KNOWN_BUGS: dict[str, tuple[str, str, str]] = {
-    "sstar-distance-domain": ("ValueError", "parsers/sstar.py", "_distance"),
-}
+KNOWN_BUGS: dict[str, tuple[str, str, str]] = {}
 KNOWN_HITS: dict[str, int] = {}
 
 

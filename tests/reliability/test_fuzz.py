@@ -216,13 +216,8 @@ def _sstar_with_wild_coordinates() -> bytes:
     return bytes(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parsers/sstar.py _distance: finite latitudes beyond +-90 degrees make the "
-    "haversine term h negative and math.sqrt(h) raises ValueError (math domain error); "
-    "the fix for infinite values (df30992) does not cover them (found by scripts/fuzz "
-    "--engine atheris; KNOWN_BUGS['sstar-distance-domain'])",
-)
+# Found by scripts/fuzz --engine atheris: |latitude| > 90 made the haversine term
+# negative, and math.sqrt raised ValueError.
 def test_sstar_wild_latitudes_raise_only_parse_error() -> None:
     from telemetryfs.parsers import sstar
 
