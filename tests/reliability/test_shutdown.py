@@ -146,6 +146,9 @@ def test_fusermount_u_with_files_open(checked_mount: MountFactory, busy_card: Pa
         for f in held:
             f.read(100)
         first = subprocess.run(["fusermount3", "-u", str(m.path)], capture_output=True, text=True)
+        print(
+            f"\nplain fusermount3 -u with {len(held)} files open: rc {first.returncode} {first.stderr.strip()}"
+        )
         if first.returncode != 0:
             # Busy (files open): the kernel refuses a plain unmount. A lazy one
             # detaches now; the daemon ends when the last file is closed.
