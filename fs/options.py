@@ -16,7 +16,7 @@ class Options:
     cache_mb: int = 64
     time_offset_s: float = 0.0
     disk_cache: Path | None = None
-    parse_threads: int = 2
+    parse_threads: int = 1
 
 
 @dataclass(slots=True)
