@@ -245,24 +245,13 @@ def _utc_text(t: float | None, fit: tuple[float, float]) -> str:
 
 
 def _formatter(type_char: str, byte_width: int, scale: float) -> Formatter:
+    """The field-by-field formatter of one column (same text as its printf spec)."""
     if type_char in _TEXT_TYPES:
         return _text_formatter(byte_width if type_char == "c" else {"F": 4, "U": 16}[type_char])
-    if type_char == "G":
+    spec = _spec(type_char, scale)
+    if spec is None:  # 'G': a 16-byte id, as hex
         return _hex_formatter(16)
-    if type_char == "f":
-        return _float_formatter(6, 14)
-    if type_char == "d":
-        return _float_formatter(15, 23)
-    lo, hi = _INT_RANGE.get(type_char, (-(2**63), 2**64))
-    divisor = _FIXED_POINT.get(type_char, 1.0) * (scale or 1.0)
-    decimals = 0 if divisor <= 1 else min(_MAX_DECIMALS, math.ceil(math.log10(divisor)) + 1)
-    biggest = (
-        max(abs(lo), abs(hi)) / min(divisor, 1.0)
-        if divisor < 1
-        else max(abs(lo), abs(hi)) / divisor
-    )
-    width = len(f"{-biggest:.{decimals}f}")
-    return _number_formatter(decimals, width)
+    return _spec_formatter(spec, int(spec[1:].split(".", 1)[0]))
 
 
 def _spec(type_char: str, scale: float) -> str | None:
@@ -284,14 +273,6 @@ def _number_shape(type_char: str, scale: float) -> tuple[int, int]:
     decimals = 0 if divisor <= 1 else min(_MAX_DECIMALS, math.ceil(math.log10(divisor)) + 1)
     biggest = max(abs(lo), abs(hi)) / divisor
     return decimals, len(f"{-biggest:.{decimals}f}")
-
-
-def _number_formatter(decimals: int, width: int) -> Formatter:
-    return _spec_formatter(f"%{width}.{decimals}f", width)
-
-
-def _float_formatter(decimals: int, width: int) -> Formatter:
-    return _spec_formatter(f"%{width}.{decimals}e", width)
 
 
 def _spec_formatter(spec: str, width: int) -> Formatter:
