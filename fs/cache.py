@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever any generated output or the pickled model changes shape:
 # it invalidates every disk cache entry, like ratarmount's index version.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: track.gpx writes one line per point
 
 T = TypeVar("T")
 

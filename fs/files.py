@@ -9,12 +9,21 @@ ranges of it; nothing the size of a stream is held in memory.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 
-from telemetryfs.parsers.model import Stream
+from telemetryfs.parsers.model import Extent, Stream
 
-from .products import RawLayout, StreamIndex, read_raw, read_stream
+from .products import (
+    NotCachedError,
+    RawLayout,
+    StreamIndex,
+    prefetch,
+    raw_extents_between,
+    read_raw,
+    read_stream,
+)
 from .store import Store
 
 # Opened like this, a source can never be written through us, and a symlink
@@ -68,18 +77,56 @@ class SourceBacked(OpenFile):
             self.fd = -1
 
 
+# How far ahead of a read that must wait for the disk the source ranges are
+# announced to the kernel's read-ahead (see RawFileHandle).
+RAW_PREFETCH = 4 * 1024 * 1024
+
+
 @dataclass(slots=True)
 class RawFileHandle(SourceBacked):
-    """A raw file stitched from literal pieces and byte ranges of the source."""
+    """A raw file stitched from literal pieces and byte ranges of the source.
+
+    A GoPro payload is ~3 KiB, so one 256 KiB kernel request spans ~80 source
+    ranges. Stitched in a worker thread, each request paid a thread hop and GIL
+    hand-offs at every pread (all.gpmf ran at ~40% of a plain file through the
+    same mount). When the ranges are in the page cache, which ``RWF_NOWAIT``
+    tells without ever waiting for a disk, stitching them on the event loop takes
+    ~0.2 ms per request; only a request that needs the disk goes to a thread,
+    which first announces the ranges ahead to the kernel's read-ahead.
+    """
 
     layout: RawLayout
+    nowait: bool = True  # False once the source's filesystem refuses RWF_NOWAIT
+    announced: int = 0  # raw-file offset up to which read-ahead was asked for
 
     async def read(self, off: int, size: int) -> bytes:
-        return await self.store.run_io(read_raw, self.fd, self.layout, off, size)
+        if self.nowait:
+            try:
+                cached = read_raw(self.fd, self.layout, off, size, cached_only=True)
+            except NotCachedError:
+                pass
+            except OSError as e:
+                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                self.nowait = False
+            else:
+                return cached
+        ahead: list[Extent] = []
+        if off + RAW_PREFETCH // 2 >= self.announced:
+            ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)
+            self.announced = off + RAW_PREFETCH
+        return await self.store.run_io(_read_raw_from_disk, self.fd, self.layout, off, size, ahead)
 
     @property
     def size(self) -> int | None:
         return self.layout.size
+
+
+def _read_raw_from_disk(
+    fd: int, layout: RawLayout, off: int, size: int, ahead: list[Extent]
+) -> bytes:
+    prefetch(fd, ahead)
+    return read_raw(fd, layout, off, size)
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ Three kinds of file, by how their bytes come to be:
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 from array import array
 from dataclasses import dataclass
@@ -156,33 +157,54 @@ def raw_layout(raw: RawFile) -> RawLayout:
     return RawLayout(raw.pieces, starts, pos)
 
 
-def read_raw(fd: int, layout: RawLayout, off: int, size: int) -> bytes:
-    """Bytes ``[off, off+size)`` of a raw file, read from the open source ``fd``."""
+class NotCachedError(Exception):
+    """A ``cached_only`` read would have had to wait for the disk."""
+
+
+def read_raw(
+    fd: int, layout: RawLayout, off: int, size: int, *, cached_only: bool = False
+) -> bytes:
+    """Bytes ``[off, off+size)`` of a raw file, read from the open source ``fd``.
+
+    ``cached_only``: read with ``RWF_NOWAIT`` and raise ``NotCachedError`` rather than
+    wait for a disk (safe on the event loop); filesystems without it raise
+    ``OSError(EOPNOTSUPP)``.
+    """
     end = min(off + size, layout.size)
     if off >= end:
         return b""
+    out = bytearray(end - off)
+    view = memoryview(out)
+    flags = os.RWF_NOWAIT if cached_only else 0
     i = bisect.bisect_right(layout.starts, off) - 1
-    out: list[bytes] = []
     pos = off
     while pos < end:
         piece, start = layout.pieces[i], layout.starts[i]
-        skip = pos - start
+        skip, at = pos - start, pos - off
         if isinstance(piece, bytes):
             take = min(len(piece) - skip, end - pos)
-            out.append(piece[skip : skip + take])
+            view[at : at + take] = piece[skip : skip + take]
         else:
             take = min(piece.size - skip, end - pos)
-            out.append(_pread_exact(fd, take, piece.offset + skip))
+            try:
+                got = os.preadv(fd, [view[at : at + take]], piece.offset + skip, flags)
+            except BlockingIOError:
+                raise NotCachedError from None
+            if got != take:
+                if cached_only and piece.offset + skip + take <= os.fstat(fd).st_size:
+                    raise NotCachedError  # partly cached: the rest must come from the disk
+                # The source shrank under us: never serve bytes of another length.
+                raise OSError(errno.EIO, "source file changed while reading")
         pos += take
         i += 1
-    return b"".join(out)
+    return bytes(out)
 
 
 def _pread_exact(fd: int, size: int, offset: int) -> bytes:
     data = os.pread(fd, size, offset)
     if len(data) != size:
         # The source shrank under us: never serve bytes of another length.
-        raise OSError(5, "source file changed while reading")
+        raise OSError(errno.EIO, "source file changed while reading")
     return data
 
 
@@ -269,6 +291,13 @@ def prefetch(fd: int, extents: list[Extent]) -> None:
 
 def raw_extents(layout: RawLayout) -> list[Extent]:
     return [p for p in layout.pieces if isinstance(p, Extent)]
+
+
+def raw_extents_between(layout: RawLayout, start: int, end: int) -> list[Extent]:
+    """The source ranges behind bytes ``[start, end)`` of a raw file."""
+    first = max(bisect.bisect_right(layout.starts, start) - 1, 0)
+    last = bisect.bisect_left(layout.starts, end)
+    return [p for p in layout.pieces[first:last] if isinstance(p, Extent)]
 
 
 def chunk_extents(stream: Stream) -> list[Extent]:

@@ -4,8 +4,15 @@ gpxpy is the writer of record: it writes the document frame (XML declaration,
 ``<gpx>`` with its namespaces, ``<metadata>``, ``<trk>``) and, in the reference
 mode (``fast=False``), every point too. Building 65,000 ``GPXTrackPoint``
 objects and serialising them costs gpxpy about 0.8 s, so the default mode
-writes the ``<trkpt>`` elements itself in exactly gpxpy's layout, and a test
-renders random tracks both ways and requires identical bytes.
+writes the ``<trkpt>`` elements itself, and a test renders random tracks both
+ways and requires the same XML (canonical form, whitespace aside).
+
+Layout: the frame is gpxpy's two-space indentation; each point is one line
+(``<trkpt …><ele>…</ele><time>…</time>…</trkpt>``). gpxpy's one-element-per-line
+points spent a third of the file on indentation (352 bytes a point at 18 Hz,
+23 MB an hour); on one line it is ~250 bytes, every byte still readable, and
+``grep -c '<trkpt'`` counts points. Smaller files read faster from the mount,
+copy faster and load faster in map tools.
 
 Choices (documented here because map tools read them):
 
@@ -125,8 +132,9 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
     Args:
         telemetry: the parsed video.
         name: the video's file name (metadata and track name).
-        fast: write the points without gpxpy objects (same bytes, ~10x faster);
-            False writes everything through gpxpy (the reference the tests use).
+        fast: write the points without gpxpy objects, one line each (~10x
+            faster); False writes everything through gpxpy (the reference the
+            tests compare with: the same XML, in gpxpy's multi-line layout).
 
     Returns:
         UTF-8 GPX 1.1, valid against the official xsd.
@@ -222,15 +230,15 @@ def _splice_points(frame: str, segments: Sequence[Sequence[GpsSample]], kind: st
     return "".join(out)
 
 
-_I2 = "\n        "  # gpxpy's indentation of a point's children
-_EXT_OPEN = f"{_I2}<extensions>\n          <gpxtpx:TrackPointExtension>"
-_EXT_CLOSE = f"\n          </gpxtpx:TrackPointExtension>{_I2}</extensions>"
-_SPEED = ("\n            <gpxtpx:speed>", "</gpxtpx:speed>")
-_COURSE = ("\n            <gpxtpx:course>", "</gpxtpx:course>")
+# A point's children follow each other on its line (see the module docstring).
+_EXT_OPEN = "<extensions><gpxtpx:TrackPointExtension>"
+_EXT_CLOSE = "</gpxtpx:TrackPointExtension></extensions>"
+_SPEED = ("<gpxtpx:speed>", "</gpxtpx:speed>")
+_COURSE = ("<gpxtpx:course>", "</gpxtpx:course>")
 
 
 def _fast_points(samples: Sequence[GpsSample], kind: str) -> str:
-    """The ``<trkpt>`` elements, in exactly the text gpxpy writes for ``_gpxpy_point``.
+    """The ``<trkpt>`` elements, one a line: the XML gpxpy writes for ``_gpxpy_point``.
 
     This is the hot path of an hour-long track, so it works column by column:
     each field is formatted for all points at once (``render_common.*_column``),
@@ -245,17 +253,15 @@ def _fast_points(samples: Sequence[GpsSample], kind: str) -> str:
     lon = _coordinate_column([s.lon for s in samples])
     fixes = [FIX_NAMES.get(s.fix) if s.fix is not None else None for s in samples]
     pieces: list[Piece] = ['\n      <trkpt lat="', lat, '" lon="', lon, '">']
-    pieces += _optional(
-        number_column([s.ele for s in samples], ELE_DECIMALS), f"{_I2}<ele>", "</ele>"
-    )
-    pieces += _optional(iso_column([s.utc for s in samples]), f"{_I2}<time>", "</time>")
-    pieces += _optional(fixes, f"{_I2}<fix>", "</fix>")
+    pieces += _optional(number_column([s.ele for s in samples], ELE_DECIMALS), "<ele>", "</ele>")
+    pieces += _optional(iso_column([s.utc for s in samples]), "<time>", "</time>")
+    pieces += _optional(fixes, "<fix>", "</fix>")
     dops = number_column([s.dop for s in samples], DOP_DECIMALS)
-    pieces += _optional(dops, f"{_I2}<{kind}>", f"</{kind}>")
+    pieces += _optional(dops, f"<{kind}>", f"</{kind}>")
     speeds = speed_column([s.speed_2d for s in samples])
     courses = course_column([s.course for s in samples])
     pieces += _extensions(speeds, courses)
-    pieces.append("\n      </trkpt>")
+    pieces.append("</trkpt>")
     return interleave(pieces, n)
 
 

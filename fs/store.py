@@ -60,6 +60,10 @@ class Store:
             budget // 32, lambda e: 100 + 80 * len(e)
         )
         self._sizes: LruCache[dict[str, int]] = LruCache(budget // 32, lambda d: 100 + 80 * len(d))
+        # Entry lists from a GPS-only parse, good for the track files only (find_entry).
+        self._track_entries: LruCache[list[Entry]] = LruCache(
+            budget // 64, lambda e: 100 + 80 * len(e)
+        )
         self._flight = SingleFlight()
         self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
         self.io_limiter = trio.CapacityLimiter(16)
@@ -204,10 +208,18 @@ class Store:
         """The entry ``name`` of a video folder, parsing as little as that needs."""
         if name == products.INFO:
             return Entry(name, products.GENERATED)
-        known = await self._known_entries(key)
-        if known is None and name in products.TRACK_FILES:
-            # A track file needs only the GPS track, not every stream indexed.
+        track_file = name in products.TRACK_FILES
+        known = self._entry_lists.get(key)
+        if known is None and track_file:
+            known = self._track_entries.get(key)
+        if known is None:
+            known = await self._known_entries(key)
+        if known is None and track_file:
+            # A track file needs only the GPS track, not every stream indexed. The
+            # list is remembered apart: it names the track files right, the streams not.
             known = products.list_entries(await self.telemetry_or_none(key, full=False))
+            if self._settled(key):
+                self._track_entries.put(key, known)
         elif known is None:
             known = await self.entries(key)
         return next((e for e in known if e.name == name), None)

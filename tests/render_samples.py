@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -230,3 +231,14 @@ def random_track(seed: int, n: int = 40) -> Telemetry:
         extra_columns=("note",),
         gps=tuple(samples),
     )
+
+
+def same_xml(a: bytes | str, b: bytes | str) -> bool:
+    """The same document, whitespace between elements aside (C14N 2.0)."""
+
+    def canonical(doc: bytes | str) -> str:
+        text = doc.decode("utf-8") if isinstance(doc, bytes) else doc
+        # canonicalize() takes no XML declaration.
+        return ET.canonicalize(text.split("?>", 1)[1], strip_text=True)
+
+    return canonical(a) == canonical(b)

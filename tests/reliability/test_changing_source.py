@@ -382,15 +382,7 @@ def test_card_reader_answering_eio_then_recovering(
     shutil.copyfile(a, backing / "DCIM/GX010001.MP4")
     shutil.copyfile(b, backing / "DCIM/GX010002.MP4")  # first read while the card is out
     card = tmp_path / "card"
-    card.mkdir()
-    reader_cmd = [sys.executable, "-m", "tests.reliability.flaky_card", str(backing), str(card)]
-    flaky = subprocess.Popen(reader_cmd, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 20
-        while not os.path.ismount(card):
-            assert flaky.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with flaky_card(backing, card) as flaky:
         m = mount(card, "--no-disk-cache")
         csv = m.path / "DCIM/GX010001.MP4/track.csv"
         raw = m.path / "DCIM/GX010001.MP4/streams/all.gpmf"
@@ -419,6 +411,42 @@ def test_card_reader_answering_eio_then_recovering(
             assert all(r == good for r in readers.after(back + SETTLE, path)), path
         assert m.proc.poll() is None
         assert m.unmount() == 0
+
+
+def test_raw_files_from_a_source_on_fuse(
+    mount: MountFactory, tmp_path: Path, two_clips: tuple[Path, Path]
+) -> None:
+    """A card behind another FUSE filesystem (a NAS, sshfs) refuses RWF_NOWAIT reads:
+    every raw read then takes the worker-thread path, with the same bytes."""
+    backing = tmp_path / "backing"
+    backing.mkdir()
+    shutil.copyfile(two_clips[1], backing / "GX010001.MP4")
+    direct = mount(backing, "--no-disk-cache")
+    truth = (direct.path / "GX010001.MP4/streams/all.gpmf").read_bytes()
+    assert len(truth) > 10_000
+    with flaky_card(backing, tmp_path / "card"):
+        m = mount(tmp_path / "card", "--no-disk-cache")
+        for name in ("all.gpmf", "GPS9.gpmf", "ACCL.gpmf"):
+            assert (m.path / "GX010001.MP4/streams" / name).read_bytes() == (
+                direct.path / "GX010001.MP4/streams" / name
+            ).read_bytes(), name
+        assert (m.path / "GX010001.MP4/streams/all.gpmf").read_bytes() == truth
+        assert m.unmount() == 0
+
+
+@contextlib.contextmanager
+def flaky_card(backing: Path, card: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``backing`` mirrored at ``card`` by flaky_card.py (SIGUSR1 pulls the card)."""
+    card.mkdir()
+    reader_cmd = [sys.executable, "-m", "tests.reliability.flaky_card", str(backing), str(card)]
+    flaky = subprocess.Popen(reader_cmd, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.ismount(card):
+            assert flaky.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        yield flaky
     finally:
         flaky.send_signal(signal.SIGTERM)
         flaky.wait(10)

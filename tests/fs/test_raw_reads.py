@@ -1,0 +1,98 @@
+"""Raw files (all.gpmf, gps.raw) stitched from source ranges: every window, cached or not."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from telemetryfs.fs.products import NotCachedError, raw_extents_between, raw_layout, read_raw
+from telemetryfs.parsers.model import Extent, Piece, RawFile
+from tests.paths import ROOT
+
+
+@pytest.fixture
+def source() -> Iterator[Path]:
+    # Beside the checkout, not in /tmp: the page-cache tests need a disk-backed
+    # filesystem (a tmpfs /tmp is always "cached").
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-raw-") as d:
+        path = Path(d) / "source.bin"
+        path.write_bytes(random.Random(7).randbytes(8 * 1024 * 1024))
+        yield path
+
+
+def _layout_and_truth(data: bytes) -> tuple[RawFile, bytes]:
+    rng = random.Random(11)
+    pieces: list[Piece] = []
+    truth = bytearray()
+    pos = 0
+    while pos < len(data) - 10_000:
+        if rng.random() < 0.2:
+            literal = rng.randbytes(rng.randint(1, 40))
+            pieces.append(literal)
+            truth += literal
+        size = rng.randint(1, 5000)
+        pieces.append(Extent(pos, size))
+        truth += data[pos : pos + size]
+        pos += size + rng.randint(0, 3000)
+    return RawFile("all.gpmf", tuple(pieces)), bytes(truth)
+
+
+def test_every_window_is_the_stitched_bytes(source: Path) -> None:
+    raw, truth = _layout_and_truth(source.read_bytes())
+    layout = raw_layout(raw)
+    assert layout.size == len(truth) == raw.size
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        rng = random.Random(3)
+        windows = [(0, 1), (0, len(truth)), (len(truth) - 1, 10), (len(truth), 5)]
+        windows += [(rng.randrange(len(truth)), rng.randint(1, 300_000)) for _ in range(200)]
+        for off, size in windows:
+            expected = truth[off : off + size]
+            assert read_raw(fd, layout, off, size) == expected, (off, size)
+            # The file was just read: the cached-only path gives the same bytes.
+            assert read_raw(fd, layout, off, size, cached_only=True) == expected, (off, size)
+    finally:
+        os.close(fd)
+
+
+def test_cached_only_read_refuses_to_wait_for_the_disk(source: Path) -> None:
+    raw, truth = _layout_and_truth(source.read_bytes())
+    layout = raw_layout(raw)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # out of the page cache
+        with pytest.raises(NotCachedError):
+            read_raw(fd, layout, 0, 256 * 1024, cached_only=True)
+        assert read_raw(fd, layout, 0, 256 * 1024) == truth[: 256 * 1024]
+        assert read_raw(fd, layout, 0, 256 * 1024, cached_only=True) == truth[: 256 * 1024]
+    finally:
+        os.close(fd)
+
+
+def test_a_source_that_shrank_is_an_error_not_short_bytes(source: Path) -> None:
+    raw, _ = _layout_and_truth(source.read_bytes())
+    layout = raw_layout(raw)
+    last = max(p.offset + p.size for p in raw.pieces if isinstance(p, Extent))
+    fd = os.open(source, os.O_RDWR)
+    try:
+        os.truncate(source, last - 100)
+        for cached_only in (False, True):
+            with pytest.raises(OSError, match="changed"):
+                read_raw(fd, layout, layout.size - 200, 200, cached_only=cached_only)
+    finally:
+        os.close(fd)
+
+
+def test_extents_between_cover_the_window() -> None:
+    raw = RawFile("x", (b"ab", Extent(100, 10), b"c", Extent(500, 10), Extent(900, 10)))
+    layout = raw_layout(raw)  # raw offsets: ab 0-2, 2-12, c 12-13, 13-23, 23-33
+    assert raw_extents_between(layout, 0, 2) == []
+    assert raw_extents_between(layout, 0, 3) == [Extent(100, 10)]
+    assert raw_extents_between(layout, 11, 14) == [Extent(100, 10), Extent(500, 10)]
+    assert raw_extents_between(layout, 20, 100) == [Extent(500, 10), Extent(900, 10)]
