@@ -19,7 +19,10 @@ import json
 import logging
 import os
 import pickle
+import re
+import shutil
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict, dataclass
@@ -157,14 +160,28 @@ def default_cache_dir() -> Path:
 class DiskCache:
     """Derived data of each source version, in its own folder under ``root``.
 
-    Layout: ``root/v<GENERATOR_VERSION>/<sha256 of path>/`` with ``key.json``
-    (the SourceKey the entry belongs to) and one file per cached item. An
-    entry whose key.json no longer matches is replaced on the next write.
-    All methods are synchronous: call them from worker threads.
+    Layout: ``base/v<GENERATOR_VERSION><variant>/<sha256 of path>/`` with
+    ``key.json`` (the SourceKey the entry belongs to) and one file per cached
+    item. An entry whose key.json no longer matches is replaced on the next
+    write. Folders of other generator versions can never be read again and are
+    removed at the first write. All methods are synchronous: call them from
+    worker threads.
+
+    Bounded by ``capacity`` bytes: when a write takes the total past it, whole
+    entries are removed, least recently used first (a hit marks an entry used,
+    once per mount, by touching its key.json), down to 80% of the capacity so
+    that pruning is rare. The total is counted once, at the first write, and
+    kept up to date after; other mounts sharing the folder may make it drift,
+    which the next pruning's recount corrects.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / f"v{GENERATOR_VERSION}"
+    def __init__(self, base: Path, variant: str = "", capacity: int | None = None) -> None:
+        self.base = base
+        self.root = base / f"v{GENERATOR_VERSION}{variant}"
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._used: int | None = None  # bytes, counted at the first write
+        self._touched: set[Path] = set()
 
     def _dir(self, key: SourceKey) -> Path:
         return (
@@ -184,9 +201,11 @@ class DiskCache:
         if folder is None:
             return None
         try:
-            return (folder / _item_file(item)).read_bytes()
+            data = (folder / _item_file(item)).read_bytes()
         except OSError:
             return None
+        self._mark_used(folder)
+        return data
 
     def get_object(self, key: SourceKey, item: str) -> Any:
         data = self.get(key, item)
@@ -201,31 +220,116 @@ class DiskCache:
     def put(self, key: SourceKey, item: str, data: bytes) -> None:
         try:
             folder = self._dir(key)
+            grown = len(data)
             if self._valid(key) is None:
-                _clear(folder)
+                grown -= _clear(folder)
                 folder.mkdir(parents=True, exist_ok=True)
-                _write_atomic(folder / "key.json", json.dumps(asdict(key)).encode())
-            _write_atomic(folder / _item_file(item), data)
+                grown += _write_atomic(folder / "key.json", json.dumps(asdict(key)).encode())
+            path = folder / _item_file(item)
+            with contextlib.suppress(OSError):
+                grown -= path.stat().st_size
+            _write_atomic(path, data)
+            self._mark_used(folder)
+            self._account(grown, keep=folder)
         except OSError as exc:  # a full or read-only cache disk must not break the mount
             log.warning("disk cache: cannot write %s: %s", item, exc)
 
     def put_object(self, key: SourceKey, item: str, value: Any) -> None:
         self.put(key, item, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
+    def used(self) -> int:
+        """Bytes in the cache now (counted on disk)."""
+        return sum(size for _, _, size in self._entries())
+
+    def _mark_used(self, folder: Path) -> None:
+        if folder in self._touched:
+            return
+        self._touched.add(folder)
+        with contextlib.suppress(OSError):
+            os.utime(folder / "key.json")
+
+    def _account(self, grown: int, keep: Path) -> None:
+        if self.capacity is None:
+            return
+        with self._lock:
+            if self._used is None:
+                self._remove_other_versions()
+                self._used = self.used()
+            else:
+                self._used += grown
+            if self._used > self.capacity:
+                self._used = self._prune(keep)
+
+    def _remove_other_versions(self) -> None:
+        current = f"v{GENERATOR_VERSION}"
+        with contextlib.suppress(OSError):
+            for folder in self.base.iterdir():
+                version = _VERSION_DIR.match(folder.name)
+                if version and version.group(1) != current and folder.is_dir():
+                    log.info("disk cache: removing %s (an older telemetryfs)", folder)
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _prune(self, keep: Path) -> int:
+        """Remove least recently used entries down to 80% of the capacity; the bytes left."""
+        assert self.capacity is not None
+        entries = sorted(self._entries())  # oldest use first
+        total = sum(size for _, _, size in entries)
+        for _, folder, _ in entries:
+            if total <= self.capacity * 0.8:
+                break
+            if folder == keep:
+                continue  # the entry just written is the most recent use
+            total -= _clear(folder)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            self._touched.discard(folder)
+            log.debug("disk cache: pruned %s", folder.name)
+        return total
+
+    def _entries(self) -> list[tuple[float, Path, int]]:
+        """(last use, folder, bytes) of every entry."""
+        found = []
+        try:
+            folders = list(self.root.iterdir())
+        except OSError:
+            return []
+        for folder in folders:
+            size, last_use = 0, 0.0
+            try:
+                for child in folder.iterdir():
+                    st = child.stat()
+                    size += st.st_size
+                    if child.name == "key.json":
+                        last_use = st.st_mtime
+            except OSError:
+                continue
+            found.append((last_use, folder, size))
+        return found
+
+
+# A version folder: v<N>, then the variant (e.g. v2-offset+7200); g<N> held
+# generator version 1's layout (g1/v1/...).
+_VERSION_DIR = re.compile(r"^([gv]\d+)(?:-|$)")
+
 
 def _item_file(item: str) -> str:
     return item.replace("%", "%25").replace("/", "%2F")
 
 
-def _clear(folder: Path) -> None:
+def _clear(folder: Path) -> int:
+    """Empty ``folder``; the bytes freed."""
+    freed = 0
     if not folder.is_dir():
-        return
+        return 0
     for child in folder.iterdir():
         with contextlib.suppress(OSError):
+            size = child.stat().st_size
             child.unlink()
+            freed += size
+    return freed
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes) -> int:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -235,3 +339,4 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return len(data)

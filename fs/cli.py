@@ -37,6 +37,8 @@ mount options (-o, comma-separated):
                        shown, which follow the source files' read bits)
   show_other           also pass through files that are not footage, read-only
   cache_mb=N           memory for parsed and rendered data (default 64)
+  disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
+                       recently used videos' entries go first)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
                        local time (e.g. time_offset=+2); GoPro times are GPS UTC
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
@@ -122,6 +124,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             if not arg.isdigit() or int(arg) < 1:
                 raise UsageError(f"cache_mb={arg!r}: expected a positive number of megabytes")
             options.cache_mb = int(arg)
+        elif name == "disk_cache_mb":
+            if not arg.isdigit() or int(arg) < 1:
+                raise UsageError(f"disk_cache_mb={arg!r}: expected a positive number of megabytes")
+            options.disk_cache_mb = int(arg)
         elif name == "time_offset":
             options.time_offset_s = parse_time_offset(arg)
         elif name == "rw":

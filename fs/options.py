@@ -16,6 +16,7 @@ class Options:
     cache_mb: int = 64
     time_offset_s: float = 0.0
     disk_cache: Path | None = None
+    disk_cache_mb: int = 1024
     parse_threads: int = 1
 
 

@@ -25,7 +25,7 @@ from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.model import Stream, Telemetry
 
 from . import products
-from .cache import GENERATOR_VERSION, DiskCache, LruCache, SingleFlight, SourceKey
+from .cache import DiskCache, LruCache, SingleFlight, SourceKey
 from .options import Options, Stats
 from .products import Entry, StreamIndex
 
@@ -70,7 +70,9 @@ class Store:
         self.disk: DiskCache | None = None
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
-            self.disk = DiskCache(options.disk_cache / f"g{GENERATOR_VERSION}{offset}")
+            self.disk = DiskCache(
+                options.disk_cache, offset, capacity=options.disk_cache_mb * 1024 * 1024
+            )
 
     # -- telemetry -------------------------------------------------------------
 

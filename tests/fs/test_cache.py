@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from telemetryfs.fs.cache import DiskCache, LruCache, SingleFlight, SourceKey
+from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, SingleFlight, SourceKey
 
 
 def _key(path: str = "/card/GX010042.MP4", size: int = 100, mtime_ns: int = 5) -> SourceKey:
@@ -126,3 +126,49 @@ def test_disk_cache_leaves_no_temporary_files(tmp_path: Path) -> None:
     for i in range(5):
         disk.put(_key(), f"item{i}", os.urandom(100))
     assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def test_disk_cache_prunes_least_recently_used_videos_first(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path, capacity=10_000)
+    keys = [_key(f"/card/clip{i}.MP4") for i in range(6)]
+    for i, key in enumerate(keys[:4]):
+        disk.put(key, "track.gpx", os.urandom(2_000))
+        os.utime(disk._dir(key) / "key.json", (1_000 + i, 1_000 + i))  # used in this order
+    assert disk.used() < 10_000
+    # clip0 is read again (a new mount: the hit marks it used); clip1 is now the oldest.
+    DiskCache(tmp_path, capacity=10_000).get(keys[0], "track.gpx")
+    disk.put(keys[4], "track.gpx", os.urandom(2_000))  # over: pruned down to 80%
+    assert disk.used() <= 8_000
+    disk.put(keys[5], "track.gpx", os.urandom(2_000))  # under again: nothing pruned
+    assert disk.used() <= 10_000
+    kept = [disk.get(k, "track.gpx") is not None for k in keys]
+    assert kept == [True, False, False, True, True, True]
+
+
+def test_disk_cache_never_prunes_the_entry_being_written(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path, capacity=1_000)
+    disk.put(_key(), "telemetry.full", os.urandom(5_000))  # alone over the capacity
+    assert disk.get(_key(), "telemetry.full") is not None
+    disk.put(_key("/other.MP4"), "track.gpx", b"x")
+    assert disk.get(_key(), "telemetry.full") is None  # now it is the oldest
+
+
+def test_disk_cache_counts_what_earlier_mounts_left(tmp_path: Path) -> None:
+    old = DiskCache(tmp_path)  # no capacity: an earlier mount with a larger one
+    for i in range(5):
+        old.put(_key(f"/c{i}.MP4"), "track.gpx", os.urandom(3_000))
+    disk = DiskCache(tmp_path, capacity=10_000)
+    disk.put(_key("/new.MP4"), "track.gpx", b"x")
+    assert disk.used() <= 10_000
+
+
+def test_disk_cache_removes_other_generator_versions_only(tmp_path: Path) -> None:
+    # g1/v1/...: the layout of generator version 1.
+    for name in ("v0", "v1-offset+7200", "g1", "g1-offset+3600", "notes"):
+        (tmp_path / name / "abc").mkdir(parents=True)
+    offset = DiskCache(tmp_path, "-offset+3600", capacity=10**6)
+    offset.put(_key(), "track.gpx", b"x")
+    DiskCache(tmp_path, capacity=10**6).put(_key(), "track.gpx", b"y")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["notes", f"v{GENERATOR_VERSION}", f"v{GENERATOR_VERSION}-offset+3600"])
+    assert offset.get(_key(), "track.gpx") == b"x"

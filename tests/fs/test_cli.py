@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.fs.cli import UsageError, parse_time_offset
+from telemetryfs.fs.cli import UsageError, parse_mount_options, parse_time_offset
+from telemetryfs.fs.options import Options
 from tests.paths import ROOT
 
 
@@ -120,3 +121,19 @@ def test_time_offset_parses(text: str, seconds: int) -> None:
 def test_time_offset_rejects_nonsense(text: str) -> None:
     with pytest.raises(UsageError):
         parse_time_offset(text)
+
+
+@pytest.mark.parametrize(
+    ("option", "field", "value"),
+    [("cache_mb=128", "cache_mb", 128), ("disk_cache_mb=200", "disk_cache_mb", 200)],
+)
+def test_size_options_parse(option: str, field: str, value: int) -> None:
+    options = Options()
+    parse_mount_options([option], options)
+    assert getattr(options, field) == value
+
+
+@pytest.mark.parametrize("option", ["disk_cache_mb=0", "disk_cache_mb=-5", "disk_cache_mb=1G"])
+def test_size_options_reject_nonsense(option: str) -> None:
+    with pytest.raises(UsageError, match="megabytes"):
+        parse_mount_options([option], Options())

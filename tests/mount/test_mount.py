@@ -294,6 +294,32 @@ def test_a_remount_with_the_disk_cache_parses_nothing(
     assert second.stats()["parses"] == 0
 
 
+def test_the_disk_cache_stays_within_disk_cache_mb(mount: MountFactory, tmp_path: Path) -> None:
+    from tests.footage import make_gopro
+
+    card = tmp_path / "card"
+    card.mkdir()
+    for i in range(8):  # ~0.4 MB of cache each (telemetry with 200 Hz ACCL/GYRO, renders):
+        # two fit in 1 MiB
+        make_gopro(card / f"GX0100{i:02d}.MP4", duration_s=60, video_mbps=0.5, seed=i)
+    cache = tmp_path / "diskcache"
+    first = mount(card, "-o", "disk_cache_mb=1", cache_dir=cache)
+    for i in range(8):
+        folder = first.path / f"GX0100{i:02d}.MP4"
+        (folder / "info.json").read_bytes()
+        (folder / "track.gpx").read_bytes()
+        used = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
+        assert used <= 1024 * 1024 + 600_000, (i, used)  # the cap, plus the entry being written
+    assert first.unmount() == 0
+    assert sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) <= 1024 * 1024
+    # The most recently used videos are kept, the oldest were dropped.
+    second = mount(card, "-o", "disk_cache_mb=1", cache_dir=cache)
+    (second.path / "GX010007.MP4/track.gpx").read_bytes()
+    assert second.stats()["parses"] == 0
+    (second.path / "GX010000.MP4/track.gpx").read_bytes()
+    assert second.stats()["parses"] == 1
+
+
 def test_twenty_concurrent_readers_cause_one_parse(mount: MountFactory, card: Path) -> None:
     m = mount(card, "--no-disk-cache")
     target = m.path / "DCIM/100GOPRO/karma.mp4/track.gpx"
