@@ -20,6 +20,7 @@ times), then the stream's own columns with units.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -129,6 +130,10 @@ def render_chunk(layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value,
         return b""
     step = (chunk.duration / chunk.count) if chunk.duration and chunk.count else 0.0
     fmt, fit, start = layout.row_format, layout.utc_fit, chunk.start
+    if fmt is not None and start is not None and len(rows) == count:
+        body = _render_chunk_at_once(layout, fmt, start, step, rows)
+        if body is not None and len(body) == layout.chunk_size(chunk):
+            return body
     utc = _UtcColumn(fit) if fit is not None else None
     out: list[str] = []
     for i in range(count):
@@ -150,6 +155,61 @@ def render_chunk(layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value,
         # chunk field by field, where such a value becomes blanks.
         body = render_chunk_slowly(layout, chunk, rows)
     return body
+
+
+def _render_chunk_at_once(
+    layout: StreamLayout,
+    fmt: str,
+    start: float,
+    step: float,
+    rows: Sequence[tuple[Value, ...]],
+) -> bytes | None:
+    """All rows of a chunk with one ``%``: the values laid out column by column
+    (slice assignment, no Python code per value), the format repeated per row.
+    Several times faster than a ``%`` per row. None when a row is short or a
+    value does not fit its format: the caller takes the row-by-row path."""
+    count = len(rows)
+    times = [start + i * step for i in range(count)]
+    columns = list(zip(*rows, strict=False))
+    ncols = len(layout.formatters)
+    if len(columns) != ncols or max(map(len, rows)) != ncols:
+        return None
+    head: list[Sequence[Value]] = [times]
+    if layout.utc_fit is not None:
+        utc = _utc_columns(layout.utc_fit, times)
+        if utc is None:
+            return None
+        head += utc
+        time_spec, _, rest = fmt.partition(",%s")  # the utc field: prefix, then millis
+        fmt = f"{time_spec},%s%03dZ{rest}"
+    width = len(head) + ncols
+    values: list[Value] = [None] * (count * width)
+    for j, column in enumerate([*head, *columns]):
+        values[j::width] = column
+    try:
+        return ((fmt + "\n") * count % tuple(values)).encode("ascii")
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None
+
+
+def _utc_columns(
+    fit: tuple[float, float], times: list[float]
+) -> list[list[str] | list[int]] | None:
+    """The utc_time column for these video times, as _UtcColumn writes it, split in
+    two: each row's second as ISO text up to the dot, and its milliseconds."""
+    a, b = fit
+    ms = [round((a + b * t) * 1000) for t in times]
+    seconds = [m // 1000 for m in ms]
+    prefixes = {second: _second_prefix(second) for second in set(seconds)}
+    if not all(prefixes.values()):
+        return None  # a second outside what ISO text holds: blank, the slow way
+    return [list(map(prefixes.__getitem__, seconds)), [m % 1000 for m in ms]]
+
+
+@functools.lru_cache(maxsize=64)
+def _second_prefix(second: int) -> str:
+    whole = iso_millis(second * 1000)
+    return whole[:-4] if len(whole) == UTC_WIDTH else ""
 
 
 def render_chunk_slowly(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.fs.render_stream import render_chunk, stream_layout
+from telemetryfs.fs.render_stream import render_chunk, render_chunk_slowly, stream_layout
 from telemetryfs.parsers.gpmf import Codec
 from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
 
@@ -109,3 +111,39 @@ def test_rendered_size_always_matches_the_layout(
     n = len(fields)
     rows = [tuple(values[i * n : i * n + n]) for i in range(min(count, len(values) // n))]
     assert len(render_chunk(layout, chunk, rows)) == layout.chunk_size(chunk)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.text(alphabet="bBsSlLjJqQfd", min_size=1, max_size=4),
+    count=st.integers(1, 40),
+    values=st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.integers(-(2**40), 2**40), st.just(math.nan)),
+        min_size=160,
+        max_size=160,
+    ),
+    start=st.floats(0, 1e5),
+    with_utc=st.booleans(),
+)
+def test_a_chunk_rendered_at_once_equals_the_careful_renderer(
+    fields: str, count: int, values: list[float], start: float, with_utc: bool
+) -> None:
+    """render_chunk formats a whole chunk with one % when it can; byte for byte
+    what the field-by-field renderer writes (values out of a type's range too)."""
+    codec = Codec(
+        type="?",
+        struct_size=4 * len(fields),
+        fields=fields,
+        widths=(4,) * len(fields),
+        scale=(418.0,) * len(fields),
+    )
+    chunk = Chunk(Extent(0, count * codec.struct_size), count, start, 0.9)
+    stream = Stream("X", "X", None, None, tuple(fields), count, (chunk,), codec)
+    gps = (
+        GpsSample(utc=1_700_000_000.0, video_time=0.0, lat=1.0, lon=2.0),
+        GpsSample(utc=1_700_000_010.0, video_time=10.0, lat=1.0, lon=2.0),
+    )
+    layout = stream_layout(stream, Telemetry(format="gopro-mp4", gps=gps) if with_utc else None)
+    n = len(fields)
+    rows = [tuple(values[i * n : i * n + n]) for i in range(count)]
+    assert render_chunk(layout, chunk, rows) == render_chunk_slowly(layout, chunk, rows)
