@@ -234,6 +234,8 @@ async def serve() -> None:
 def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
+    from telemetryfs.parsers import binio
+
     from .operations import Operations
     from .store import Store
 
@@ -244,6 +246,9 @@ def mount(config: Config, ready: int | None = None) -> int:
     # p99 wait 156-308 ms -> 64-119 ms during a one-hour parse) at a cost too small
     # to see in the benchmark.
     sys.setswitchinterval(0.001)
+    # Slices do not help against a parse thread's thousands of short reads, each
+    # giving the GIL up and taking it back before the loop wakes: that one pauses.
+    binio.share_gil()
     store = Store(config.options)
     ops = Operations(os.fsencode(str(config.source.resolve())), store)
     try:

@@ -29,7 +29,8 @@ from tests.reliability.conftest import Mount, MountFactory
 
 READERS = 32
 COPIES = 4  # each file is read by this many of the readers, concurrently
-LATENCY_LIMIT_S = 0.050
+LATENCY_LIMIT_S = 0.050  # p95 of requests answered on the event loop
+WORST_LIMIT_S = 0.060  # and the slowest of them (binio.share_gil: 13-16 ms here)
 
 _PARSE_LINE = re.compile(r"DEBUG telemetryfs\.fs\.store: parse (.*) \(full=(True|False)\)$")
 
@@ -188,10 +189,10 @@ def test_the_root_answers_in_50_ms_while_long_files_parse(
     In every round no request waits anywhere near as long as a parse takes (a
     loop blocked by the parse would answer nothing until it ends); in the best
     of three rounds 95 % of the requests answered on the loop do so within
-    50 ms. The worst case is printed, not held to 50 ms: the parse thread and
-    the loop share one GIL, and a hand-off now and then takes longer (60-290 ms
-    seen here); only parsing in another process would bound it. Requests
-    through an I/O thread wait for the GIL too: their figures are printed.
+    50 ms and none takes over 60 ms. Without binio.share_gil the parse thread's
+    short reads starve the loop of the GIL: 60-290 ms worst cases were seen
+    here. Requests through an I/O thread wait for the GIL too: their figures
+    are printed (43-53 ms worst with share_gil, 309-473 ms without).
     """
     m = mount(long_card, "--no-disk-cache")
     os.listdir(m.path)
@@ -212,10 +213,10 @@ def test_the_root_answers_in_50_ms_while_long_files_parse(
         )
         assert samples > 30, "the parses were too short to measure anything"
         assert max(worst.values()) < 1.0, worst  # a parse on the loop: seconds of silence
-        rounds.append(p95["getxattr"])
-        if rounds[-1] < LATENCY_LIMIT_S:
+        rounds.append((p95["getxattr"], worst["getxattr"]))
+        if p95["getxattr"] < LATENCY_LIMIT_S and worst["getxattr"] < WORST_LIMIT_S:
             break
-    assert min(rounds) < LATENCY_LIMIT_S, rounds
+    assert any(p < LATENCY_LIMIT_S and w < WORST_LIMIT_S for p, w in rounds), rounds
     assert m.stats()["parses"] == 3 * len(rounds), m.stats()
 
 
