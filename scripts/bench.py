@@ -191,6 +191,12 @@ def track_floor(path: Path, runs: int) -> dict[str, Any]:
     return result
 
 
+def merged(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several single-run results (their runs pooled, the rest kept)."""
+    runs = [t for r in results for t in r["runs"]]
+    return {**results[0], "runs": runs, "median_s": statistics.median(runs)}
+
+
 def cat_on_fresh_mounts(
     source: Path, mnt: Path, target: Path, runs: int, *args: str
 ) -> dict[str, Any]:
@@ -215,9 +221,14 @@ def bench_long_file(
     track = mnt / gopro.name / "track.gpx"
     out: dict[str, Any] = {"file": gopro.name, "file_gb": round(gopro.stat().st_size / 1e9, 2)}
 
-    out["cold_track_gpx"] = cat_on_fresh_mounts(
-        files["long_dir"], mnt, track, runs, "--no-disk-cache"
-    )
+    # Cold track and I/O floor alternate run by run: this VM's speed drifts by
+    # ~1.4x within an hour, and a ratio of two figures measured minutes apart
+    # would measure the drift too.
+    colds, floors = [], []
+    for _ in range(runs):
+        colds.append(cat_on_fresh_mounts(files["long_dir"], mnt, track, 1, "--no-disk-cache"))
+        floors.append(track_floor(gopro, 1))
+    out["cold_track_gpx"] = merged(colds)
     out["exiftool_gpx"] = median_of(
         peer_runs,
         lambda: run("exiftool", "-ee", "-api", "LargeFileSupport=1", "-p", GPX_FMT, gopro),
@@ -226,21 +237,27 @@ def bench_long_file(
     out["telemetry_parser"] = median_of(
         peer_runs, lambda: run(PEER_PYTHON, "-c", TELEMETRY_PARSER_GPX, gopro), cold=True
     )
-    out["io_floor"] = track_floor(gopro, runs)
+    out["io_floor"] = merged(floors)
 
     cache = work / "diskcache"
     shutil.rmtree(cache, ignore_errors=True)
     with mounted(files["long_dir"], mnt, "--cache-dir", str(cache)) as daemon:
         cat(track)
-        out["warm_track_gpx"] = median_of(max(runs, 10), lambda: cat(track))
         out["track_gpx_bytes"] = track.stat().st_size
+        # The same cat of a regular file of that size in the page cache, the
+        # floor for "warm", alternating with ours (see the cold track above).
+        plain = work / "plain" / "plain-track.gpx"
+        plain.parent.mkdir(exist_ok=True)
+        if not plain.exists() or plain.stat().st_size != out["track_gpx_bytes"]:
+            plain.write_bytes(os.urandom(out["track_gpx_bytes"]))
+        cat(plain)
+        warm, warm_plain = [], []
+        for _ in range(max(runs, 10)):
+            warm.append(median_of(1, lambda: cat(track)))
+            warm_plain.append(median_of(1, lambda: cat(plain)))
+        out["warm_track_gpx"] = merged(warm)
+        out["warm_plain_same_size"] = merged(warm_plain)
         out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
-    # The same cat of a regular file of that size in the page cache: the floor for "warm".
-    plain = work / "plain" / "plain-track.gpx"
-    plain.parent.mkdir(exist_ok=True)
-    plain.write_bytes(os.urandom(out["track_gpx_bytes"]))
-    cat(plain)
-    out["warm_plain_same_size"] = median_of(max(runs, 10), lambda: cat(plain))
 
     out["remount_track_gpx"] = cat_on_fresh_mounts(
         files["long_dir"], mnt, track, runs, "--cache-dir", str(cache)
