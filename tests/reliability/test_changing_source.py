@@ -169,6 +169,36 @@ def test_video_replaced_under_read(
     }
 
 
+def test_raw_file_opened_right_after_the_source_was_replaced(
+    mount: MountFactory, tmp_path: Path, two_clips: tuple[Path, Path]
+) -> None:
+    """open() reuses a stat under 0.5 s old; when the source was replaced since, the
+    version check of a raw file answers ESTALE, and the kernel retries the open after
+    a revalidating lookup (a fresh stat): the reader gets the new version, no error."""
+    a, b = two_clips
+    truth_dir = tmp_path / "truth"
+    truth_dir.mkdir()
+    shutil.copyfile(b, truth_dir / "GX010001.MP4")
+    truth = mount(truth_dir, "--no-disk-cache", name="truth")
+    expected = (truth.path / "GX010001.MP4/streams/all.gpmf").read_bytes()
+    src = tmp_path / "card"
+    src.mkdir()
+    shutil.copyfile(a, src / "GX010001.MP4")
+    shutil.copyfile(b, tmp_path / "incoming.MP4")
+    m = mount(src, "--no-disk-cache")
+    raw = m.path / "GX010001.MP4/streams/all.gpmf"
+    old = raw.read_bytes()  # A parsed, its stat fresh
+    os.replace(tmp_path / "incoming.MP4", src / "GX010001.MP4")  # B, a new inode
+    fd = os.open(raw, os.O_RDONLY)  # well within 0.5 s of that stat
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, 1 << 24)
+    finally:
+        os.close(fd)
+    assert data == expected != old
+    assert size in (len(old), len(expected))
+
+
 def test_video_overwritten_in_place_under_read(
     mount: MountFactory, tmp_path: Path, two_clips: tuple[Path, Path]
 ) -> None:
