@@ -134,15 +134,14 @@ def render_chunk(layout: StreamLayout, chunk: Chunk, rows: Sequence[tuple[Value,
         body = _render_chunk_at_once(layout, fmt, start, step, rows)
         if body is not None and len(body) == layout.chunk_size(chunk):
             return body
-    utc = _UtcColumn(fit) if fit is not None else None
     out: list[str] = []
     for i in range(count):
         t = None if start is None else start + i * step
         row = rows[i] if i < len(rows) else ()
         if fmt is not None and t is not None:
             try:
-                if utc is not None:
-                    out.append(fmt % (t, utc.text(t), *row))
+                if fit is not None:
+                    out.append(fmt % (t, _utc_text(t, fit), *row))
                 else:
                     out.append(fmt % (t, *row))
                 continue
@@ -195,7 +194,7 @@ def _render_chunk_at_once(
 def _utc_columns(
     fit: tuple[float, float], times: list[float]
 ) -> list[list[str] | list[int]] | None:
-    """The utc_time column for these video times, as _UtcColumn writes it, split in
+    """The utc_time column for these video times, as _utc_text writes it, split in
     two: each row's second as ISO text up to the dot, and its milliseconds."""
     a, b = fit
     ms = [round((a + b * t) * 1000) for t in times]
@@ -208,6 +207,7 @@ def _utc_columns(
 
 @functools.lru_cache(maxsize=64)
 def _second_prefix(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.`` of a second, formatted once ("" outside ISO text's years)."""
     whole = iso_millis(second * 1000)
     return whole[:-4] if len(whole) == UTC_WIDTH else ""
 
@@ -239,26 +239,6 @@ def _slow_row(layout: StreamLayout, chunk: Chunk, t: float | None, row: tuple[Va
     else:
         fields += [f(row[j] if j < len(row) else None) for j, f in enumerate(layout.formatters)]
     return ",".join(fields)
-
-
-class _UtcColumn:
-    """utc_time text for consecutive rows, formatting each second's date only once."""
-
-    def __init__(self, fit: tuple[float, float]) -> None:
-        self.fit = fit
-        self.second = -1
-        self.prefix = ""
-
-    def text(self, t: float) -> str:
-        ms = round((self.fit[0] + self.fit[1] * t) * 1000)
-        second, milli = divmod(ms, 1000)
-        if second != self.second:
-            self.second = second
-            whole = iso_millis(second * 1000)
-            self.prefix = whole[:-4] if len(whole) == UTC_WIDTH else ""
-        if not self.prefix:
-            return " " * UTC_WIDTH
-        return f"{self.prefix}{milli:03d}Z"
 
 
 def _header(stream: Stream, with_utc: bool) -> bytes:
@@ -297,11 +277,12 @@ def _utc_fit(telemetry: Telemetry | None) -> tuple[float, float] | None:
 
 
 def _utc_text(t: float | None, fit: tuple[float, float]) -> str:
+    """The utc_time cell of one row: blank without a time or outside ISO text's years."""
     if t is None:
         return " " * UTC_WIDTH
-    ms = round((fit[0] + fit[1] * t) * 1000)
-    text = iso_millis(ms)
-    return text if len(text) == UTC_WIDTH else " " * UTC_WIDTH
+    second, milli = divmod(round((fit[0] + fit[1] * t) * 1000), 1000)
+    prefix = _second_prefix(second)
+    return f"{prefix}{milli:03d}Z" if prefix else " " * UTC_WIDTH
 
 
 def _formatter(type_char: str, byte_width: int, scale: float) -> Formatter:
