@@ -119,10 +119,6 @@ class SingleFlight:
     def __init__(self) -> None:
         self._locks: dict[Hashable, tuple[trio.Lock, int]] = {}
 
-    def busy(self, key: Hashable) -> bool:
-        """Whether a computation for ``key`` is under way."""
-        return key in self._locks
-
     async def wait(self, key: Hashable) -> None:
         """Wait until the computation for ``key`` under way (if any) is over; compute nothing."""
         entry = self._locks.get(key)

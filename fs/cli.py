@@ -111,6 +111,12 @@ def parse_time_offset(text: str) -> float:
     return sign * (int(match.group(2)) * 3600 + int(match.group(3) or 0) * 60)
 
 
+def _megabytes(name: str, arg: str) -> int:
+    if not arg.isdigit() or int(arg) < 1:
+        raise UsageError(f"{name}={arg!r}: expected a positive number of megabytes")
+    return int(arg)
+
+
 def parse_mount_options(values: list[str], options: Options) -> None:
     for item in (o.strip() for value in values for o in value.split(",")):
         if not item:
@@ -121,13 +127,9 @@ def parse_mount_options(values: list[str], options: Options) -> None:
         elif name == "show_other":
             options.show_other = True
         elif name == "cache_mb":
-            if not arg.isdigit() or int(arg) < 1:
-                raise UsageError(f"cache_mb={arg!r}: expected a positive number of megabytes")
-            options.cache_mb = int(arg)
+            options.cache_mb = _megabytes(name, arg)
         elif name == "disk_cache_mb":
-            if not arg.isdigit() or int(arg) < 1:
-                raise UsageError(f"disk_cache_mb={arg!r}: expected a positive number of megabytes")
-            options.disk_cache_mb = int(arg)
+            options.disk_cache_mb = _megabytes(name, arg)
         elif name == "time_offset":
             options.time_offset_s = parse_time_offset(arg)
         elif name == "rw":

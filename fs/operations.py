@@ -329,12 +329,12 @@ class Operations(pyfuse3.Operations):
         self._next_fh += 1
         self._open[fh] = handle
         self._fh_inode[fh] = inode
-        told = self._told_size.get(inode)
-        if handle.size is not None and told is not None and told != handle.size:
+        served = self._size_told_otherwise(inode, handle)
+        if served is not None:
             # The source changed between the kernel's last getattr and this open:
             # make it fetch the size of what this handle serves (not in the list
             # of operations that deadlock with an invalidation, libfuse docs).
-            self._told_size[inode] = handle.size
+            self._told_size[inode] = served
             with contextlib.suppress(OSError):  # read() still refuses a mismatch
                 pyfuse3.invalidate_inode(InodeT(inode), attr_only=True)
         # Keep the kernel's page cache only if the source is the version it cached.
@@ -348,12 +348,16 @@ class Operations(pyfuse3.Operations):
         handle = self._open.get(fh)
         if handle is None:
             raise pyfuse3.FUSEError(errno.EBADF)
-        told = self._told_size.get(self._fh_inode[fh])
-        if handle.size is not None and told is not None and told != handle.size:
+        if self._size_told_otherwise(self._fh_inode[fh], handle) is not None:
             # Since this open the kernel was given the size of a newer version:
             # serving the old bytes under the new size would mix two versions.
             raise pyfuse3.FUSEError(errno.EIO)
         return await handle.read(off, size)
+
+    def _size_told_otherwise(self, inode: int, handle: OpenFile) -> int | None:
+        """The size ``handle`` serves, if the kernel holds another for ``inode``; else None."""
+        told, served = self._told_size.get(inode), handle.size
+        return served if served is not None and told is not None and told != served else None
 
     @fuse_op
     async def release(self, fh: FileHandleT) -> None:

@@ -193,8 +193,7 @@ def read_raw(
             if got != take:
                 if cached_only and piece.offset + skip + take <= os.fstat(fd).st_size:
                     raise NotCachedError  # partly cached: the rest must come from the disk
-                # The source shrank under us: never serve bytes of another length.
-                raise OSError(errno.EIO, "source file changed while reading")
+                raise _source_shrank()
         pos += take
         i += 1
     return bytes(out)
@@ -203,9 +202,13 @@ def read_raw(
 def _pread_exact(fd: int, size: int, offset: int) -> bytes:
     data = os.pread(fd, size, offset)
     if len(data) != size:
-        # The source shrank under us: never serve bytes of another length.
-        raise OSError(errno.EIO, "source file changed while reading")
+        raise _source_shrank()
     return data
+
+
+def _source_shrank() -> OSError:
+    # A short read: the source shrank under us. Never serve bytes of another length.
+    return OSError(errno.EIO, "source file changed while reading")
 
 
 # -- stream CSVs ---------------------------------------------------------------
@@ -287,10 +290,6 @@ def prefetch(fd: int, extents: list[Extent]) -> None:
         except OSError:
             return  # a filesystem without readahead: reads still work
         budget -= extent.size
-
-
-def raw_extents(layout: RawLayout) -> list[Extent]:
-    return [p for p in layout.pieces if isinstance(p, Extent)]
 
 
 def raw_extents_between(layout: RawLayout, start: int, end: int) -> list[Extent]:
