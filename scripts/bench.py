@@ -22,6 +22,7 @@ each cold run (as root). Results print as a table and are saved as JSON.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -167,25 +168,31 @@ def ensure_footage(work: Path, clips: int, long_s: float) -> dict[str, Path]:
 # -- measurements ------------------------------------------------------------------
 
 
-def track_floor(path: Path, runs: int) -> dict[str, Any]:
-    """Time to pread moov + every GPMF payload, one pread per range, cache dropped."""
+@functools.cache
+def payload_ranges(path: Path) -> list[tuple[int, int]]:
+    """(offset, size) of every GPMF payload of a GoPro file (the bytes of all.gpmf)."""
     t = extraction.extract(path, full=True)
     all_gpmf = next(r for r in t.raw_files if r.name == "all.gpmf")
-    ranges = [(p.offset, p.size) for p in all_gpmf.pieces if isinstance(p, Extent)]
+    return [(p.offset, p.size) for p in all_gpmf.pieces if isinstance(p, Extent)]
+
+
+def pread_ranges(path: Path, ranges: list[tuple[int, int]]) -> None:
+    """One pread per range, as a reader that needs exactly these bytes would."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for offset, length in ranges:
+            os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
+
+
+def track_floor(path: Path, runs: int) -> dict[str, Any]:
+    """Time to pread moov + every GPMF payload, one pread per range, cache dropped."""
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         moov = next(b for b in mp4.iter_boxes(f, 0, size) if b.kind == b"moov")
-    ranges.insert(0, (moov.offset, moov.end - moov.offset))
-
-    def read_ranges() -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            for offset, length in ranges:
-                os.pread(fd, length, offset)
-        finally:
-            os.close(fd)
-
-    result = median_of(runs, read_ranges, cold=True)
+    ranges = [(moov.offset, moov.end - moov.offset), *payload_ranges(path)]
+    result = median_of(runs, lambda: pread_ranges(path, ranges), cold=True)
     result["bytes"] = sum(n for _, n in ranges)
     result["preads"] = len(ranges)
     return result
@@ -305,17 +312,10 @@ def through_fresh_mount(
 def bench_streams(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     """Stream files of the long GoPro file against a plain file of the same size."""
     gopro, mnt = files["gopro"], work / "mnt"
-    t = extraction.extract(gopro, full=True)
-    all_gpmf = next(r for r in t.raw_files if r.name == "all.gpmf")
-    ranges = [(p.offset, p.size) for p in all_gpmf.pieces if isinstance(p, Extent)]
+    ranges = payload_ranges(gopro)
 
     def warm_payloads() -> None:
-        fd = os.open(gopro, os.O_RDONLY)
-        try:
-            for offset, length in ranges:
-                os.pread(fd, length, offset)
-        finally:
-            os.close(fd)
+        pread_ranges(gopro, ranges)
 
     out: dict[str, Any] = {}
     for name in ("ACCL.csv", "all.gpmf"):
