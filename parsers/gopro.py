@@ -19,13 +19,8 @@ Time (spec "GPMF Timing and Clocks"; gopro-telemetry ``timeKLV.js``):
 - Karma GPRI times are system times, mapped to UTC through the SYST pairs by
   piecewise-linear interpolation (as exiftool's ConvertSystemTime does).
 
-Quirks:
-- GPSU can be garbage (gpmf-parser #162: ``5509100082240400``), stuck, or a
-  year before the GPS had a fix: such payloads get a time derived from their
-  neighbours, with a warning;
-- HERO11 and later write GPS5 and GPS9 for the same fixes: the track uses
-  GPS9 only, both stay available as streams;
-- Karma's GPRI is MAVLink GPS_RAW_INT: fix_type 0/1 mean no fix, eph is HDOP x100.
+The GPS quirks (garbage GPSU, GPS5 beside GPS9, Karma's GPRI) are handled,
+and listed, in gopro_gps.py.
 
 Modules: this one has the entry points and the payload readers, with the
 read limits they use (READ_RUN, FIRST_PAYLOAD_WITHIN, MAX_UDTA_GPMF: tests

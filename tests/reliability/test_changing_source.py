@@ -138,13 +138,18 @@ def two_clips(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
+def card_with(folder: Path, clip: Path) -> Path:
+    """A card folder holding ``clip`` as GX010001.MP4."""
+    folder.mkdir()
+    shutil.copyfile(clip, folder / "GX010001.MP4")
+    return folder
+
+
 def test_video_replaced_under_read(
     mount: MountFactory, tmp_path: Path, two_clips: tuple[Path, Path]
 ) -> None:
     a, b = two_clips
-    src = tmp_path / "card"
-    src.mkdir()
-    shutil.copyfile(a, src / "GX010001.MP4")
+    src = card_with(tmp_path / "card", a)
     m = mount(src, "--no-disk-cache")
     folder = m.path / "GX010001.MP4"
     csv, info, raw = folder / "track.csv", folder / "info.json", folder / "streams/all.gpmf"
@@ -176,14 +181,9 @@ def test_raw_file_opened_right_after_the_source_was_replaced(
     version check of a raw file answers ESTALE, and the kernel retries the open after
     a revalidating lookup (a fresh stat): the reader gets the new version, no error."""
     a, b = two_clips
-    truth_dir = tmp_path / "truth"
-    truth_dir.mkdir()
-    shutil.copyfile(b, truth_dir / "GX010001.MP4")
-    truth = mount(truth_dir, "--no-disk-cache", name="truth")
+    truth = mount(card_with(tmp_path / "truth", b), "--no-disk-cache", name="truth")
     expected = (truth.path / "GX010001.MP4/streams/all.gpmf").read_bytes()
-    src = tmp_path / "card"
-    src.mkdir()
-    shutil.copyfile(a, src / "GX010001.MP4")
+    src = card_with(tmp_path / "card", a)
     shutil.copyfile(b, tmp_path / "incoming.MP4")
     m = mount(src, "--no-disk-cache")
     raw = m.path / "GX010001.MP4/streams/all.gpmf"
@@ -204,9 +204,7 @@ def test_video_overwritten_in_place_under_read(
 ) -> None:
     """Same inode, new bytes (cp over it): the size and mtime change, the content follows."""
     a, b = two_clips
-    src = tmp_path / "card"
-    src.mkdir()
-    shutil.copyfile(a, src / "GX010001.MP4")
+    src = card_with(tmp_path / "card", a)
     m = mount(src, "--no-disk-cache")
     csv = m.path / "GX010001.MP4/track.csv"
     with Readers([csv]) as readers:
@@ -448,9 +446,7 @@ def test_raw_files_from_a_source_on_fuse(
 ) -> None:
     """A card behind another FUSE filesystem (a NAS, sshfs) refuses RWF_NOWAIT reads:
     every raw read then takes the worker-thread path, with the same bytes."""
-    backing = tmp_path / "backing"
-    backing.mkdir()
-    shutil.copyfile(two_clips[1], backing / "GX010001.MP4")
+    backing = card_with(tmp_path / "backing", two_clips[1])
     direct = mount(backing, "--no-disk-cache")
     truth = (direct.path / "GX010001.MP4/streams/all.gpmf").read_bytes()
     assert len(truth) > 10_000
