@@ -61,10 +61,15 @@ class GpsSample:
 
 @dataclass(frozen=True, slots=True)
 class Extent:
-    """A byte range of the source file."""
+    """A byte range of the source file.
+
+    ``part`` says which source file: always 0 for one video; in a joined
+    recording (parsers/join.py) the index of the part the bytes live in.
+    """
 
     offset: int
     size: int
+    part: int = 0
 
 
 # A piece of a virtual file: literal bytes, or a byte range of the source.
@@ -132,6 +137,9 @@ class Telemetry:
     info: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[ParseWarning, ...] = ()
     error: str | None = None
+    # Indices into ``gps`` where a track segment must start whatever the times
+    # say: the joins of a recording across a missing or failed part.
+    breaks: tuple[int, ...] = ()
 
     @property
     def valid_gps(self) -> tuple[GpsSample, ...]:
