@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from telemetryfs.fs.fuse.cli import main
 
 sys.exit(main())

@@ -24,18 +24,16 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
-
-import trio
 
 log = logging.getLogger(__name__)
 
 # Bump whenever any generated output or the pickled model changes shape:
 # it invalidates every disk cache entry, like ratarmount's index version.
-GENERATOR_VERSION = 2  # 2: track.gpx writes one line per point
+GENERATOR_VERSION = 3  # 2: track.gpx one line per point; 3: Extent.part, StreamCodec
 
 T = TypeVar("T")
 
@@ -107,45 +105,6 @@ class LruCache(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class SingleFlight:
-    """Run one computation per key at a time; concurrent callers share its result.
-
-    Like s3ql's MultiLock plus a re-check: the first caller computes, the
-    others wait on the same lock and then find the result in the cache.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[trio.Lock, int]] = {}
-
-    async def wait(self, key: Hashable) -> None:
-        """Wait until the computation for ``key`` under way (if any) is over; compute nothing."""
-        entry = self._locks.get(key)
-        if entry is not None:
-            async with entry[0]:
-                pass
-
-    async def run(
-        self, key: Hashable, lookup: Callable[[], T | None], compute: Callable[[], Awaitable[T]]
-    ) -> T:
-        found = lookup()
-        if found is not None:
-            return found
-        lock, waiters = self._locks.get(key, (trio.Lock(), 0))
-        self._locks[key] = (lock, waiters + 1)
-        try:
-            async with lock:
-                found = lookup()
-                if found is not None:
-                    return found
-                return await compute()
-        finally:
-            lock, waiters = self._locks[key]
-            if waiters == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, waiters - 1)
 
 
 def default_cache_dir() -> Path:

@@ -28,7 +28,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import extract as extraction
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream

@@ -3,8 +3,8 @@
 Pure functions, no I/O, no pyfuse3/trio: the FUSE layer calls them in a worker
 thread and caches the bytes. Deterministic: the same Telemetry always renders
 the same bytes (exact ``st_size``, rsync and ``cmp`` depend on it). Bump
-``RENDER_VERSION`` whenever any output byte changes, so caches keyed on it
-(``GENERATOR_VERSION``) are invalidated.
+``GENERATOR_VERSION`` (fs/cache.py, the one version of cached data) whenever
+any output byte changes, so cached copies are invalidated.
 
 =========================  ======================================================
 file                       function
@@ -35,7 +35,6 @@ from .render_info import MAX_WARNINGS, render_info
 from .render_segments import GAP_FACTOR, GAP_FLOOR_S, split_segments
 
 # Bump on any change to any rendered byte.
-RENDER_VERSION = 1
 
 # streams/gps.csv (formats whose GPS Stream has no codec) is the track table itself.
 render_gps_table = render_csv
@@ -44,7 +43,6 @@ __all__ = [
     "GAP_FACTOR",
     "GAP_FLOOR_S",
     "MAX_WARNINGS",
-    "RENDER_VERSION",
     "TPX_NS",
     "TRACK_COLUMNS",
     "dop_kind",

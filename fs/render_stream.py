@@ -26,28 +26,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from telemetryfs.parsers.model import Chunk, Stream, Telemetry, Value
+from telemetryfs.parsers.model import Chunk, ColumnFormat, Stream, Telemetry, Value
 
 from .render_common import iso_millis
 
-# Value range of each GPMF integer type char, and fixed-point divisors (spec:
-# 'q' is Q15.16, 'Q' is Q31.32).
-_INT_RANGE = {
-    "b": (-(2**7), 2**7 - 1),
-    "B": (0, 2**8 - 1),
-    "s": (-(2**15), 2**15 - 1),
-    "S": (0, 2**16 - 1),
-    "l": (-(2**31), 2**31 - 1),
-    "L": (0, 2**32 - 1),
-    "j": (-(2**63), 2**63 - 1),
-    "J": (0, 2**64 - 1),
-    "q": (-(2**31), 2**31 - 1),
-    "Q": (-(2**63), 2**63 - 1),
-}
-_FIXED_POINT = {"q": 65536.0, "Q": 4294967296.0}
-_TEXT_TYPES = frozenset("cFU")
-# Decimals beyond the scale's resolution add nothing; more than 9 is noise.
-_MAX_DECIMALS = 9
 UTC_WIDTH = len("2017-04-17T17:31:03.055Z")
 
 Formatter = Callable[[Value], str]
@@ -76,19 +58,12 @@ class StreamLayout:
 def stream_layout(stream: Stream, telemetry: Telemetry | None = None) -> StreamLayout:
     """The layout of one stream's CSV (same input, same layout, always)."""
     codec = stream.codec
-    fields: str = getattr(codec, "fields", "")
-    widths: tuple[int, ...] = getattr(codec, "widths", ())
-    scale: tuple[float, ...] = getattr(codec, "scale", ())
-    whole_text = bool(getattr(codec, "whole_text", False))
+    columns = codec.column_formats() if codec is not None else (ColumnFormat(None, 0),)
+    whole_text = codec is not None and codec.whole_text
     if whole_text:
         formatters: tuple[Formatter, ...] = (_text_formatter(0),)
-    elif fields:
-        formatters = tuple(
-            _formatter(c, widths[i], scale[i] if i < len(scale) else 1.0)
-            for i, c in enumerate(fields)
-        )
     else:
-        formatters = (_hex_formatter(int(getattr(codec, "struct_size", 0))),)
+        formatters = tuple(_formatter(column) for column in columns)
     time_width = _time_width(stream.chunks)
     utc_fit = _utc_fit(telemetry)
     n_fields = 1 + (1 if utc_fit else 0) + len(formatters)
@@ -98,12 +73,10 @@ def stream_layout(stream: Stream, telemetry: Telemetry | None = None) -> StreamL
         time_width + (UTC_WIDTH if utc_fit else 0) + value_widths + (n_fields - 1) + 1
     )  # the commas between fields, then the newline
     row_format = None
-    if fields and not whole_text:
-        specs = [_spec(c, scale[i] if i < len(scale) else 1.0) for i, c in enumerate(fields)]
-        numeric = [spec for spec in specs if spec is not None]
-        if len(numeric) == len(specs):
-            utc_spec = ["%s"] if utc_fit else []
-            row_format = ",".join([f"%{time_width}.6f", *utc_spec, *numeric])
+    numeric = [column.spec for column in columns if column.spec is not None]
+    if not whole_text and len(numeric) == len(columns):
+        utc_spec = ["%s"] if utc_fit else []
+        row_format = ",".join([f"%{time_width}.6f", *utc_spec, *numeric])
     return StreamLayout(
         _header(stream, utc_fit is not None),
         time_width,
@@ -285,35 +258,11 @@ def _utc_text(t: float | None, fit: tuple[float, float]) -> str:
     return f"{prefix}{milli:03d}Z" if prefix else " " * UTC_WIDTH
 
 
-def _formatter(type_char: str, byte_width: int, scale: float) -> Formatter:
+def _formatter(column: ColumnFormat) -> Formatter:
     """The field-by-field formatter of one column (same text as its printf spec)."""
-    if type_char in _TEXT_TYPES:
-        return _text_formatter(byte_width if type_char == "c" else {"F": 4, "U": 16}[type_char])
-    spec = _spec(type_char, scale)
-    if spec is None:  # 'G': a 16-byte id, as hex
-        return _hex_formatter(16)
-    return _spec_formatter(spec, int(spec[1:].split(".", 1)[0]))
-
-
-def _spec(type_char: str, scale: float) -> str | None:
-    """The printf spec of a numeric column (None for text columns)."""
-    if type_char in _TEXT_TYPES or type_char == "G":
-        return None
-    if type_char == "f":
-        return "%14.6e"
-    if type_char == "d":
-        return "%23.15e"
-    decimals, width = _number_shape(type_char, scale)
-    return f"%{width}.{decimals}f"
-
-
-def _number_shape(type_char: str, scale: float) -> tuple[int, int]:
-    """Decimals and width of a scaled integer column: wide enough for the type's range."""
-    lo, hi = _INT_RANGE.get(type_char, (-(2**63), 2**64))
-    divisor = _FIXED_POINT.get(type_char, 1.0) * (scale or 1.0)
-    decimals = 0 if divisor <= 1 else min(_MAX_DECIMALS, math.ceil(math.log10(divisor)) + 1)
-    biggest = max(abs(lo), abs(hi)) / divisor
-    return decimals, len(f"{-biggest:.{decimals}f}")
+    if column.spec is None:
+        return _text_formatter(column.width)
+    return _spec_formatter(column.spec, column.width)
 
 
 def _spec_formatter(spec: str, width: int) -> Formatter:
@@ -331,10 +280,6 @@ def _spec_formatter(spec: str, width: int) -> Formatter:
 
 def _text_formatter(width: int) -> Formatter:
     return lambda value: _fit_text("" if value is None else str(value), width)
-
-
-def _hex_formatter(nbytes: int) -> Formatter:
-    return lambda value: _fit_text("" if value is None else str(value), 2 * nbytes)
 
 
 def _fit_text(text: str, width: int) -> str:

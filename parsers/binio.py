@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
-import time
 from typing import BinaryIO
 
-from .errors import TruncatedError
+from telemetryfs.parsers.errors import TruncatedError
 
 U8 = struct.Struct(">B")
 U16BE = struct.Struct(">H")
@@ -25,43 +23,6 @@ BOX_HEADER = struct.Struct(">I4s")
 # Never hold more than this from a single read: telemetry blocks are small,
 # a bigger request means a lying size field.
 MAX_READ = 256 * 1024 * 1024
-
-
-# -- sharing the GIL -------------------------------------------------------------
-# A parser run in a worker thread beside an event loop (the FUSE daemon) makes
-# thousands of short syscalls, each releasing the GIL and taking it back within
-# microseconds, before the waiting loop thread has woken up. A waiter asks the
-# holder to let go only after a whole switch interval in which the GIL did not
-# change hands, and each of those re-takes counts as a change: the loop waits
-# up to hundreds of ms (measured: one-hour GoPro parse, worst gaps 84-216 ms).
-# When enabled, a thread that has run ``every_s`` since its last pause sleeps
-# ``pause_s`` at its next read, leaving the GIL to whoever waits. Measured during the
-# parse of three one-hour files: worst wait of a request answered on the loop
-# 101-123 ms -> 13-16 ms, of one through an I/O thread 309-473 ms -> 43-53 ms;
-# the cold track time did not move beyond its noise (every 10 ms for 50 us kept
-# the loop's figure but left the I/O threads' p95 at ~73 ms). Off by default: a
-# lone parse has nobody to wait for.
-
-_share: tuple[float, float] | None = None
-_last_pause = threading.local()
-
-
-def share_gil(every_s: float = 0.005, pause_s: float = 0.0002) -> None:
-    """Let threads that read through this module pause ``pause_s`` every ``every_s``."""
-    global _share
-    _share = (every_s, pause_s)
-
-
-def _maybe_pause() -> None:
-    if _share is None:
-        return
-    now = time.monotonic()
-    last = getattr(_last_pause, "at", None)
-    if last is None:
-        _last_pause.at = now
-    elif now - last >= _share[0]:
-        time.sleep(_share[1])
-        _last_pause.at = time.monotonic()
 
 
 def file_size(f: BinaryIO) -> int:
@@ -83,7 +44,6 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
     """
     if size < 0 or offset < 0 or size > MAX_READ:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
-    _maybe_pause()
     try:
         f.seek(offset)
         data = f.read(size)
@@ -98,7 +58,6 @@ def read_upto(f: BinaryIO, offset: int, size: int) -> bytes:
     """Read at most ``size`` bytes at ``offset`` (fewer at end of file)."""
     if size < 0 or offset < 0 or size > MAX_READ:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
-    _maybe_pause()
     try:
         f.seek(offset)
         return f.read(size)

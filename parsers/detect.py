@@ -11,7 +11,8 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-from .binio import read_upto
+from telemetryfs.parsers.binio import read_upto
+from telemetryfs.parsers.encodings.nmea import looks_like_nmea
 
 # How much of the head sniff() wants; callers read this many bytes (or fewer at EOF).
 HEAD_SIZE = 4096
@@ -26,7 +27,6 @@ _MP4_FIRST_BOXES = frozenset(
 # dashcams) prefixes each with a 4-byte timestamp (192 bytes).
 _TS_SYNC = 0x47
 
-_NMEA_TALKERS = (b"$GP", b"$GN", b"$GL", b"$GA", b"$GB", b"$BD", b"$PG")
 
 # Sniff results, also the names shown in info.json "container".
 MP4 = "mp4"
@@ -114,24 +114,21 @@ def _jpeg_has_gpmf(head: bytes) -> bool:
     return False
 
 
-def looks_like_nmea(head: bytes) -> bool:
-    """Text whose first non-blank line is an NMEA 0183 sentence."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text.startswith(_NMEA_TALKERS) and b"," in text[:16]
-
-
 # APPn segments of a JPEG sit before the image data; EXIF (APP1) can take up
 # to 64 KiB, so the GoPro APP6 segment may start beyond HEAD_SIZE.
 _JPEG_SEGMENT_LIMIT = 32
 
 
-def sniff_file(f: BinaryIO, name: str = "") -> str | None:
+def sniff_file(f: BinaryIO, name: str = "", head: bytes | None = None) -> str | None:
     """Like sniff(), reading what it needs from an open file (a few small reads).
+
+    ``head``: the first HEAD_SIZE bytes when the caller already has them.
 
     Raises:
         ParseError: the file could not be read.
     """
-    head = read_upto(f, 0, HEAD_SIZE)
+    if head is None:
+        head = read_upto(f, 0, HEAD_SIZE)
     kind = sniff(head, name)
     if kind is None and head[:2] == b"\xff\xd8":
         kind = JPEG if _jpeg_file_has_gpmf(f) else None

@@ -23,9 +23,9 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-from . import detect
-from .binio import file_size, read_upto
-from .errors import ParseError
+from telemetryfs.parsers import detect
+from telemetryfs.parsers.binio import file_size, read_upto
+from telemetryfs.parsers.errors import ParseError
 
 # A card holds at most a few thousand top-level boxes/chunks per file
 # (fragmented MP4: one moof+mdat pair per fragment); more means garbage.

@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 # GPS fix kinds, as GPMF's GPSF and NMEA's GGA/GSA report them.
 FIX_NONE = 0
@@ -102,12 +102,45 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnFormat:
+    """How one value column of a stream CSV is written, known before decoding.
+
+    ``spec`` is a printf spec for numbers (``"%12.6f"``) whose output is always
+    ``width`` characters for the column's value range; ``spec`` None means
+    text (or a hex id) padded or cut to exactly ``width`` characters.
+    """
+
+    spec: str | None
+    width: int
+
+
+class StreamCodec(Protocol):
+    """How a stream's chunks turn into rows: what renderers know of any encoding.
+
+    Implementations are picklable (the disk cache keeps them) and comparable.
+    """
+
+    @property
+    def whole_text(self) -> bool:
+        """A chunk is one text value (one row), not one row per sample."""
+        ...
+
+    def column_formats(self) -> tuple[ColumnFormat, ...]:
+        """One format per value column, in order."""
+        ...
+
+    def decode(self, data: bytes) -> list[tuple[Value, ...]]:
+        """The rows of one chunk's bytes (raises ParseError when they do not fit)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Stream:
     """A decoded telemetry stream, served as ``streams/<name>.csv``.
 
-    ``codec`` is a picklable, format-specific description of how to turn one
-    chunk's bytes into rows (see ``telemetry.decode_chunk``). A stream whose
-    codec is None is the GPS track itself: its CSV is the full sample table.
+    ``codec`` turns one chunk's bytes into rows (a :class:`StreamCodec`). A
+    stream whose codec is None is the GPS track itself: its CSV is the full
+    sample table.
     """
 
     name: str
@@ -117,7 +150,7 @@ class Stream:
     columns: tuple[str, ...]
     sample_count: int
     chunks: tuple[Chunk, ...] = ()
-    codec: Any = None
+    codec: StreamCodec | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from telemetryfs.parsers import mp4  # noqa: E402
-from telemetryfs.parsers import telemetry as extraction  # noqa: E402
+from telemetryfs.parsers import extract as extraction  # noqa: E402
+from telemetryfs.parsers.containers import mp4  # noqa: E402
 from telemetryfs.parsers.model import Extent  # noqa: E402
 
 GPX_FMT = Path("/usr/share/doc/libimage-exiftool-perl/fmt_files/gpx.fmt")

@@ -15,8 +15,8 @@ import argparse
 import sys
 from typing import BinaryIO, TextIO
 
-from telemetryfs.parsers import mp4
 from telemetryfs.parsers.binio import file_size
+from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError
 
 # Containers whose children are worth showing (plus meta, which mp4 handles).

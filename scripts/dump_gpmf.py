@@ -16,9 +16,11 @@ import sys
 from datetime import UTC, datetime
 from typing import BinaryIO, TextIO
 
-from telemetryfs.parsers import gopro, gpmf, jpeg, mp4
 from telemetryfs.parsers.binio import file_size, read_at
+from telemetryfs.parsers.containers import jpeg, mp4
+from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.model import Telemetry
 
 # Values longer than this are shortened in the tree.

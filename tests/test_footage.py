@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers.mp4 import find_box, iter_boxes, iter_children, read_box_data
+from telemetryfs.parsers.containers.mp4 import find_box, iter_boxes, iter_children, read_box_data
 from tests.footage import (
     Footage,
     Route,

@@ -23,11 +23,12 @@ def test_wheel_installs_under_one_import_root(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
     assert tops == {"telemetryfs"}  # never a top-level fs (PyFilesystem2) or parsers
-    assert "telemetryfs/fs/cli.py" in names
-    assert "telemetryfs/parsers/gopro.py" in names
+    assert "telemetryfs/fs/fuse/cli.py" in names
+    assert "telemetryfs/parsers/formats/gopro/parse.py" in names
+    assert "telemetryfs/parsers/containers/mp4/boxes.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "telemetryfs = telemetryfs.fs.cli:main" in text
+    assert "telemetryfs = telemetryfs.fs.fuse.cli:main" in text
 
 
 def test_editable_install_imports_from_the_checkout() -> None:
@@ -35,7 +36,7 @@ def test_editable_install_imports_from_the_checkout() -> None:
         [
             sys.executable,
             "-c",
-            "import telemetryfs.parsers.gopro as g, telemetryfs.fs.render as r;"
+            "import telemetryfs.parsers.formats.gopro.parse as g, telemetryfs.fs.render as r;"
             "print(g.__file__); print(r.__file__)",
         ],
         cwd="/",  # not the checkout: the import must come from the install
@@ -43,4 +44,7 @@ def test_editable_install_imports_from_the_checkout() -> None:
         text=True,
         check=True,
     ).stdout.split()
-    assert out == [str(ROOT / "parsers" / "gopro.py"), str(ROOT / "fs" / "render.py")]
+    assert out == [
+        str(ROOT / "parsers" / "formats" / "gopro" / "parse.py"),
+        str(ROOT / "fs" / "render.py"),
+    ]

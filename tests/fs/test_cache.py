@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, SingleFlight, SourceKey
+from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, SourceKey
+from telemetryfs.fs.fuse.flight import SingleFlight
 
 
 def _key(path: str = "/card/GX010042.MP4", size: int = 100, mtime_ns: int = 5) -> SourceKey:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.fs.cli import UsageError, parse_mount_options, parse_time_offset
+from telemetryfs.fs.fuse.cli import UsageError, parse_mount_options, parse_time_offset
 from telemetryfs.fs.options import Options
 from tests.paths import ROOT
 

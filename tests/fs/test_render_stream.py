@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telemetryfs.fs.render_stream import render_chunk, render_chunk_slowly, stream_layout
-from telemetryfs.parsers.gpmf import Codec
+from telemetryfs.parsers.encodings.gpmf import Codec
 from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
 
 ACCL_CODEC = Codec(type="s", struct_size=6, fields="sss", widths=(2, 2, 2), scale=(418.0,) * 3)

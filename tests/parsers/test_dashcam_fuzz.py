@@ -15,21 +15,20 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.parsers import (
-    dashcam_mp4,
-    dashcam_records,
-    freegps_layouts,
-    ligogps,
-    mapcam,
-    mpegts,
-    nmea,
-    novatek,
-    riff,
-    seventymai,
-    sstar,
-    timebase,
-)
+from telemetryfs.parsers import timebase
+from telemetryfs.parsers.containers import mpegts, riff
+from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.formats import nmea_log
+from telemetryfs.parsers.formats._dashcam import ligo
+from telemetryfs.parsers.formats.ligogps import parse as ligogps
+from telemetryfs.parsers.formats.mapcam import parse as mapcam
+from telemetryfs.parsers.formats.novatek import cousin_records as dashcam_records
+from telemetryfs.parsers.formats.novatek import cousins as dashcam_mp4
+from telemetryfs.parsers.formats.novatek import layouts as freegps_layouts
+from telemetryfs.parsers.formats.novatek import parse as novatek
+from telemetryfs.parsers.formats.seventymai import parse as seventymai
+from telemetryfs.parsers.formats.sstar import parse as sstar
 from tests import dashcam_builders as b
 from tests.builders import box, riff_chunk
 from tests.paths import SAMPLES
@@ -140,7 +139,7 @@ def test_riff_iter_chunks(data: bytes) -> None:
 @FUZZ
 @given(inputs("nmea"))
 def test_nmea_extract_and_parse_text(data: bytes) -> None:
-    on_file(nmea.extract, data)
+    on_file(nmea_log.extract, data)
     nmea.parse_text(data)  # never raises
 
 
@@ -150,7 +149,7 @@ def test_decode_block_never_raises(data: bytes) -> None:
     freegps_layouts.decode_block(data)
     freegps_layouts.decode_block(data, scaled=True)
     novatek.decode_payload(data, 0)
-    ligogps.decrypt(b"####" + data)
+    ligo.decrypt(b"####" + data)
     for parse in (
         dashcam_records.parse_aitg,
         dashcam_records.parse_fmas,

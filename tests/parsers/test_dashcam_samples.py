@@ -14,8 +14,14 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from telemetryfs.parsers import ligogps, mapcam, nmea, novatek, seventymai, sstar
+from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.formats import nmea_log
+from telemetryfs.parsers.formats.ligogps import parse as ligogps
+from telemetryfs.parsers.formats.mapcam import parse as mapcam
+from telemetryfs.parsers.formats.novatek import parse as novatek
+from telemetryfs.parsers.formats.seventymai import parse as seventymai
+from telemetryfs.parsers.formats.sstar import parse as sstar
 from telemetryfs.parsers.model import Telemetry
 from tests.paths import SAMPLES
 
@@ -121,7 +127,7 @@ def test_lone_nmea_log_is_a_track() -> None:
     with (DASHCAM / "dashcamigo" / "dashcam-viewer-corpus__MOV_0581.nmea").open("rb") as f:
         head = f.read(64)
         f.seek(0)
-        t = nmea.extract(f, name="MOV_0581.nmea")
+        t = nmea_log.extract(f, name="MOV_0581.nmea")
     assert nmea.looks_like_nmea(head)
     assert len(t.gps) == 30
     assert all(s.valid for s in t.gps)
@@ -140,7 +146,7 @@ PARSERS: list[Callable[..., Telemetry]] = [
     sstar.extract,
     ligogps.extract,
     mapcam.extract,
-    nmea.extract,
+    nmea_log.extract,
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import telemetry
+from telemetryfs.parsers import extract as telemetry
 from telemetryfs.parsers.model import GpsSample
 from tests.footage import make_gopro, make_mapcam, make_novatek
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import gopro, gpmf
+from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import MalformedError, UnsupportedError
+from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.model import RawFile, Stream, Telemetry
 from tests.builders import (
     box,

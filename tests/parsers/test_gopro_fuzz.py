@@ -18,8 +18,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.parsers import gopro, gpmf, jpeg, mp4
+from telemetryfs.parsers.containers import jpeg, mp4
+from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.formats.gopro import parse as gopro
 from tests.builders import (
     box,
     gpmd_mp4,

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import gopro, gopro_gps, gpmf
+from telemetryfs.parsers.encodings import gpmf
+from telemetryfs.parsers.formats.gopro import gps as gopro_gps
+from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.model import Extent, RawFile, Stream, Telemetry
 from tests.paths import SAMPLES
 

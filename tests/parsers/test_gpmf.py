@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from telemetryfs.parsers import gpmf
+from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import MalformedError
 from tests.builders import klv, klv_nest
 

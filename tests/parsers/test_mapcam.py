@@ -7,10 +7,10 @@ import struct
 
 import pytest
 
-from telemetryfs.parsers import mapcam
-from telemetryfs.parsers.dashcam import MPH
 from telemetryfs.parsers.errors import UnsupportedError
+from telemetryfs.parsers.formats.mapcam import parse as mapcam
 from telemetryfs.parsers.model import Extent, Telemetry
+from telemetryfs.parsers.records import MPH
 from tests import dashcam_builders as b
 from tests.builders import riff_chunk
 from tests.paths import SAMPLES

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from telemetryfs.parsers import mp4
+from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import MalformedError, TruncatedError
 from tests.builders import box, box64, full_box, gpmd_mp4
 from tests.paths import SAMPLES

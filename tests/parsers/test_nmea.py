@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from telemetryfs.parsers import nmea
+from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import UnsupportedError
+from telemetryfs.parsers.formats import nmea_log
 from telemetryfs.parsers.model import GpsSample, Stream, Telemetry
 
 
@@ -25,7 +26,7 @@ VOID = sentence("GPRMC,123521.00,V,,,,,,,230394,,,N")
 
 
 def extract(text: str, name: str = "") -> Telemetry:
-    return nmea.extract(io.BytesIO(text.encode()), name=name)
+    return nmea_log.extract(io.BytesIO(text.encode()), name=name)
 
 
 def test_rmc_and_gga_of_the_same_second_make_one_sample() -> None:
@@ -126,7 +127,7 @@ def _video(samples: tuple[GpsSample, ...] = ()) -> Telemetry:
 
 def test_sidecar_gives_a_video_without_gps_its_track() -> None:
     side = extract(RMC1 + RMC2)
-    merged = nmea.merge(_video(), side)
+    merged = nmea_log.merge(_video(), side)
     assert merged.format == "novatek-mp4"
     assert merged.camera == "cam"
     assert merged.gps == side.gps
@@ -138,7 +139,7 @@ def test_sidecar_merges_with_the_video_track_by_time() -> None:
     side = extract(RMC1 + RMC2)
     own = GpsSample(utc=764426119.0, video_time=0.0, lat=1.0, lon=2.0)
     later = GpsSample(utc=764426125.0, video_time=6.0, lat=1.1, lon=2.1)
-    merged = nmea.merge(_video((own, later)), side)
+    merged = nmea_log.merge(_video((own, later)), side)
     assert [s.utc for s in merged.gps] == [764426119.0, 764426120.0, 764426125.0]
     assert merged.gps[0].lat == 1.0  # the video's valid sample wins
     assert merged.info["gps_source"] == "video+sidecar"
@@ -147,4 +148,4 @@ def test_sidecar_merges_with_the_video_track_by_time() -> None:
 
 def test_merge_without_video() -> None:
     side = extract(RMC1)
-    assert nmea.merge(None, side).gps == side.gps
+    assert nmea_log.merge(None, side).gps == side.gps

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.parsers import novatek
 from telemetryfs.parsers.errors import UnsupportedError
+from telemetryfs.parsers.formats.novatek import parse as novatek
 from telemetryfs.parsers.model import FIX_NONE, Extent, Telemetry
 from tests import dashcam_builders as b
 from tests.paths import SAMPLES

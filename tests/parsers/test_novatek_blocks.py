@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import dashcam_records, freegps_text
-from telemetryfs.parsers.dashcam import KNOTS, Record, judge
-from telemetryfs.parsers.freegps_layouts import decode_block
+from telemetryfs.parsers.formats.novatek import cousin_records as dashcam_records
+from telemetryfs.parsers.formats.novatek.layouts import decode_block
+from telemetryfs.parsers.formats.novatek.layouts import textual as freegps_text
+from telemetryfs.parsers.records import KNOTS, Record, judge
 from tests.paths import SAMPLES
 
 BLOCKS = SAMPLES / "novatek-blocks"

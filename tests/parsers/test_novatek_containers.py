@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import novatek
 from telemetryfs.parsers.errors import UnsupportedError
+from telemetryfs.parsers.formats.novatek import parse as novatek
 from telemetryfs.parsers.model import Telemetry
 from tests import dashcam_builders as b
 from tests.builders import box

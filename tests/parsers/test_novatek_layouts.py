@@ -11,9 +11,9 @@ import struct
 
 import pytest
 
-from telemetryfs.parsers.dashcam import KNOTS
-from telemetryfs.parsers.freegps_layouts import decode_block
-from telemetryfs.parsers.freegps_more import atc_decipher
+from telemetryfs.parsers.formats.novatek.layouts import decode_block
+from telemetryfs.parsers.formats.novatek.layouts.binary import atc_decipher
+from telemetryfs.parsers.records import KNOTS
 from tests import dashcam_builders as b
 
 WHEN = (2023, 6, 1, 12, 30, 15)

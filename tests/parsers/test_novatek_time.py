@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from telemetryfs.parsers import novatek, timebase
+from telemetryfs.parsers import timebase
+from telemetryfs.parsers.formats.novatek import parse as novatek
 from tests import dashcam_builders as b
 
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from telemetryfs.parsers import riff
+from telemetryfs.parsers.containers import riff
 from telemetryfs.parsers.errors import TruncatedError
 from tests.builders import riff_chunk, riff_list
 from tests.paths import SAMPLES

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers import seventymai
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.formats.seventymai import parse as seventymai
 from telemetryfs.parsers.model import Telemetry
 from tests import dashcam_builders as b
 from tests.builders import box

@@ -53,20 +53,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from telemetryfs.parsers import (
-    dashcam_mp4,
-    detect,
-    gopro,
-    gpmf,
-    ligogps,
-    mapcam,
-    nmea,
-    novatek,
-    seventymai,
-    sstar,
-)
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import detect
+from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers.encodings import gpmf, nmea
 from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.formats.gopro import parse as gopro
+from telemetryfs.parsers.formats.ligogps import parse as ligogps
+from telemetryfs.parsers.formats.mapcam import parse as mapcam
+from telemetryfs.parsers.formats.novatek import cousins as dashcam_mp4
+from telemetryfs.parsers.formats.novatek import parse as novatek
+from telemetryfs.parsers.formats.seventymai import parse as seventymai
+from telemetryfs.parsers.formats.sstar import parse as sstar
 from telemetryfs.parsers.model import Telemetry
 from tests.paths import ROOT, SAMPLES
 
@@ -236,7 +233,7 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 def _mp4_tail(path: Path) -> bytes:
     """ftyp + the moov of a file too big to be a seed (its offsets point past the end)."""
-    from telemetryfs.parsers import mp4
+    from telemetryfs.parsers.containers import mp4
 
     with path.open("rb") as f:
         moov = mp4.find_moov(f)

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from telemetryfs.fs import render
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import extract as extraction
 from tests.footage import make_gopro, make_novatek
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
 from tests.paths import ROOT

@@ -19,9 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.parsers import gopro, mapcam, nmea, novatek, seventymai, sstar
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import MalformedError, ParseError
+from telemetryfs.parsers.formats.gopro import parse as gopro
+from telemetryfs.parsers.formats.mapcam import parse as mapcam
+from telemetryfs.parsers.formats.novatek import parse as novatek
+from telemetryfs.parsers.formats.seventymai import parse as seventymai
+from telemetryfs.parsers.formats.sstar import parse as sstar
 from telemetryfs.parsers.model import Telemetry
 from tests.paths import ROOT
 from tests.reliability import fuzzing
@@ -166,7 +171,8 @@ def test_scripts_fuzz_command_line_reports_cases_per_entry_point() -> None:
 
 def _sstar_with_infinite_latitudes() -> bytes:
     """The weak-signal SigmaStar sample with every fixed row's latitude set to +inf."""
-    from telemetryfs.parsers import mp4, sstar
+    from telemetryfs.parsers.containers import mp4
+    from telemetryfs.parsers.formats.sstar import parse as sstar
     from tests.paths import SAMPLES
 
     data = bytearray(
@@ -183,7 +189,7 @@ def _sstar_with_infinite_latitudes() -> bytes:
 
 def test_sstar_infinite_latitude_raises_only_parse_error() -> None:
     # Found by scripts/fuzz: math.sin(inf) raised ValueError in sstar._distance.
-    from telemetryfs.parsers import sstar
+    from telemetryfs.parsers.formats.sstar import parse as sstar
 
     with contextlib.suppress(ParseError):
         sstar.extract(io.BytesIO(_sstar_with_infinite_latitudes()))
@@ -197,7 +203,8 @@ def _sstar_with_wild_coordinates() -> bytes:
 
     The values are those of the input scripts/fuzz (atheris) reduced the crash to.
     """
-    from telemetryfs.parsers import mp4, sstar
+    from telemetryfs.parsers.containers import mp4
+    from telemetryfs.parsers.formats.sstar import parse as sstar
     from tests.paths import SAMPLES
 
     sample = SAMPLES / "dashcam/dashcamigo/sstar-ssmd__neoline-spectrum-front.mp4"
@@ -219,7 +226,7 @@ def _sstar_with_wild_coordinates() -> bytes:
 # Found by scripts/fuzz --engine atheris: |latitude| > 90 made the haversine term
 # negative, and math.sqrt raised ValueError.
 def test_sstar_wild_latitudes_raise_only_parse_error() -> None:
-    from telemetryfs.parsers import sstar
+    from telemetryfs.parsers.formats.sstar import parse as sstar
 
     with contextlib.suppress(ParseError):
         sstar.extract(io.BytesIO(_sstar_with_wild_coordinates()))

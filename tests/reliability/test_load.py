@@ -30,7 +30,7 @@ from tests.reliability.conftest import Mount, MountFactory
 READERS = 32
 COPIES = 4  # each file is read by this many of the readers, concurrently
 LATENCY_LIMIT_S = 0.050  # p95 of requests answered on the event loop
-WORST_LIMIT_S = 0.060  # and the slowest of them (binio.share_gil: 13-16 ms here)
+WORST_LIMIT_S = 0.060  # and the slowest of them (fs/fuse/gil.py: 13-16 ms here)
 
 _PARSE_LINE = re.compile(r"DEBUG telemetryfs\.fs\.store: parse (.*) \(full=(True|False)\)$")
 
@@ -189,7 +189,7 @@ def test_the_root_answers_in_50_ms_while_long_files_parse(
     In every round no request waits anywhere near as long as a parse takes (a
     loop blocked by the parse would answer nothing until it ends); in the best
     of three rounds 95 % of the requests answered on the loop do so within
-    50 ms and none takes over 60 ms. Without binio.share_gil the parse thread's
+    50 ms and none takes over 60 ms. Without the GIL-sharing source files the parse thread's
     short reads starve the loop of the GIL: 60-290 ms worst cases were seen
     here. Requests through an I/O thread wait for the GIL too: their figures
     are printed (43-53 ms worst with share_gil, 309-473 ms without).
@@ -227,8 +227,8 @@ async def _parses_for(path: Path, *, concurrent: bool) -> int:
     import trio
 
     from telemetryfs.fs.cache import SourceKey
+    from telemetryfs.fs.fuse.store import Store
     from telemetryfs.fs.options import Options
-    from telemetryfs.fs.store import Store
 
     store = Store(Options(disk_cache=None))
     key = SourceKey.from_stat(str(path), os.stat(path))
@@ -268,8 +268,8 @@ async def test_mixed_levels_at_once_neither_recurse_nor_parse_more_than_twice(
     import trio
 
     from telemetryfs.fs.cache import SourceKey
+    from telemetryfs.fs.fuse.store import Store
     from telemetryfs.fs.options import Options
-    from telemetryfs.fs.store import Store
 
     make_gopro(tmp_path / "g.MP4", duration_s=5.0, video_mbps=1.0)
     for _ in range(5):

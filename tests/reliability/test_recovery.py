@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.parsers import mp4
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.model import GpsSample
 from tests.footage import Footage, make_gopro, make_novatek
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetryfs.parsers import detect, integrity, mp4
-from telemetryfs.parsers import telemetry as extraction
+from telemetryfs.parsers import detect, integrity
+from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.model import Extent, Telemetry
 from tests.builders import box, riff_chunk
@@ -269,7 +270,7 @@ def test_every_whole_sample_passes_the_integrity_check() -> None:
 
 def test_ligogps_byte_ranges_stay_inside_a_cut_file() -> None:
     # Found by the truncation tests: gps.raw once ran past the end of a cut file.
-    from telemetryfs.parsers import ligogps
+    from telemetryfs.parsers.formats.ligogps import parse as ligogps
 
     data = (SAMPLES / "dashcam/dashcamigo/carcam__carcam-4ch-front.mp4").read_bytes()[:577]
     t = ligogps.extract(io.BytesIO(data))

@@ -1,0 +1,336 @@
+"""``telemetryfs SOURCE MOUNTPOINT [-f] [-o OPT[,OPT...]]``: mount, serve, unmount.
+
+The one place that owns the mount's lifetime (as in s3ql): it checks the
+arguments, mounts, and either stays in the foreground (``-f``) or, like
+sshfs, returns once the mount is ready and keeps serving from a background
+process. SIGINT/SIGTERM unmount cleanly; ``fusermount3 -u MOUNTPOINT`` ends the
+daemon. Problems the user can fix are one line on stderr and exit status 1,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import faulthandler
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pyfuse3
+import trio
+
+from telemetryfs.fs.cache import default_cache_dir
+from telemetryfs.fs.options import Options
+
+log = logging.getLogger("telemetryfs")
+
+USAGE_EPILOG = """\
+mount options (-o, comma-separated):
+  allow_other          let other users in (the kernel then checks the permissions
+                       shown, which follow the source files' read bits)
+  show_other           also pass through files that are not footage, read-only
+  cache_mb=N           memory for parsed and rendered data (default 64)
+  disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
+                       recently used videos' entries go first)
+  time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
+                       local time (e.g. time_offset=+2); GoPro times are GPS UTC
+  ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
+
+examples:
+  telemetryfs /media/sdcard ~/tracks
+  telemetryfs -o allow_other,time_offset=-5 /nas/dashcam /mnt/tracks
+  fusermount3 -u ~/tracks
+"""
+
+
+class UsageError(Exception):
+    """A problem the user can fix: reported as one line, exit status 1."""
+
+
+@dataclass(slots=True)
+class Config:
+    source: Path
+    mountpoint: Path
+    foreground: bool
+    debug: bool
+    debug_fuse: bool
+    options: Options
+    log_file: Path | None
+
+
+def _version() -> str:
+    try:
+        return version("telemetryfs")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="telemetryfs",
+        description="Mount camera footage read-only: every video becomes a folder of "
+        "GPS tracks (GPX, CSV, KML, GeoJSON), info.json and raw telemetry streams.",
+        epilog=USAGE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", help="folder of footage (an SD card, a NAS share)")
+    parser.add_argument("mountpoint", help="an empty directory to mount on")
+    parser.add_argument("-f", "--foreground", action="store_true", help="stay in the foreground")
+    parser.add_argument("-o", dest="opts", action="append", default=[], metavar="OPT[,OPT...]")
+    parser.add_argument("--debug", action="store_true", help="log debug messages (implies -f)")
+    parser.add_argument("--debug-fuse", action="store_true", help="also log libfuse's requests")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="disk cache folder (default $XDG_CACHE_HOME/telemetryfs)",
+    )
+    parser.add_argument("--no-disk-cache", action="store_true", help="keep nothing on disk")
+    parser.add_argument("--log-file", type=Path, default=None, help="log here when in background")
+    parser.add_argument("-V", "--version", action="version", version=f"telemetryfs {_version()}")
+    return parser
+
+
+_OFFSET = re.compile(r"^([+-]?)(\d{1,2})(?::([0-5]\d))?$")
+_ACCEPTED = {"ro", "default_permissions", "fsname", "subtype", "noatime", "nodev", "nosuid"}
+
+
+def parse_time_offset(text: str) -> float:
+    """``+2``, ``-5:30``, ``+05:45`` → seconds east of UTC."""
+    match = _OFFSET.match(text.strip())
+    if match is None or int(match.group(2)) > 14:
+        raise UsageError(f"time_offset={text!r}: expected ±H or ±H:MM, e.g. +2 or -5:30")
+    sign = -1 if match.group(1) == "-" else 1
+    return sign * (int(match.group(2)) * 3600 + int(match.group(3) or 0) * 60)
+
+
+def _megabytes(name: str, arg: str) -> int:
+    if not arg.isdigit() or int(arg) < 1:
+        raise UsageError(f"{name}={arg!r}: expected a positive number of megabytes")
+    return int(arg)
+
+
+def parse_mount_options(values: list[str], options: Options) -> None:
+    for item in (o.strip() for value in values for o in value.split(",")):
+        if not item:
+            continue
+        name, _, arg = item.partition("=")
+        if name == "allow_other":
+            options.allow_other = True
+        elif name == "show_other":
+            options.show_other = True
+        elif name == "cache_mb":
+            options.cache_mb = _megabytes(name, arg)
+        elif name == "disk_cache_mb":
+            options.disk_cache_mb = _megabytes(name, arg)
+        elif name == "time_offset":
+            options.time_offset_s = parse_time_offset(arg)
+        elif name == "rw":
+            raise UsageError("telemetryfs is read-only: -o rw is not possible")
+        elif name not in _ACCEPTED:
+            raise UsageError(f"unknown mount option: -o {item}")
+
+
+def parse_args(argv: list[str] | None) -> Config:
+    args = build_parser().parse_args(argv)
+    options = Options()
+    parse_mount_options(args.opts, options)
+    if not args.no_disk_cache:
+        options.disk_cache = args.cache_dir or default_cache_dir()
+    config = Config(
+        source=Path(args.source),
+        mountpoint=Path(args.mountpoint),
+        foreground=args.foreground or args.debug,
+        debug=args.debug,
+        debug_fuse=args.debug_fuse,
+        options=options,
+        log_file=args.log_file,
+    )
+    check_paths(config)
+    return config
+
+
+def check_paths(config: Config) -> None:
+    """Fail early, in one line, on what would otherwise fail obscurely."""
+    if not config.source.is_dir():
+        raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
+    mnt = config.mountpoint
+    try:
+        entries = os.listdir(mnt)
+    except FileNotFoundError:
+        raise UsageError(f"MOUNTPOINT {str(mnt)!r} does not exist") from None
+    except NotADirectoryError:
+        raise UsageError(f"MOUNTPOINT {str(mnt)!r} is not a directory") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOTCONN:
+            raise UsageError(
+                f"MOUNTPOINT {str(mnt)!r} is a dead mount: run 'fusermount3 -u -z {mnt}' first"
+            ) from None
+        raise UsageError(f"MOUNTPOINT {str(mnt)!r}: {exc.strerror}") from None
+    if os.path.ismount(mnt):
+        raise UsageError(f"MOUNTPOINT {str(mnt)!r} is already a mount point")
+    if entries:
+        raise UsageError(f"MOUNTPOINT {str(mnt)!r} is not empty")
+    if config.source.resolve() == mnt.resolve() or mnt.resolve().is_relative_to(
+        config.source.resolve()
+    ):
+        raise UsageError("MOUNTPOINT must not be inside SOURCE")
+    if not os.path.exists("/dev/fuse"):
+        raise UsageError("no FUSE on this machine (/dev/fuse is missing): install fuse3")
+    if os.geteuid() != 0 and shutil.which("fusermount3") is None:
+        raise UsageError("fusermount3 not found: install the fuse3 package")
+
+
+def fuse_options(config: Config) -> set[str]:
+    opts = set(pyfuse3.default_options) | {
+        "fsname=telemetryfs",
+        "subtype=telemetryfs",
+        "ro",
+        "default_permissions",
+    }
+    if config.options.allow_other:
+        opts.add("allow_other")
+    if config.debug_fuse:
+        opts.add("debug")
+    return opts
+
+
+def setup_logging(config: Config) -> None:
+    level = logging.DEBUG if config.debug else logging.INFO
+    handler: logging.Handler
+    if config.log_file is not None:
+        handler = logging.FileHandler(config.log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if not config.debug:
+        # pyfuse3 logs every handler exception; ours are errnos on purpose.
+        logging.getLogger("pyfuse3").setLevel(logging.WARNING)
+
+
+async def serve() -> None:
+    """Run the FUSE loop until unmounted or told to stop by a signal."""
+    async with trio.open_nursery() as nursery:
+
+        async def on_signals() -> None:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    log.info("signal %d: unmounting", signum)
+                    pyfuse3.terminate()
+
+        nursery.start_soon(on_signals)
+        await pyfuse3.main(max_tasks=64)
+        nursery.cancel_scope.cancel()
+
+
+def mount(config: Config, ready: int | None = None) -> int:
+    """Mount, optionally tell the parent we are ready, serve, and unmount."""
+    # Imported here: --help and argument errors should not pay for the whole daemon.
+    from .operations import Operations
+    from .store import Store
+
+    _preload_parsers()
+    # Parsing runs in worker threads and holds the GIL in 5 ms slices by default;
+    # the event loop waiting behind two busy parse threads then answers a stat of
+    # the root in up to hundreds of ms. 1 ms slices hand it back sooner (measured:
+    # p99 wait 156-308 ms -> 64-119 ms during a one-hour parse) at a cost too small
+    # to see in the benchmark.
+    sys.setswitchinterval(0.001)
+    # Slices do not help against a parse thread's thousands of short reads, each
+    # giving the GIL up and taking it back before the loop wakes: the store opens
+    # sources through fuse/gil.py, whose reads pause now and then.
+    store = Store(config.options)
+    ops = Operations(os.fsencode(str(config.source.resolve())), store)
+    try:
+        pyfuse3.init(ops, str(config.mountpoint), fuse_options(config))
+    except Exception as exc:  # libfuse reports mount failures as RuntimeError
+        raise UsageError(f"cannot mount on {str(config.mountpoint)!r}: {exc}") from None
+    if ready is not None:
+        os.write(ready, b"ok")
+        os.close(ready)
+        _detach_stdio(config)
+    log.info("mounted %s on %s", config.source, config.mountpoint)
+    try:
+        trio.run(serve)
+    finally:
+        pyfuse3.close(unmount=True)
+    log.info("unmounted %s", config.mountpoint)
+    return 0
+
+
+def _preload_parsers() -> None:
+    """Import every parser and renderer now, not on the first request.
+
+    In the daemon the first ``cat track.gpx`` would otherwise pay for the
+    imports (gpxpy, every format package): a tenth of a second that belongs
+    to start-up.
+    """
+    import importlib
+
+    from telemetryfs.parsers import registry
+
+    for fmt in registry.FORMATS:
+        fmt.extract.__module__  # noqa: B018  (the registry import loaded the packages)
+    importlib.import_module("telemetryfs.fs.render")
+
+
+def _detach_stdio(config: Config) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1) if config.log_file is None and config.debug else (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def daemonize(config: Config) -> int:
+    """Fork: the child mounts and serves; the parent returns once the mount is ready."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read()
+        if message == b"ok":
+            return 0
+        sys.stderr.write(message.decode(errors="replace") or "telemetryfs: mount failed\n")
+        return 1
+    os.close(read_end)
+    os.setsid()
+    code = 1
+    try:
+        code = mount(config, ready=write_end)
+    except UsageError as exc:
+        os.write(write_end, f"telemetryfs: {exc}\n".encode())
+    except BaseException:
+        log.exception("telemetryfs stopped on an internal error")
+    finally:
+        # The child never returns into the caller's code: it ends here.
+        logging.shutdown()
+        os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = parse_args(argv)
+    except UsageError as exc:
+        print(f"telemetryfs: {exc}", file=sys.stderr)
+        return 1
+    setup_logging(config)
+    faulthandler.enable()
+    faulthandler.register(signal.SIGUSR1)
+    try:
+        if config.foreground:
+            return mount(config)
+        return daemonize(config)
+    except UsageError as exc:
+        print(f"telemetryfs: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,468 @@
+"""The pyfuse3 Operations: thin async handlers over the tree and the store.
+
+Deviations from pyfuse3's defaults, each on purpose:
+- inodes are never recycled, so ``forget()`` is a no-op;
+- every write-like request fails with EROFS (the mount is also ``ro``);
+- ``readdir`` of a source directory returns attributes from the source's stat
+  only: listing a folder of videos parses nothing;
+- the root carries a ``user.telemetryfs.stats`` xattr with the parse and cache
+  counters (an xattr, not a file, so rsync and find never see it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import stat
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import pyfuse3
+from pyfuse3 import (
+    EntryAttributes,
+    FileHandleT,
+    FileInfo,
+    FileNameT,
+    FlagT,
+    InodeT,
+    ModeT,
+    ReaddirToken,
+    RequestContext,
+    SetattrFields,
+    StatvfsData,
+    XAttrNameT,
+)
+
+from telemetryfs.fs import products
+from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
+
+from .files import (
+    BytesFile,
+    OpenFile,
+    PassthroughFile,
+    RawFileHandle,
+    StreamFileHandle,
+    open_source,
+)
+from .guard import fuse_op
+from .store import Store, open_source_checked
+
+log = logging.getLogger(__name__)
+
+# How long the kernel may trust names and attributes: how quickly a changed
+# source shows up (the issue asks for 1 s).
+TIMEOUT = 1.0
+STATS_XATTR = b"user.telemetryfs.stats"
+BLOCK = 512
+# open() of a derived file reuses a stat of its video this young (well inside
+# TIMEOUT, which the kernel itself trusts attributes for) instead of a thread
+# hop for a new one: a warm `cat track.gpx` then costs ~0.3 ms less.
+FRESH_STAT_S = 0.5
+RECENT_STATS = 256
+
+
+class Operations(pyfuse3.Operations):
+    enable_writeback_cache = False  # read-only; writeback would drift mtimes
+    supports_dot_lookup = False
+
+    def __init__(self, source: bytes, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.source = SourceTree(source, show_other=store.options.show_other)
+        self.inodes = InodeTable(self.source.root)
+        self._open: dict[int, OpenFile] = {}
+        self._fh_inode: dict[int, int] = {}
+        self._next_fh = 1
+        self._last_open_key: dict[int, SourceKey] = {}
+        # The st_size last given to the kernel per derived file: a handle whose
+        # content has another size must not be read as if it had this one.
+        self._told_size: dict[int, int] = {}
+        # Video path -> (time.monotonic() of the stat, the stat): see FRESH_STAT_S.
+        self._recent_stat: OrderedDict[bytes, tuple[float, os.stat_result]] = OrderedDict()
+
+    # -- names and attributes --------------------------------------------------
+
+    @fuse_op
+    async def lookup(
+        self, parent_inode: InodeT, name: FileNameT, ctx: RequestContext
+    ) -> EntryAttributes:
+        node, st = await self._child(self._node(parent_inode), bytes(name))
+        if node is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return await self._attrs(node, st)
+
+    @fuse_op
+    async def getattr(self, inode: InodeT, ctx: RequestContext) -> EntryAttributes:
+        return await self._attrs(self._node(inode))
+
+    async def _child(
+        self, parent: Node, name: bytes
+    ) -> tuple[Node, os.stat_result] | tuple[None, None]:
+        """The child ``name`` of ``parent`` and the source stat its attributes come from."""
+        if parent.kind is Kind.DIR:
+            found = await self.store.run_io(self.source.classify, parent.path, name)
+            if found is None:
+                return None, None
+            node = self.inodes.child(
+                parent.inode, name, found.kind, found.path, sidecar=found.sidecar
+            )
+            return node, found.st
+        if parent.kind in (Kind.VIDEO, Kind.STREAMS):
+            # Everything in a video folder takes its attributes from the video.
+            st = await self._stat(parent.path)
+            child = await self._video_child(parent, name, st)
+            return (child, st) if child is not None else (None, None)
+        return None, None
+
+    async def _video_child(self, parent: Node, name: bytes, st: os.stat_result) -> Node | None:
+        text = os.fsdecode(name)
+        if parent.kind is Kind.STREAMS:
+            text = f"{products.STREAMS_DIR}/{text}"
+        key = await self._key(parent, st)
+        if text == products.STREAMS_DIR:
+            if not await self.store.has_streams_dir(key):
+                return None
+            return self.inodes.child(
+                parent.inode, name, Kind.STREAMS, parent.path, sidecar=parent.sidecar
+            )
+        if "/" in text.removeprefix(products.STREAMS_DIR + "/"):
+            return None
+        entry = await self.store.find_entry(key, text)
+        if entry is None:
+            return None
+        return self.inodes.child(
+            parent.inode, name, Kind.FILE, parent.path, sidecar=parent.sidecar, entry=entry.name
+        )
+
+    async def _attrs(
+        self, node: Node, st: os.stat_result | None = None, *, listing: bool = False
+    ) -> EntryAttributes:
+        """Attributes of a node; ``listing``: for readdirplus, which must not build files."""
+        if st is None:
+            st = await self._stat(node.path)
+        attrs = EntryAttributes()
+        attrs.st_ino = node.inode
+        attrs.entry_timeout = TIMEOUT
+        attrs.attr_timeout = TIMEOUT
+        attrs.st_uid, attrs.st_gid = st.st_uid, st.st_gid
+        attrs.st_atime_ns = st.st_atime_ns
+        attrs.st_mtime_ns = st.st_mtime_ns
+        attrs.st_ctime_ns = st.st_ctime_ns
+        # Preferred I/O size: cat, cp and rsync read this much per call (the files are
+        # made in memory or stitched from many ranges; big reads cost fewer round trips).
+        attrs.st_blksize = 1024 * 1024
+        if node.kind is Kind.DIR:
+            attrs.st_mode = stat.S_IFDIR | (st.st_mode & 0o555)
+            attrs.st_nlink = 2
+        elif node.kind in (Kind.VIDEO, Kind.STREAMS):
+            readable = st.st_mode & 0o444
+            attrs.st_mode = stat.S_IFDIR | readable | (readable >> 2)
+            attrs.st_nlink = 2
+        else:
+            if node.kind is Kind.OTHER:
+                size = st.st_size
+            elif listing:
+                # Not built yet: no size, and attributes the kernel must fetch again
+                # (getattr, which builds the file) before any stat or read uses them.
+                known = await self.store.known_size(await self._key(node, st), node.entry)
+                size = known or 0
+                if known is None:
+                    attrs.attr_timeout = 0
+            else:
+                size = await self._size(node, st)
+            if node.kind is Kind.FILE and attrs.attr_timeout:
+                self._told_size[node.inode] = size
+            attrs.st_mode = stat.S_IFREG | (st.st_mode & 0o444)
+            attrs.st_nlink = 1
+            attrs.st_size = size
+            attrs.st_blocks = (size + BLOCK - 1) // BLOCK
+        return attrs
+
+    async def _size(self, node: Node, st: os.stat_result) -> int:
+        key = await self._key(node, st)
+        entry = await self.store.find_entry(key, node.entry)
+        if entry is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return await self.store.size(key, entry)
+
+    async def _key(self, node: Node, st: os.stat_result | None = None) -> SourceKey:
+        """The current version of the video behind ``node`` (``st``: its fresh stat)."""
+        if node.sidecar is None:
+            # Nothing more to stat, or a stat young enough: no thread hop (a listing
+            # asks this thousands of times, a warm cat on every open).
+            if st is None:
+                st = self._fresh_stat(node.path) or await self._stat(node.path)
+            return SourceKey.from_stat(os.fsdecode(node.path), st)
+
+        def stat_all() -> SourceKey:
+            vst = st if st is not None else os.stat(node.path)
+            sidecar_st = None
+            if node.sidecar is not None:
+                try:
+                    sidecar_st = os.stat(node.sidecar)
+                except OSError:
+                    sidecar_st = None
+            sidecar = os.fsdecode(node.sidecar) if sidecar_st is not None and node.sidecar else None
+            return SourceKey.from_stat(os.fsdecode(node.path), vst, sidecar, sidecar_st)
+
+        return await self.store.run_io(stat_all)
+
+    def _fresh_stat(self, path: bytes) -> os.stat_result | None:
+        recent = self._recent_stat.get(path)
+        if recent is not None and time.monotonic() - recent[0] < FRESH_STAT_S:
+            return recent[1]
+        return None
+
+    async def _stat(self, path: bytes) -> os.stat_result:
+        """os.stat in a worker thread, remembered for FRESH_STAT_S."""
+        when = time.monotonic()
+        st = await self.store.run_io(os.stat, path)
+        self._recent_stat[path] = (when, st)
+        self._recent_stat.move_to_end(path)
+        while len(self._recent_stat) > RECENT_STATS:
+            self._recent_stat.popitem(last=False)
+        return st
+
+    def _node(self, inode: int) -> Node:
+        node = self.inodes.get(inode)
+        if node is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return node
+
+    # -- directories -------------------------------------------------------------
+
+    @fuse_op
+    async def opendir(self, inode: InodeT, ctx: RequestContext) -> FileHandleT:
+        node = self._node(inode)
+        if node.kind not in (Kind.DIR, Kind.VIDEO, Kind.STREAMS):
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        return inode
+
+    @fuse_op
+    async def readdir(self, fh: FileHandleT, start_id: int, token: ReaddirToken) -> None:
+        node = self._node(fh)
+        listing = await self._listing(node)
+        # Sorted by inode with the inode as next_id: entries that appear later get
+        # higher inodes and vanished ones are just skipped (pyfuse3 contract).
+        for child, st in sorted(listing, key=lambda item: item[0].inode):
+            if child.inode <= start_id:
+                continue
+            attrs = await self._attrs(child, st, listing=True)
+            if not pyfuse3.readdir_reply(token, FileNameT(child.name), attrs, child.inode):
+                break
+
+    async def _listing(self, node: Node) -> list[tuple[Node, os.stat_result | None]]:
+        if node.kind is Kind.DIR:
+            found = await self.store.run_io(self.source.scan, node.path)
+            return [
+                (self.inodes.child(node.inode, e.name, e.kind, e.path, sidecar=e.sidecar), e.st)
+                for e in found
+            ]
+        st = await self._stat(node.path)
+        key = await self._key(node, st)
+        names: list[bytes] = []
+        if node.kind is Kind.VIDEO:
+            # A listing leads into streams/ more often than not (find, ls -R, rsync):
+            # parse fully now rather than GPS-only now and fully again a moment later.
+            for entry in await self.store.entries(key):
+                top = entry.name.split("/", 1)[0].encode()
+                if top not in names:
+                    names.append(top)
+        else:
+            prefix = products.STREAMS_DIR + "/"
+            names = [
+                e.name[len(prefix) :].encode()
+                for e in await self.store.entries(key)
+                if e.name.startswith(prefix)
+            ]
+        children = [await self._video_child(node, name, st) for name in names]
+        return [(c, st) for c in children if c is not None]
+
+    @fuse_op
+    async def releasedir(self, fh: FileHandleT) -> None:
+        return None
+
+    # -- files ---------------------------------------------------------------------
+
+    @fuse_op
+    async def open(self, inode: InodeT, flags: FlagT, ctx: RequestContext) -> FileInfo:
+        if flags & os.O_ACCMODE != os.O_RDONLY or flags & (os.O_TRUNC | os.O_APPEND | os.O_CREAT):
+            raise pyfuse3.FUSEError(errno.EROFS)
+        node = self._node(inode)
+        if node.kind is Kind.OTHER:
+            fd = await self.store.run_io(open_source, node.path)
+            return self._register(inode, PassthroughFile(self.store, fd), None)
+        if node.kind is not Kind.FILE:
+            raise pyfuse3.FUSEError(errno.EISDIR)
+        key = await self._key(node)
+        handle = await self._open_entry(key, node.entry)
+        return self._register(inode, handle, key)
+
+    async def _open_entry(self, key: SourceKey, name: str) -> OpenFile:
+        entry = await self.store.find_entry(key, name)
+        if entry is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        if entry.kind == products.GENERATED:
+            return BytesFile(await self.store.generated(key, name))
+        t = await self.store.telemetry(key, full=True)
+        if entry.kind == products.RAW:
+            raw = products.find_raw(t, name)
+            if raw is None:
+                raise pyfuse3.FUSEError(errno.ENOENT)
+            layout = products.raw_layout(raw)
+            fd = await self.store.run_io(open_source_checked, key)
+            return RawFileHandle(self.store, fd, layout)  # announces its ranges as it reads
+        stream = products.find_stream(t, name)
+        if stream is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        index = await self.store.stream_index(key, stream)
+        fd = await self.store.run_io(open_source_checked, key)
+        await self.store.run_io(products.prefetch, fd, products.chunk_extents(stream))
+        return StreamFileHandle(self.store, fd, stream, index)
+
+    def _register(self, inode: int, handle: OpenFile, key: SourceKey | None) -> FileInfo:
+        fh = self._next_fh
+        self._next_fh += 1
+        self._open[fh] = handle
+        self._fh_inode[fh] = inode
+        served = self._size_told_otherwise(inode, handle)
+        if served is not None:
+            # The source changed between the kernel's last getattr and this open:
+            # make it fetch the size of what this handle serves (not in the list
+            # of operations that deadlock with an invalidation, libfuse docs).
+            self._told_size[inode] = served
+            with contextlib.suppress(OSError):  # read() still refuses a mismatch
+                pyfuse3.invalidate_inode(InodeT(inode), attr_only=True)
+        # Keep the kernel's page cache only if the source is the version it cached.
+        keep = key is not None and self._last_open_key.get(inode) == key
+        if key is not None:
+            self._last_open_key[inode] = key
+        return FileInfo(fh=fh, keep_cache=keep)
+
+    @fuse_op
+    async def read(self, fh: FileHandleT, off: int, size: int) -> bytes:
+        handle = self._open.get(fh)
+        if handle is None:
+            raise pyfuse3.FUSEError(errno.EBADF)
+        if self._size_told_otherwise(self._fh_inode[fh], handle) is not None:
+            # Since this open the kernel was given the size of a newer version:
+            # serving the old bytes under the new size would mix two versions.
+            raise pyfuse3.FUSEError(errno.EIO)
+        return await handle.read(off, size)
+
+    def _size_told_otherwise(self, inode: int, handle: OpenFile) -> int | None:
+        """The size ``handle`` serves, if the kernel holds another for ``inode``; else None."""
+        told, served = self._told_size.get(inode), handle.size
+        return served if served is not None and told is not None and told != served else None
+
+    @fuse_op
+    async def release(self, fh: FileHandleT) -> None:
+        handle = self._open.pop(fh, None)
+        self._fh_inode.pop(fh, None)
+        if handle is not None:
+            handle.close()
+
+    # -- the rest ------------------------------------------------------------------
+
+    @fuse_op
+    async def statfs(self, ctx: RequestContext) -> StatvfsData:
+        sv = await self.store.run_io(os.statvfs, self.source.root)
+        data = StatvfsData()
+        data.f_bsize, data.f_frsize = sv.f_bsize, sv.f_frsize
+        data.f_blocks, data.f_bfree, data.f_bavail = sv.f_blocks, 0, 0
+        data.f_files, data.f_ffree, data.f_favail = sv.f_files, 0, 0
+        data.f_namemax = sv.f_namemax
+        return data
+
+    @fuse_op
+    async def getxattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> bytes:
+        if inode == ROOT_INODE and bytes(name) == STATS_XATTR:
+            return json.dumps(self.store.stats_dict(self.source.sniff_count)).encode()
+        raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
+
+    @fuse_op
+    async def listxattr(self, inode: InodeT, ctx: RequestContext) -> Sequence[XAttrNameT]:
+        return [XAttrNameT(STATS_XATTR)] if inode == ROOT_INODE else []
+
+    async def forget(self, inode_list: Sequence[tuple[InodeT, int]]) -> None:
+        return None  # inodes are never recycled
+
+    @fuse_op
+    async def setattr(
+        self,
+        inode: InodeT,
+        attr: EntryAttributes,
+        fields: SetattrFields,
+        fh: FileHandleT | None,
+        ctx: RequestContext,
+    ) -> EntryAttributes:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def write(self, fh: FileHandleT, off: int, buf: bytes) -> int:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def create(
+        self, parent_inode: InodeT, name: FileNameT, mode: ModeT, flags: FlagT, ctx: RequestContext
+    ) -> tuple[FileInfo, EntryAttributes]:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def mkdir(
+        self, parent_inode: InodeT, name: FileNameT, mode: ModeT, ctx: RequestContext
+    ) -> EntryAttributes:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def mknod(
+        self, parent_inode: InodeT, name: FileNameT, mode: ModeT, rdev: int, ctx: RequestContext
+    ) -> EntryAttributes:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def unlink(self, parent_inode: InodeT, name: FileNameT, ctx: RequestContext) -> None:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def rmdir(self, parent_inode: InodeT, name: FileNameT, ctx: RequestContext) -> None:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def rename(
+        self,
+        parent_inode_old: InodeT,
+        name_old: FileNameT,
+        parent_inode_new: InodeT,
+        name_new: FileNameT,
+        flags: FlagT,
+        ctx: RequestContext,
+    ) -> None:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def symlink(
+        self, parent_inode: InodeT, name: FileNameT, target: FileNameT, ctx: RequestContext
+    ) -> EntryAttributes:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def link(
+        self, inode: InodeT, new_parent_inode: InodeT, new_name: FileNameT, ctx: RequestContext
+    ) -> EntryAttributes:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def setxattr(
+        self, inode: InodeT, name: XAttrNameT, value: bytes, ctx: RequestContext
+    ) -> None:
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    @fuse_op
+    async def removexattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> None:
+        raise pyfuse3.FUSEError(errno.EROFS)

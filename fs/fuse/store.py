@@ -1,0 +1,349 @@
+"""Parsed telemetry and built files per source version: cached, single-flight, in threads.
+
+Every computation runs in a worker thread (``trio.to_thread``) under a
+limiter, so a parse of a four-hour file never blocks the event loop; a stat
+of the root answers while it runs. Results are cached in memory (bounded by
+bytes) and on disk; failures are cached too (s3ql's "broken blocks"), so a
+broken video costs one parse and one log line, not one per read.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import trio
+
+from telemetryfs.fs import products, view
+from telemetryfs.fs.cache import DiskCache, LruCache, SourceKey
+from telemetryfs.fs.fuse.flight import SingleFlight
+from telemetryfs.fs.fuse.gil import open_sharing_gil
+from telemetryfs.fs.options import Options, Stats
+from telemetryfs.fs.products import Entry, StreamIndex
+from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.model import Stream, Telemetry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _telemetry_cost(item: tuple[bool, Telemetry]) -> int:
+    return view.telemetry_cost(item[1])
+
+
+class Store:
+    """The one owner of parsed and built data."""
+
+    def __init__(self, options: Options, stats: Stats | None = None) -> None:
+        self.options = options
+        self.stats = stats or Stats()
+        budget = max(options.cache_mb, 8) * 1024 * 1024
+        self._telemetry: LruCache[tuple[bool, Telemetry]] = LruCache(budget // 2, _telemetry_cost)
+        self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
+        self._indexes: LruCache[StreamIndex] = LruCache(
+            budget // 8,
+            lambda i: 2048 + 8 * len(i.ends),  # the layout's formatters weigh ~2 KB
+        )
+        self._failures: dict[SourceKey, ParseError] = {}
+        self._entry_lists: LruCache[list[Entry]] = LruCache(
+            budget // 32, lambda e: 100 + 80 * len(e)
+        )
+        self._sizes: LruCache[dict[str, int]] = LruCache(budget // 32, lambda d: 100 + 80 * len(d))
+        # Entry lists from a GPS-only parse, good for the track files only (find_entry).
+        self._track_entries: LruCache[list[Entry]] = LruCache(
+            budget // 64, lambda e: 100 + 80 * len(e)
+        )
+        self._flight = SingleFlight()
+        self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
+        self.io_limiter = trio.CapacityLimiter(16)
+        self.disk: DiskCache | None = None
+        if options.disk_cache is not None:
+            offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
+            self.disk = DiskCache(
+                options.disk_cache, offset, capacity=options.disk_cache_mb * 1024 * 1024
+            )
+
+    # -- telemetry -------------------------------------------------------------
+
+    async def telemetry(self, key: SourceKey, *, full: bool) -> Telemetry:
+        """The parsed video (``full``: with every stream indexed).
+
+        Raises:
+            ParseError: the video cannot be parsed (remembered for this version).
+        """
+        # A parse of this version at the other level already under way is waited
+        # for, not run beside: a full one serves a GPS-only request, and for most
+        # formats a GPS-only one is the full result too (same_as_full).
+        await self._flight.wait(("telemetry", key, not full))
+        failure = self._failures.get(key)
+        if failure is not None:
+            raise failure
+
+        def lookup() -> Telemetry | None:
+            hit = self._telemetry.get(key)
+            if hit is not None and (hit[0] or not full):
+                return hit[1]
+            return None
+
+        return await self._flight.run(
+            ("telemetry", key, full), lookup, lambda: self._load(key, full)
+        )
+
+    async def _load(self, key: SourceKey, full: bool) -> Telemetry:
+        found = await self._from_disk(key, full)
+        if isinstance(found, ParseError):
+            self.stats.disk_hits += 1
+            self._failures[key] = found
+            raise found
+        if found is not None:
+            self.stats.disk_hits += 1
+            self._telemetry.put(key, found)
+            return found[1]
+        try:
+            t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
+        except ParseError as exc:
+            self.stats.parse_failures += 1
+            if isinstance(exc.__cause__, OSError):
+                # The card was pulled or the file is unreadable right now: not a
+                # verdict on this version of the file, so nothing is remembered.
+                log.info("%s: %s", key.path, exc)
+                raise
+            if not isinstance(exc, UnsupportedError):
+                log.warning("%s: %s", key.path, exc)
+            self._failures[key] = exc
+            if self.disk is not None:
+                await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
+            raise
+        full = full or extraction.same_as_full(t)  # a dashcam: no second parse for info.json
+        self._telemetry.put(key, (full, t))
+        if self.disk is not None:
+            await trio.to_thread.run_sync(
+                self.disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
+            )
+        return t
+
+    def _parse(self, key: SourceKey, full: bool) -> Telemetry:
+        self.stats.parses += 1
+        self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
+        log.debug("parse %s (full=%s)", key.path, full)
+        return view.parse(
+            key, full=full, time_offset_s=self.options.time_offset_s, opener=open_sharing_gil
+        )
+
+    async def _from_disk(
+        self, key: SourceKey, full: bool
+    ) -> tuple[bool, Telemetry] | ParseError | None:
+        """What an earlier mount learnt about this version: telemetry, or its failure."""
+        disk = self.disk
+        if disk is None:
+            return None
+
+        def load() -> tuple[bool, Telemetry] | ParseError | None:
+            failure = disk.get_object(key, "failure")
+            if isinstance(failure, ParseError):
+                return failure
+            for item, level in (("telemetry.full", True), ("telemetry.gps", False)):
+                if level or not full:
+                    value = disk.get_object(key, item)
+                    if isinstance(value, Telemetry):
+                        return level, value
+            return None
+
+        return await trio.to_thread.run_sync(load, limiter=self.io_limiter)
+
+    async def telemetry_or_none(self, key: SourceKey, *, full: bool) -> Telemetry | None:
+        """Like telemetry(), but None when the video cannot be parsed."""
+        try:
+            return await self.telemetry(key, full=full)
+        except ParseError:
+            return None
+
+    def _settled(self, key: SourceKey) -> bool:
+        """Whether this version's fate is known (parsed, or failed for good)."""
+        return key in self._failures or self._telemetry.get(key) is not None
+
+    def failure(self, key: SourceKey) -> ParseError | None:
+        return self._failures.get(key)
+
+    # -- the files of a video folder ----------------------------------------------
+
+    # -- metadata: entry lists and exact sizes ----------------------------------------
+    # Small, and persisted per source version, so that ls, stat and a no-op rsync
+    # after a remount never unpickle telemetry or read a cached file's body.
+
+    async def entries(self, key: SourceKey) -> list[Entry]:
+        """The files of a video folder (parses the video fully the first time)."""
+        known = await self._known_entries(key)
+        if known is None:
+            t = await self.telemetry_or_none(key, full=True)
+            known = products.list_entries(t)
+            if not self._settled(key):
+                return known  # the source could not be read: ask again next time
+            self._entry_lists.put(key, known)
+            if self.disk is not None:
+                data = json.dumps([[e.name, e.kind] for e in known]).encode()
+                await self.run_io(self.disk.put, key, "entries.json", data)
+        return known
+
+    async def _known_entries(self, key: SourceKey) -> list[Entry] | None:
+        known = self._entry_lists.get(key)
+        if known is None and self.disk is not None:
+            raw = await self.run_io(self.disk.get, key, "entries.json")
+            if raw is not None:
+                known = [Entry(name, kind) for name, kind in json.loads(raw)]
+                self._entry_lists.put(key, known)
+        return known
+
+    async def find_entry(self, key: SourceKey, name: str) -> Entry | None:
+        """The entry ``name`` of a video folder, parsing as little as that needs."""
+        if name == products.INFO:
+            return Entry(name, products.GENERATED)
+        track_file = name in products.TRACK_FILES
+        known = self._entry_lists.get(key)
+        if known is None and track_file:
+            known = self._track_entries.get(key)
+        if known is None:
+            known = await self._known_entries(key)
+        if known is None and track_file:
+            # A track file needs only the GPS track, not every stream indexed. The
+            # list is remembered apart: it names the track files right, the streams not.
+            known = products.list_entries(await self.telemetry_or_none(key, full=False))
+            if self._settled(key):
+                self._track_entries.put(key, known)
+        elif known is None:
+            known = await self.entries(key)
+        return next((e for e in known if e.name == name), None)
+
+    async def top_entries(self, key: SourceKey) -> list[Entry]:
+        """Enough entries to list a video folder's top level (a GPS-only parse will do)."""
+        known = await self._known_entries(key)
+        if known is not None:
+            return known
+        hit = self._telemetry.get(key)
+        if hit is not None and hit[0]:
+            return await self.entries(key)
+        return products.list_entries(await self.telemetry_or_none(key, full=False))
+
+    async def known_size(self, key: SourceKey, name: str) -> int | None:
+        """The size of ``name`` if it was ever computed for this version, else None."""
+        return (await self._sizes_for(key)).get(name)
+
+    async def _sizes_for(self, key: SourceKey) -> dict[str, int]:
+        sizes = self._sizes.get(key)
+        if sizes is None:
+            sizes = {}
+            if self.disk is not None:
+                raw = await self.run_io(self.disk.get, key, "sizes.json")
+                sizes = json.loads(raw) if raw is not None else {}
+            self._sizes.put(key, sizes)
+        return sizes
+
+    async def size(self, key: SourceKey, entry: Entry) -> int:
+        """The exact size of a file of a video folder (remembered per source version)."""
+        sizes = await self._sizes_for(key)
+        size = sizes.get(entry.name)
+        if size is None:
+            size = await self._compute_size(key, entry)
+            if not self._settled(key):
+                return size
+            sizes[entry.name] = size
+            if self.disk is not None:
+                await self.run_io(self.disk.put, key, "sizes.json", json.dumps(sizes).encode())
+        return size
+
+    async def _compute_size(self, key: SourceKey, entry: Entry) -> int:
+        if entry.kind == products.GENERATED:
+            return len(await self.generated(key, entry.name))
+        t = await self.telemetry(key, full=True)
+        if entry.kind == products.RAW:
+            raw = products.find_raw(t, entry.name)
+            if raw is None:
+                raise FileNotFoundError(entry.name)
+            return raw.size
+        stream = products.find_stream(t, entry.name)
+        if stream is None:
+            raise FileNotFoundError(entry.name)
+        return (await self.stream_index(key, stream)).size
+
+    async def has_streams_dir(self, key: SourceKey) -> bool:
+        prefix = products.STREAMS_DIR + "/"
+        return any(e.name.startswith(prefix) for e in await self.top_entries(key))
+
+    async def generated(self, key: SourceKey, name: str) -> bytes:
+        """The bytes of a generated file (info.json, track files, GPS table)."""
+        cache_key = (key, name)
+
+        async def build() -> bytes:
+            data = await self._disk_bytes(key, name)
+            if data is None:
+                t = await self.telemetry_or_none(key, full=products.needs_full(name))
+                context = self._info_context(key)
+                data = await trio.to_thread.run_sync(
+                    self._render, t, name, context, limiter=self.parse_limiter
+                )
+                if self.disk is not None:
+                    await trio.to_thread.run_sync(
+                        self.disk.put, key, name, data, limiter=self.io_limiter
+                    )
+            self._bytes.put(cache_key, data)
+            return data
+
+        return await self._flight.run(
+            ("bytes", cache_key), lambda: self._bytes.get(cache_key), build
+        )
+
+    def _render(self, t: Telemetry | None, name: str, context: dict[str, Any]) -> bytes:
+        self.stats.renders += 1
+        return view.render(t, name, context)
+
+    def _info_context(self, key: SourceKey) -> dict[str, Any]:
+        return view.info_context(key, self._failures.get(key), self.options.time_offset_s)
+
+    async def _disk_bytes(self, key: SourceKey, item: str) -> bytes | None:
+        disk = self.disk
+        if disk is None:
+            return None
+        data = await trio.to_thread.run_sync(disk.get, key, item, limiter=self.io_limiter)
+        if data is not None:
+            self.stats.disk_hits += 1
+        return data
+
+    async def stream_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
+        """The layout and chunk offsets of a stream CSV (cheap: no decoding)."""
+        cache_key = (key, stream.name)
+        index = self._indexes.get(cache_key)
+        if index is None:
+            t = await self.telemetry(key, full=True)
+            index = await trio.to_thread.run_sync(
+                products.build_stream_index, stream, t, limiter=self.parse_limiter
+            )
+            self._indexes.put(cache_key, index)
+        return index
+
+    def stats_dict(self, sniffs: int) -> dict[str, Any]:
+        self.stats.sniffs = sniffs
+        return self.stats.as_dict()
+
+    async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking I/O in a worker thread under the I/O limiter."""
+        return await trio.to_thread.run_sync(fn, *args, limiter=self.io_limiter)
+
+
+def open_source_checked(key: SourceKey) -> int:
+    """Open the source read-only and make sure it is still the version ``key`` names.
+
+    Raises:
+        OSError: ESTALE when the file changed since ``key`` was taken.
+    """
+    fd = os.open(key.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    st = os.fstat(fd)
+    if (st.st_ino, st.st_size, st.st_mtime_ns) != (key.ino, key.size, key.mtime_ns):
+        os.close(fd)
+        raise OSError(errno.ESTALE, "source changed", key.path)
+    return fd

@@ -1,0 +1,130 @@
+"""GoPro streams and raw files: the Stream list and the .gpmf files synthesized from the source.
+
+Each (device, key, codec) the walker indexed becomes one Stream, named by its
+FOURCC, '<device>-<FOURCC>' where devices share it, '-2' for a changed
+layout; its chunks are the data KLVs, timed from their payload less TIMO
+(per-frame KLVs get an instant each). Its raw file ``<name>.gpmf`` is valid
+GPMF and copies nothing: per STRM, a synthesized DEVC header and the
+device's DVID/DVNM KLVs, then the STRM's extent of the source.
+``all.gpmf`` is the payloads' extents, coalesced.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+
+from telemetryfs.parsers.encodings import gpmf
+from telemetryfs.parsers.errors import MalformedError
+from telemetryfs.parsers.formats.gopro.gps import Times
+from telemetryfs.parsers.formats.gopro.streams import _Walker
+from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream
+
+
+def _coalesce(extents: Iterator[Extent] | list[Extent]) -> list[Extent]:
+    out: list[Extent] = []
+    for e in extents:
+        if out and out[-1].offset + out[-1].size == e.offset:
+            out[-1] = Extent(out[-1].offset, out[-1].size + e.size)
+        else:
+            out.append(e)
+    return out
+
+
+def _build_streams(walker: _Walker, times: Times) -> tuple[list[Stream], list[RawFile]]:
+    names = _stream_names(walker)
+    streams: list[Stream] = []
+    files: list[RawFile] = []
+    prefixes: dict[tuple[int | str, int], bytes] = {}
+    for key, acc in walker.streams.items():
+        device = walker.devices[acc.device]
+        chunks = tuple(_chunk(spec, times) for spec in acc.chunks)
+        name = names[key]
+        streams.append(
+            Stream(
+                name,
+                _fourcc_text(acc.key),
+                device.name,
+                acc.label,
+                acc.columns,
+                acc.count,
+                chunks,
+                acc.codec,
+            )
+        )
+        pieces: list[Piece] = []
+        for _, extent in acc.strms:
+            inner = len(device.prefix) + extent.size
+            if (acc.device, inner) not in prefixes:
+                prefixes[(acc.device, inner)] = _devc_header(inner) + device.prefix
+            pieces.extend((prefixes[(acc.device, inner)], extent))
+        files.append(RawFile(f"{name}.gpmf", tuple(pieces)))
+    return streams, files
+
+
+def _chunk(spec: tuple[int, int, int, Extent, int, float], times: Times) -> Chunk:
+    """One data KLV's chunk: payload time, less TIMO; per-frame KLVs get an instant each."""
+    index, step, steps, extent, rows, timo = spec
+    start, dur = times[index]
+    if start is None or dur is None:
+        return Chunk(extent, rows, None, None)
+    if steps > 1:
+        return Chunk(extent, rows, start + step * dur / steps - timo, 0.0)
+    return Chunk(extent, rows, start - timo, dur)
+
+
+_DEVC_TAIL = struct.Struct(">BBH")
+
+
+def _devc_header(inner: int) -> bytes:
+    """A DEVC KLV header for ``inner`` bytes (struct size x repeat must equal it exactly)."""
+    for struct_size in (1, *range(4, 256, 4)):
+        if inner % struct_size == 0 and inner // struct_size <= 0xFFFF:
+            return gpmf.DEVC + _DEVC_TAIL.pack(0, struct_size, inner // struct_size)
+    raise MalformedError(f"a STRM of {inner} bytes cannot be wrapped in a DEVC")
+
+
+def _fourcc_text(key: bytes) -> str:
+    return key.decode("latin-1")
+
+
+def _safe(name: str) -> str:
+    """A file stem anyone can type: letters, digits, '.', '_' and '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "stream"
+
+
+def _stream_names(walker: _Walker) -> dict[tuple[int | str, bytes, gpmf.Codec], str]:
+    """FOURCC, or '<device>-<FOURCC>' where devices share it; '-2' for a changed layout."""
+    devices_per_key: dict[bytes, set[int | str]] = {}
+    for dev, key, _ in walker.streams:
+        devices_per_key.setdefault(key, set()).add(dev)
+    names: dict[tuple[int | str, bytes, gpmf.Codec], str] = {}
+    used: set[str] = set()
+    for skey in walker.streams:
+        dev, key, _ = skey
+        base = _safe(_fourcc_text(key))
+        if len(devices_per_key[key]) > 1:
+            device = walker.devices[dev]
+            base = _safe(f"{device.name or device.id}-{_fourcc_text(key)}")
+        name, n = base, 1
+        while name.lower() in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name.lower())
+        names[skey] = name
+    return names
+
+
+def _unique_names(streams: list[Stream], taken: set[str]) -> list[Stream]:
+    import dataclasses
+
+    out = []
+    for s in streams:
+        name, n = s.name, 1
+        while name in taken:
+            n += 1
+            name = f"{s.name}-{n}"
+        taken.add(name)
+        out.append(dataclasses.replace(s, name=name))
+    return out

@@ -1,0 +1,58 @@
+"""The one list of camera families. Adding a family: its package under formats/, one line here.
+
+Order matters only between formats of equal score for a file (the earlier
+is tried first); scores decide the rest.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from telemetryfs.parsers.format import Format, Traits
+from telemetryfs.parsers.formats import gopro, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
+
+FORMATS: tuple[Format, ...] = (
+    *gopro.FORMATS,
+    *seventymai.FORMATS,
+    *novatek.FORMATS,
+    *sstar.FORMATS,
+    *ligogps.FORMATS,
+    *mapcam.FORMATS,
+    *nmea_log.FORMATS,
+)
+
+
+def for_container(container: str) -> list[Format]:
+    """The formats that may be inside a container, in registry order."""
+    return [f for f in FORMATS if container in f.containers]
+
+
+@cache
+def _by_output() -> dict[str, Format]:
+    return {out: f for f in FORMATS for out in f.outputs}
+
+
+def format_of(telemetry_format: str) -> Format | None:
+    """The format that produces results named ``telemetry_format`` (Telemetry.format)."""
+    return _by_output().get(telemetry_format)
+
+
+def traits_of(telemetry_format: str) -> Traits:
+    """The traits of a result's format (defaults for a name no family produces)."""
+    found = format_of(telemetry_format)
+    return found.traits if found is not None else Traits()
+
+
+def sidecar_formats() -> list[Format]:
+    """Formats whose files can belong to a video as sidecars."""
+    return [f for f in FORMATS if f.traits.sidecar_for and f.merge is not None]
+
+
+def sidecar_containers() -> frozenset[str]:
+    """Containers that can be a sidecar."""
+    return frozenset(c for f in sidecar_formats() for c in f.containers)
+
+
+def takes_sidecars(container: str | None) -> bool:
+    """Whether files of this container can have a sidecar merged in."""
+    return any(container in f.traits.sidecar_for for f in sidecar_formats())

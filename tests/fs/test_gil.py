@@ -1,0 +1,50 @@
+"""The daemon's GIL-sharing source files (fs/fuse/gil.py)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from telemetryfs.fs.fuse import gil
+from telemetryfs.parsers import binio, extract
+
+
+def _timed_reads(opener: Callable[[str], BinaryIO], path: Path, n: int) -> float:
+    with opener(str(path)) as f:
+        start = time.monotonic()
+        for i in range(n):
+            binio.read_at(f, i, 1)
+        return time.monotonic() - start
+
+
+def test_a_gil_sharing_file_pauses_a_reading_thread_now_and_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(bytes(100))
+    assert _timed_reads(extract.open_file, path, 50) < 0.05  # plain files: no pause
+    monkeypatch.setattr(gil, "EVERY_S", 0.0)
+    monkeypatch.setattr(gil, "PAUSE_S", 0.01)  # pause 10 ms at every read
+    took: list[float] = []
+    reader = threading.Thread(
+        target=lambda: took.append(_timed_reads(gil.open_sharing_gil, path, 6))
+    )
+    reader.start()
+    reader.join()
+    assert took[0] >= 0.04  # the first read starts the clock, the next five pause
+
+
+def test_a_gil_sharing_file_reads_the_same_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(bytes(range(256)) * 3)
+    with gil.open_sharing_gil(str(path)) as f:
+        assert binio.read_at(f, 250, 10) == (bytes(range(256)) * 3)[250:260]
+        assert binio.file_size(f) == 768
+        with pytest.raises(io.UnsupportedOperation):
+            f.write(b"x")  # opened read-only
