@@ -51,6 +51,7 @@ from typing import Any
 
 import gpxpy.gpx
 
+from telemetryfs.parsers import registry
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
 
 from .render_common import (
@@ -122,8 +123,7 @@ def dop_kind(telemetry: Telemetry) -> str:
     hint = telemetry.info.get("dop_kind")
     if isinstance(hint, str) and hint in _DOP_KINDS:
         return hint
-    fmt = telemetry.format.lower()
-    return "pdop" if fmt.startswith("gopro") or fmt == "gpmf" else "hdop"
+    return registry.traits_of(telemetry.format).dop.value
 
 
 def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:

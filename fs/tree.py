@@ -3,7 +3,8 @@
 Source side (synchronous, run in worker threads): :class:`SourceTree` lists a
 source directory and says what each entry becomes. Directories stay
 directories; a file recognised as footage by its content becomes a video
-folder; an NMEA log with the same stem as a video is that video's sidecar
+folder; a sidecar (a file of a format whose traits say it belongs to videos,
+such as an NMEA log) with the same stem as a video is that video's sidecar
 (merged into it, not shown on its own); other files are hidden unless
 ``show_other`` passes them through.
 
@@ -23,8 +24,9 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from telemetryfs.parsers import detect
+from telemetryfs.parsers import detect, registry
 from telemetryfs.parsers.errors import ParseError
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,14 @@ class Kind(enum.Enum):
     STREAMS = "streams"
     FILE = "file"
     OTHER = "other"
+
+
+class Inspected(NamedTuple):
+    """A source file as listing sees it: the path to use, its stat, its sniffed container."""
+
+    path: bytes
+    st: os.stat_result
+    container: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +94,7 @@ class SourceTree:
         """Every visible entry of a source directory, sorted by name."""
         with os.scandir(dir_path) as it:
             raw = sorted((e.name, e.path, e.is_symlink()) for e in it)
-        kinds: dict[bytes, tuple[bytes, os.stat_result, str | None]] = {}
+        kinds: dict[bytes, Inspected] = {}
         for name, path, is_link in raw:
             found = self._inspect(path, is_link)
             if found is not None:
@@ -100,7 +110,7 @@ class SourceTree:
         if found is None:
             return None
         kinds = {name: found}
-        if found[2] in detect.VIDEO_KINDS or found[2] == detect.NMEA:
+        if found[2] in detect.VIDEO_KINDS or found[2] in registry.sidecar_containers():
             # A sidecar pairs a video with a log of the same stem: look at those only.
             stem = _stem(name)
             for other in _names(dir_path):
@@ -113,12 +123,12 @@ class SourceTree:
         return self._entry(name, kinds)
 
     def _entry(
-        self, name: bytes, kinds: dict[bytes, tuple[bytes, os.stat_result, str | None]]
+        self, name: bytes, kinds: dict[bytes, Inspected]
     ) -> SourceEntry | None:
         path, st, kind = kinds[name]
         if stat.S_ISDIR(st.st_mode):
             return SourceEntry(name, Kind.DIR, path, st)
-        if kind == detect.NMEA and self._video_for_sidecar(name, kinds) is not None:
+        if kind in registry.sidecar_containers() and self._video_for_sidecar(name, kinds) is not None:
             return SourceEntry(name, Kind.OTHER, path, st) if self.show_other else None
         if kind is not None:
             return SourceEntry(name, Kind.VIDEO, path, st, self._sidecar_for(name, kind, kinds))
@@ -126,27 +136,28 @@ class SourceTree:
 
     @staticmethod
     def _sidecar_for(
-        name: bytes, kind: str, kinds: dict[bytes, tuple[bytes, os.stat_result, str | None]]
+        name: bytes, kind: str, kinds: dict[bytes, Inspected]
     ) -> bytes | None:
-        if kind not in detect.VIDEO_KINDS:
+        if not registry.takes_sidecars(kind):
             return None
         stem = _stem(name)
-        logs = sorted(n for n, (_, _, k) in kinds.items() if k == detect.NMEA and _stem(n) == stem)
+        sidecars = registry.sidecar_containers()
+        logs = sorted(n for n, (_, _, k) in kinds.items() if k in sidecars and _stem(n) == stem)
         return kinds[logs[0]][0] if logs else None
 
     @staticmethod
     def _video_for_sidecar(
-        name: bytes, kinds: dict[bytes, tuple[bytes, os.stat_result, str | None]]
+        name: bytes, kinds: dict[bytes, Inspected]
     ) -> bytes | None:
         stem = _stem(name)
         videos = sorted(
-            n for n, (_, _, k) in kinds.items() if k in detect.VIDEO_KINDS and _stem(n) == stem
+            n for n, (_, _, k) in kinds.items() if registry.takes_sidecars(k) and _stem(n) == stem
         )
         return videos[0] if videos else None
 
     def _inspect(
         self, path: bytes, is_link: bool
-    ) -> tuple[bytes, os.stat_result, str | None] | None:
+    ) -> Inspected | None:
         """(path to use, its stat, sniffed kind) or None for what is never shown."""
         try:
             if is_link:
@@ -162,10 +173,10 @@ class SourceTree:
         except OSError:
             return None
         if stat.S_ISDIR(st.st_mode):
-            return path, st, None
+            return Inspected(path, st, None)
         if not stat.S_ISREG(st.st_mode):
             return None
-        return path, st, self._sniff(path, st)
+        return Inspected(path, st, self._sniff(path, st))
 
     def _sniff(self, path: bytes, st: os.stat_result) -> str | None:
         cache_key = (path, st.st_ino, st.st_size, st.st_mtime_ns)

@@ -53,17 +53,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from telemetryfs.parsers import detect
+from telemetryfs.parsers import detect, registry
 from telemetryfs.parsers import extract as extraction
-from telemetryfs.parsers.encodings import gpmf, nmea
+from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import ParseError
-from telemetryfs.parsers.formats.gopro import parse as gopro
-from telemetryfs.parsers.formats.ligogps import parse as ligogps
-from telemetryfs.parsers.formats.mapcam import parse as mapcam
-from telemetryfs.parsers.formats.novatek import cousins as dashcam_mp4
-from telemetryfs.parsers.formats.novatek import parse as novatek
-from telemetryfs.parsers.formats.seventymai import parse as seventymai
-from telemetryfs.parsers.formats.sstar import parse as sstar
 from telemetryfs.parsers.model import Telemetry
 from tests.paths import ROOT, SAMPLES
 
@@ -196,22 +189,17 @@ class Target:
     kinds: tuple[str, ...]  # seed kinds it starts from
 
 
+# Two whole-pipeline targets, then every parser entry point the registry declares.
 TARGETS: dict[str, Target] = {
     "telemetry.extract": Target(
         _file_target, ("mp4", "gopro_cut", "gpmf", "jpeg", "avi", "ts", "nmea", "dashcam")
     ),
     "detect.sniff": Target(_sniff_target, ("mp4", "gpmf", "jpeg", "avi", "ts", "nmea")),
-    "gopro.extract_mp4": Target(_bytes_target(gopro.extract_mp4), ("mp4",)),
-    "gopro.extract_gpmf": Target(_bytes_target(gopro.extract_gpmf), ("gpmf",)),
-    "gopro.extract_jpeg": Target(_bytes_target(gopro.extract_jpeg), ("jpeg",)),
-    "gopro.recover_mp4": Target(_bytes_target(gopro.recover_mp4), ("gopro_cut", "mp4")),
-    "novatek.extract": Target(_bytes_target(novatek.extract), ("novatek", "ts", "dashcam")),
-    "seventymai.extract": Target(_bytes_target(seventymai.extract), ("70mai",)),
-    "sstar.extract": Target(_bytes_target(sstar.extract), ("sstar",)),
-    "ligogps.extract": Target(_bytes_target(ligogps.extract), ("ligogps", "dashcam")),
-    "dashcam_mp4.extract": Target(_bytes_target(dashcam_mp4.extract), ("dashcam",)),
-    "mapcam.extract": Target(_bytes_target(mapcam.extract), ("avi",)),
-    "nmea.extract": Target(_bytes_target(nmea.extract), ("nmea",)),
+    **{
+        entry.name: Target(_bytes_target(entry.run), entry.seeds)
+        for fmt in registry.FORMATS
+        for entry in fmt.fuzz
+    },
 }
 
 
