@@ -28,7 +28,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers import extract
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream
@@ -241,7 +241,7 @@ def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int
         chunk_start = index.ends[first - 1] if first else 0
         wanted = stream.chunks[first : last + 1]
         text = b"".join(
-            render_stream.render_chunk(index.layout, c, extraction.decode_chunk(stream, d))
+            render_stream.render_chunk(index.layout, c, extract.decode_chunk(stream, d))
             for c, d in iter_chunk_data(fd, wanted)
         )
         out.append(text[body_off - chunk_start : body_end - chunk_start])

@@ -122,22 +122,21 @@ class SourceTree:
                         kinds[other] = other_found
         return self._entry(name, kinds)
 
-    def _entry(
-        self, name: bytes, kinds: dict[bytes, Inspected]
-    ) -> SourceEntry | None:
+    def _entry(self, name: bytes, kinds: dict[bytes, Inspected]) -> SourceEntry | None:
         path, st, kind = kinds[name]
         if stat.S_ISDIR(st.st_mode):
             return SourceEntry(name, Kind.DIR, path, st)
-        if kind in registry.sidecar_containers() and self._video_for_sidecar(name, kinds) is not None:
+        if (
+            kind in registry.sidecar_containers()
+            and self._video_for_sidecar(name, kinds) is not None
+        ):
             return SourceEntry(name, Kind.OTHER, path, st) if self.show_other else None
         if kind is not None:
             return SourceEntry(name, Kind.VIDEO, path, st, self._sidecar_for(name, kind, kinds))
         return SourceEntry(name, Kind.OTHER, path, st) if self.show_other else None
 
     @staticmethod
-    def _sidecar_for(
-        name: bytes, kind: str, kinds: dict[bytes, Inspected]
-    ) -> bytes | None:
+    def _sidecar_for(name: bytes, kind: str, kinds: dict[bytes, Inspected]) -> bytes | None:
         if not registry.takes_sidecars(kind):
             return None
         stem = _stem(name)
@@ -146,18 +145,14 @@ class SourceTree:
         return kinds[logs[0]][0] if logs else None
 
     @staticmethod
-    def _video_for_sidecar(
-        name: bytes, kinds: dict[bytes, Inspected]
-    ) -> bytes | None:
+    def _video_for_sidecar(name: bytes, kinds: dict[bytes, Inspected]) -> bytes | None:
         stem = _stem(name)
         videos = sorted(
             n for n, (_, _, k) in kinds.items() if registry.takes_sidecars(k) and _stem(n) == stem
         )
         return videos[0] if videos else None
 
-    def _inspect(
-        self, path: bytes, is_link: bool
-    ) -> Inspected | None:
+    def _inspect(self, path: bytes, is_link: bool) -> Inspected | None:
         """(path to use, its stat, sniffed kind) or None for what is never shown."""
         try:
             if is_link:

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
-from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.extract import Opener, open_file
 from telemetryfs.parsers.model import Telemetry
@@ -41,7 +41,7 @@ def parse(
         ParseError: the video cannot be parsed.
     """
     with GC_PAUSE:
-        return extraction.extract(
+        return extract.extract(
             key.path, full=full, sidecar=key.sidecar, time_offset_s=time_offset_s, opener=opener
         )
 

@@ -121,7 +121,7 @@ def posix(year: int, month: int, day: int, hour: int, minute: int, second: float
     return calendar.timegm((year, month, day, hour, minute, 0, 0, 0, 0)) + float(second)
 
 
-def text(raw: bytes) -> str:
+def field_text(raw: bytes) -> str:
     """A fixed-width text field: up to the first NUL, decoded so that it never fails."""
     return raw.split(b"\0", 1)[0].decode("latin-1").strip()
 

@@ -24,7 +24,7 @@ from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.options import Options, Stats
 from telemetryfs.fs.products import Entry, StreamIndex
-from telemetryfs.parsers import extract as extraction
+from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.model import Stream, Telemetry
 
@@ -120,7 +120,7 @@ class Store:
             if self.disk is not None:
                 await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
             raise
-        full = full or extraction.same_as_full(t)  # a dashcam: no second parse for info.json
+        full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
         self._telemetry.put(key, (full, t))
         if self.disk is not None:
             await trio.to_thread.run_sync(

@@ -26,13 +26,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.model import (
     FIX_2D,
     FIX_3D,
     Value,
 )
-from telemetryfs.parsers.records import KNOTS, Record
+from telemetryfs.parsers.records import KNOTS, Record, ddmm, posix
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def _coord(fields: list[bytes], i: int) -> float | None:
     hemi = _field(fields, i + 1).decode("latin-1")
     if hemi not in ("N", "S", "E", "W"):
         return None
-    return dashcam.ddmm(_num(_field(fields, i)), hemi)
+    return ddmm(_num(_field(fields, i)), hemi)
 
 
 def _clock(raw: bytes) -> float | None:
@@ -121,7 +120,7 @@ def _day(raw: bytes) -> float | None:
         return None
     yy = int(raw[4:6])
     year = yy + (1900 if yy >= 70 else 2000)  # NMEA's two-digit year (as ExifTool reads it)
-    return dashcam.posix(year, int(raw[2:4]), int(raw[:2]), 0, 0, 0)
+    return posix(year, int(raw[2:4]), int(raw[:2]), 0, 0, 0)
 
 
 def parse_rmc(s: _Fields, midnight: float | None) -> tuple[Record, float | None]:

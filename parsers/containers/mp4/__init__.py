@@ -1,7 +1,7 @@
 """ISO base media (MP4/MOV) movies: the moov's headers and tracks; reads indexes, never mdat.
 
-The box walker is mp4_boxes.py, the sample tables (stsd, stts, stsz/stz2,
-stsc, stco/co64) are mp4_tables.py; this module reads the moov (mvhd, and
+The box walker is boxes.py, the sample tables (stsd, stts, stsz/stz2,
+stsc, stco/co64) are tables.py; this module reads the moov (mvhd, and
 per trak tkhd, mdhd, hdlr, the stsd sample format and elst) and re-exports
 the other two, so ``from telemetryfs.parsers import mp4`` is the whole API.
 

@@ -8,7 +8,7 @@ mdat is never read: walking past it is one seek.
 References: ISO/IEC 14496-12 §4.2 and §8 (box structure), Apple QuickTime
 File Format (``meta`` without the full-box header).
 
-The movie (mp4.py) and the sample tables (mp4_tables.py) are read with it.
+The movie (containers/mp4/__init__.py) and the sample tables (tables.py) are read with it.
 """
 
 from __future__ import annotations

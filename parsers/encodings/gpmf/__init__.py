@@ -12,9 +12,9 @@ This module reads one STRM (its data KLVs and the properties in force for
 them), the settings STRMs, a stream's column names and GPSU times. It
 re-exports the rest, so ``from telemetryfs.parsers import gpmf`` is the
 whole GPMF API:
-- gpmf_klv.py: keys, type chars, KLV walking (iter_klv, children, is_gpmf)
+- klv.py: keys, type chars, KLV walking (iter_klv, children, is_gpmf)
   and simple values (read_text, read_numbers, read_value);
-- gpmf_codec.py: Codec, make_codec, decode_chunk, raw_rows (scaled decoding).
+- codec.py: Codec, make_codec, decode_chunk, raw_rows (scaled decoding).
 
 References: the GPMF spec (gopro/gpmf-parser README, ``docs/README.md``;
 local copy in shared/seeds/gpmf-format-readme.txt), gpmf-parser's

@@ -7,7 +7,7 @@ sensor's axes turned into the camera's). The Stream of each telemetry
 stream holds its Codec, and decode_chunk turns one chunk's bytes into rows.
 
 The disk cache pickles Codec by module and name: it must stay importable
-as ``telemetryfs.parsers.gpmf_codec.Codec``, and gpmf re-exports it
+as ``telemetryfs.parsers.encodings.gpmf.codec.Codec``, and gpmf re-exports it
 (``telemetryfs.parsers.gpmf.Codec``, what caches written before the
 module was split refer to).
 

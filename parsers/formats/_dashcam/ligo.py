@@ -34,10 +34,9 @@ import re
 import struct
 from typing import Any
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.formats._dashcam.decoded import Decoded
 from telemetryfs.parsers.model import Value
-from telemetryfs.parsers.records import KMH, KNOTS, Record, Source
+from telemetryfs.parsers.records import KMH, KNOTS, Record, Source, ddmm, posix
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +126,7 @@ def parse_text(plain: bytes, offset: int, *, fuzzed: bool) -> Record | None:
     speed = speed_raw * (_FUZZ_SPEED if fuzzed else KNOTS)
     if len(lat_s.split(".")[0]) >= 3:
         # DDMM.MMMM text: speed was not scaled in ExifTool's one sample of it.
-        lat_raw, lon_raw = dashcam.ddmm(lat_raw) or 0.0, dashcam.ddmm(lon_raw) or 0.0
+        lat_raw, lon_raw = ddmm(lat_raw) or 0.0, ddmm(lon_raw) or 0.0
         speed = speed_raw * KMH
     lat, lon = lat_raw, lon_raw
     if fuzzed:
@@ -172,7 +171,7 @@ def _when(text: str) -> float | None:
     if m is None:
         return None
     y, mo, d, h, mi = (int(g) for g in m.groups()[:5])
-    return dashcam.posix(y, mo, d, h, mi, float(m.group(6)))
+    return posix(y, mo, d, h, mi, float(m.group(6)))
 
 
 def records_after(data: bytes, marker: int, base: int, *, fuzz: bool) -> tuple[list[Record], int]:
@@ -212,7 +211,7 @@ def _json_record(item: dict[str, Any], offset: int) -> Record:
         return _number(item.get(key)) if isinstance(item.get(key), str | int | float) else None
 
     parts = [num(k) for k in ("Year", "Month", "Day", "Hour", "Minute", "Second")]
-    utc = None if None in parts else dashcam.posix(*(int(p or 0) for p in parts))
+    utc = None if None in parts else posix(*(int(p or 0) for p in parts))
     lat, lon, speed = num("Latitude"), num("Longitude"), num("Speed")
     ns, ew = str(item.get("NS", "")), str(item.get("EW", ""))
     return Record(

@@ -20,13 +20,13 @@ Time (spec "GPMF Timing and Clocks"; gopro-telemetry ``timeKLV.js``):
   piecewise-linear interpolation (as exiftool's ConvertSystemTime does).
 
 The GPS quirks (garbage GPSU, GPS5 beside GPS9, Karma's GPRI) are handled,
-and listed, in gopro_gps.py.
+and listed, in gps.py.
 
 Modules: this one has the entry points and the payload readers, with the
 read limits they use (READ_RUN, FIRST_PAYLOAD_WITHIN, MAX_UDTA_GPMF: tests
-tune them as ``gopro.READ_RUN``...); gopro_streams.py walks the payloads,
-gopro_gps.py builds the GPS track, gopro_raw.py the streams and the
-synthesized .gpmf files, gopro_assemble.py the Telemetry.
+tune them as ``gopro.READ_RUN``...); streams.py walks the payloads,
+gps.py builds the GPS track, raw.py the streams and the
+synthesized .gpmf files, assemble.py the Telemetry.
 """
 
 from __future__ import annotations

@@ -11,14 +11,13 @@ import logging
 from dataclasses import replace
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.formats._dashcam.ligo import MARKER, SOURCE, records_after
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record
+from telemetryfs.parsers.records import Record, to_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         [ParseWarning(None, f"{failed} LIGOGPSINFO records not deciphered")] if failed else []
     )
     info = {"records": len(records), "container": "ssmd metadata track"}
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCE,
         records,
         raw=extents,

@@ -40,13 +40,12 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.binio import file_size, read_upto
 from telemetryfs.parsers.containers import riff
 from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import MPH, Record, Source
+from telemetryfs.parsers.records import MPH, Record, Source, posix, to_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +69,7 @@ def parse_record(data: bytes, pos: int, offset: int) -> Record | None:
         return None
     (counter, field4, s8, s9, s10, s11, year, month, day, hour, minute, ms, lat, lon, alt,
      speed, unknown36, distance, voltage, tail) = _REC.unpack_from(data, pos)  # fmt: skip
-    utc = (
-        dashcam.posix(year, month, day, hour, minute, ms / 1000.0) if 2000 <= year <= 2100 else None
-    )
+    utc = posix(year, month, day, hour, minute, ms / 1000.0) if 2000 <= year <= 2100 else None
     if utc is None or ms >= 60000 or abs(lat) > 90_000_000 or abs(lon) > 180_000_000:
         return None
     fixed = lat != 0 or lon != 0
@@ -222,7 +219,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     if not walk.records:
         raise UnsupportedError("AVI without MAP CAM GPS records")
     info = {"records": len(walk.records), "speed_unit": SPEED_NOTE, "time_basis": "UTC (document)"}
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCE,
         walk.records,
         raw=[Extent(r.offset or 0, RECORD) for r in walk.records],

@@ -11,14 +11,13 @@ import dataclasses
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers import timebase
 from telemetryfs.parsers.binio import file_size, read_upto
 from telemetryfs.parsers.encodings.nmea import Reader
 from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import GpsSample, ParseWarning, Stream, Telemetry
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record, Source
+from telemetryfs.parsers.records import Record, Source, first_fix_time, to_telemetry
 
 SOURCE = Source(format="nmea", fourcc="NMEA", label="NMEA 0183 log")
 _CHUNK = 1 << 20  # bytes read at a time
@@ -62,12 +61,12 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     if not reader.records:
         raise UnsupportedError("no NMEA RMC or GGA sentence")
     warnings = [ParseWarning(None, w) for w in reader.warnings]
-    first = dashcam.first_fix_time(records)
+    first = first_fix_time(records)
     info: dict[str, object] = {"records": len(records)}
     shift = timebase.detect_offset(first, None, name)
     if shift is not None:
         info["time_offset_detected_s"] = shift
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCE, records, raw=[], info=info, warnings=warnings, duration=_span(records)
     )
 

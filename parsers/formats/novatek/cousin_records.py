@@ -1,7 +1,7 @@
 """GPS records of dashcam families that do not use freeGPS blocks.
 
 Each ``parse_*`` turns the bytes of one container item (a sample, a box, a
-trailer) into records; :mod:`.dashcam_mp4` finds the items. Facts from the
+trailer) into records; :mod:`.cousins` finds the items. Facts from the
 real device bytes in ``shared/samples/novatek-blocks`` (numbers 40-49) and
 ExifTool's QuickTimeStream.pl:
 

@@ -13,8 +13,8 @@ with bounded sizes:
 - a trailer after the last box: Auto-Vox RIFF chunks (``gpsa``, ``gps0``,
   ``gsen``, ``gsea``) or Kenwood ``GPSDATA--`` records.
 
-Decoding is in :mod:`.dashcam_records`, :mod:`.freegps_layouts` and
-:mod:`.freegps_text`.
+Decoding is in :mod:`.cousin_records`, :mod:`.layouts` and
+:mod:`.layouts.textual`.
 """
 
 from __future__ import annotations
@@ -24,18 +24,25 @@ import struct
 from collections.abc import Callable
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.formats._dashcam.movie import read_movie
-from telemetryfs.parsers.formats.novatek import cousin_records as dashcam_records
+from telemetryfs.parsers.formats.novatek.cousin_records import (
+    KENWOOD_UDTA,
+    is_wolfbox,
+    parse_aitg,
+    parse_fmas,
+    parse_gpsdata,
+    parse_kenwood_udta,
+    parse_wolfbox,
+)
 from telemetryfs.parsers.formats.novatek.layouts import decode_block
 from telemetryfs.parsers.formats.novatek.layouts.textual import decode_xor_sample
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record, Source
+from telemetryfs.parsers.records import Record, Source, to_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +63,9 @@ SOURCES = {
 def decode_gpmd(sample: bytes, offset: int) -> list[Record]:
     """A non-GoPro ``gpmd`` sample: FMAS, Wolfbox, Kingslim record or XOR text."""
     if sample.startswith(b"FMAS"):
-        return dashcam_records.parse_fmas(sample, offset)
-    if dashcam_records.is_wolfbox(sample):
-        return dashcam_records.parse_wolfbox(sample, offset)
+        return parse_fmas(sample, offset)
+    if is_wolfbox(sample):
+        return parse_wolfbox(sample, offset)
     record = decode_xor_sample(sample, offset)
     if record is not None:
         return [record]
@@ -142,12 +149,9 @@ def _top_level(f: BinaryIO, end: int) -> tuple[list[mp4.Box], int | None]:
 
 def _from_udta(f: BinaryIO, boxes: list[mp4.Box]) -> tuple[str, list[Record], list[Extent]] | None:
     for box in boxes:
-        if (
-            box.kind == b"udta"
-            and read_upto(f, box.data_offset, 27) == dashcam_records.KENWOOD_UDTA
-        ):
+        if box.kind == b"udta" and read_upto(f, box.data_offset, 27) == KENWOOD_UDTA:
             data = read_upto(f, box.data_offset, min(box.data_size, MAX_TRAILER))
-            records = dashcam_records.parse_kenwood_udta(data, box.data_offset)
+            records = parse_kenwood_udta(data, box.data_offset)
             if records:
                 return "udta", records, [Extent(box.data_offset, len(data))]
     return None
@@ -160,7 +164,7 @@ def _from_trailer(
     if head[:4] in _TRAILER_TAGS:
         return _riff_trailer(f, start, end)
     data = read_upto(f, start, min(end - start, MAX_TRAILER))
-    records = dashcam_records.parse_gpsdata(data, start)
+    records = parse_gpsdata(data, start)
     return ("gpsdata", records, [Extent(start, len(data))]) if records else None
 
 
@@ -174,7 +178,7 @@ def _riff_trailer(f: BinaryIO, pos: int, end: int) -> tuple[str, list[Record], l
             break
         if tag == b"gps0":
             data = read_upto(f, pos + 8, size)
-            records += dashcam_records.parse_aitg(data, pos + 8)
+            records += parse_aitg(data, pos + 8)
             extents.append(Extent(pos + 8, size))
         pos += 8 + size
     return ("riff", records, extents) if records else None
@@ -207,7 +211,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         if kind in ("riff", "gpsdata")
         else []
     )
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCES[kind],
         records,
         raw=extents,

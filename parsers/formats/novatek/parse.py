@@ -16,7 +16,7 @@ other Novatek powered cameras"). How they are found, best first:
 4. ``.TS`` files have no index at all: the GPS sits in a private stream
    (:mod:`.mpegts`); each PES is decoded like a block without its header.
 
-What a block holds depends on the firmware: see :mod:`.freegps_layouts`. The
+What a block holds depends on the firmware: see :mod:`.layouts`. The
 layout is told from the bytes; the Rexing scaling, once seen in a file,
 applies to every block of it. Blocks read up to 4 KiB unless their layout
 holds a list of records. Quirks handled: block size fields that lie (the
@@ -32,18 +32,24 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers import timebase
 from telemetryfs.parsers.binio import Readahead, file_size, read_upto
 from telemetryfs.parsers.containers import mp4, mpegts
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.formats._dashcam.decoded import Decoded
 from telemetryfs.parsers.formats._dashcam.movie import read_movie
-from telemetryfs.parsers.formats.novatek import cousins as dashcam_mp4
+from telemetryfs.parsers.formats.novatek import cousins
 from telemetryfs.parsers.formats.novatek.layouts import decode_block, describe
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record, Source
+from telemetryfs.parsers.records import (
+    Record,
+    Source,
+    clock_before_first_fix,
+    first_fix_time,
+    merge_extents,
+    to_telemetry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +81,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         source: the video, opened in binary mode (or its probe).
         name: its file name (only for the time-offset check).
 
-    Files without freeGPS blocks are passed to :func:`.dashcam_mp4.extract`
+    Files without freeGPS blocks are passed to :func:`.cousins.extract`
     (Kenwood, Auto-Vox, Vantrue N2S, Wolfbox ... keep GPS elsewhere).
 
     Raises:
@@ -95,7 +101,7 @@ def _extract_mp4(probe: Probe, name: str) -> Telemetry:
     blocks, how = _find_blocks(f, movie, end, warnings)
     if not blocks:
         # Cousins that keep GPS elsewhere (gpmd/text tracks, udta, trailers).
-        return dashcam_mp4.extract(probe, name=name)
+        return cousins.extract(probe, name=name)
     readahead = Readahead(f, [(e.offset, e.size) for e in blocks])
     decoded = []
     for i, extent in enumerate(blocks):
@@ -308,7 +314,7 @@ def _assemble(
     info["records"] = len(records)
     creation = movie.creation_time if movie is not None else None
     _time_offset(info, records, creation, name)
-    return dashcam.to_telemetry(
+    return to_telemetry(
         source,
         records,
         camera=max(vendors, key=vendors.__getitem__) if vendors else None,
@@ -324,8 +330,8 @@ def _assemble(
 def _time_offset(
     info: dict[str, object], records: list[Record], creation: float | None, name: str
 ) -> None:
-    first = dashcam.first_fix_time(records)
-    other = dashcam.clock_before_first_fix(records)
+    first = first_fix_time(records)
+    other = clock_before_first_fix(records)
     offset = timebase.detect_offset(first, creation, name, other_clock=other)
     if offset is not None:
         info["time_offset_detected_s"] = offset
@@ -373,7 +379,7 @@ def _extract_ts(f: BinaryIO, name: str) -> Telemetry:
         info={"blocks_found_by": "TS private stream"},
         warnings=[],
     )
-    pieces = dashcam.merge_extents(extents)
+    pieces = merge_extents(extents)
     return dataclasses.replace(
         telemetry,
         raw_files=tuple(dataclasses.replace(r, pieces=pieces) for r in telemetry.raw_files),

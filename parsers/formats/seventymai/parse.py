@@ -35,7 +35,6 @@ import re
 import struct
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers import timebase
 from telemetryfs.parsers.binio import file_size, read_at, read_upto
 from telemetryfs.parsers.containers import mp4
@@ -43,7 +42,7 @@ from telemetryfs.parsers.errors import ParseError, TruncatedError, UnsupportedEr
 from telemetryfs.parsers.formats._dashcam.movie import read_movie
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record, Source
+from telemetryfs.parsers.records import Record, Source, to_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +184,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     match = _NAME.match(name)
     if match:
         info["clip"] = CLIP_TYPES.get(match.group(1), "other")
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCE,
         records,
         raw=[Extent(offset, size)],

@@ -43,14 +43,13 @@ import time
 from dataclasses import replace
 from typing import BinaryIO
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers import timebase
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.model import Extent, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import KMH, Record, Source
+from telemetryfs.parsers.records import KMH, Record, Source, first_fix_time, to_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +163,10 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     start = _video_start(records)
     if start is not None:
         info["video_start_utc"] = start
-    shift = timebase.detect_offset(dashcam.first_fix_time(records), movie.creation_time, name)
+    shift = timebase.detect_offset(first_fix_time(records), movie.creation_time, name)
     if shift is not None:
         info["time_offset_detected_s"] = shift
-    return dashcam.to_telemetry(
+    return to_telemetry(
         SOURCE,
         records,
         raw=[Extent(s.offset, s.size) for s in samples],

@@ -41,12 +41,29 @@ import re
 import struct
 from collections.abc import Callable
 
-from telemetryfs.parsers.formats._dashcam import ligo as ligogps
+from telemetryfs.parsers.formats._dashcam import ligo
 from telemetryfs.parsers.formats._dashcam.decoded import Decoded
-from telemetryfs.parsers.formats.novatek.layouts import binary as freegps_more
-from telemetryfs.parsers.formats.novatek.layouts import textual as freegps_text
+from telemetryfs.parsers.formats.novatek.layouts.binary import (
+    decode_70mai_a810,
+    decode_akaso,
+    decode_akaso_v1,
+    decode_atc,
+    decode_doubles,
+    decode_innovv,
+    decode_nextbase_be,
+    decode_vantrue_n4,
+    decode_vantrue_s1,
+    decode_xbht,
+)
+from telemetryfs.parsers.formats.novatek.layouts.textual import (
+    decode_any_nmea,
+    decode_camera_nmea,
+    decode_shifted_nmea,
+    decode_text_line,
+    decode_xor_text,
+)
 from telemetryfs.parsers.model import Value
-from telemetryfs.parsers.records import KMH, KNOTS, Record, ddmm, posix, text
+from telemetryfs.parsers.records import KMH, KNOTS, Record, ddmm, field_text, posix
 
 log = logging.getLogger(__name__)
 
@@ -314,9 +331,9 @@ def _kingslim(block: bytes, base: int, scaled: bool | None) -> Decoded | None:
     """
     if block[4:12] == b"freeGPS " or find_record(block, (0,)) != 0:
         return None
-    ligo = ligogps.decode_block(block, base)
-    if ligo is not None and ligo.records:
-        return ligo
+    found = ligo.decode_block(block, base)
+    if found is not None and found.records:
+        return found
     return Decoded("novatek-0", (novatek_record(block, 0, base, scaled=False),))
 
 
@@ -325,23 +342,23 @@ Layout = Callable[[bytes, int, bool | None], Decoded | None]
 # The order matters: a signature must not match a block that a later layout owns.
 LAYOUTS: tuple[Layout, ...] = (
     _kingslim,
-    ligogps.decode_block,
-    freegps_text.decode_xor_text,
-    freegps_text.decode_camera_nmea,
-    freegps_text.decode_shifted_nmea,
-    freegps_text.decode_text_line,
-    freegps_more.decode_atc,
-    freegps_more.decode_akaso_v1,
-    freegps_more.decode_akaso,
-    freegps_more.decode_doubles,
-    freegps_more.decode_vantrue_s1,
-    freegps_more.decode_vantrue_n4,
-    freegps_more.decode_innovv,
-    freegps_more.decode_xbht,
-    freegps_more.decode_70mai_a810,
-    freegps_more.decode_nextbase_be,
+    ligo.decode_block,
+    decode_xor_text,
+    decode_camera_nmea,
+    decode_shifted_nmea,
+    decode_text_line,
+    decode_atc,
+    decode_akaso_v1,
+    decode_akaso,
+    decode_doubles,
+    decode_vantrue_s1,
+    decode_vantrue_n4,
+    decode_innovv,
+    decode_xbht,
+    decode_70mai_a810,
+    decode_nextbase_be,
     _novatek,
-    freegps_text.decode_any_nmea,
+    decode_any_nmea,
 )
 
 
@@ -376,7 +393,7 @@ def vendor_string(block: bytes) -> str | None:
     if block[4:12] != b"freeGPS ":
         return None
     for at in (0x10, 0x30):
-        raw = text(block[at : at + 32])
+        raw = field_text(block[at : at + 32])
         if raw.startswith("MN:"):
             return raw[3:].split("@", 1)[0] or None
         if _is_name(raw):
@@ -386,4 +403,4 @@ def vendor_string(block: bytes) -> str | None:
 
 def describe(block: bytes) -> str:
     """A short label for an unknown block, for warnings (the text after ``GPS ``)."""
-    return text(block[16:32]) or block[12:16].hex()
+    return field_text(block[16:32]) or block[12:16].hex()

@@ -25,11 +25,10 @@ import logging
 import re
 import struct
 
-from telemetryfs.parsers import records as dashcam
 from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.formats._dashcam.decoded import Decoded
 from telemetryfs.parsers.model import Value
-from telemetryfs.parsers.records import KMH, KNOTS, Record
+from telemetryfs.parsers.records import KMH, KNOTS, Record, ddmm, field_text, posix
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +59,17 @@ def parse_xor_text(buf: bytes, offset: int) -> Record | None:
         return None
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
     label, ns, lat_d, ew, lon_d = m.groups()[6:]
-    printable = "".join(c for c in dashcam.text(label) if c.isprintable())
+    printable = "".join(c for c in field_text(label) if c.isprintable())
     extra: list[tuple[str, Value]] = [("label", printable)]
     ns_s, ew_s = ns.decode(), ew.decode()
     extra += [("lat_ref", ns_s), ("lon_ref", ew_s)]
     speed = _xor_speed(buf, extra)
     extra += _xor_accel(buf)
     return Record(
-        utc=dashcam.posix(y, mo, d, h, mi, s),
+        utc=posix(y, mo, d, h, mi, s),
         status="A",
-        lat=dashcam.ddmm(int(lat_d) / 1e4, ns_s),
-        lon=dashcam.ddmm(int(lon_d) / 1e4, ew_s),
+        lat=ddmm(int(lat_d) / 1e4, ns_s),
+        lon=ddmm(int(lon_d) / 1e4, ew_s),
         speed=None if speed is None else speed * KMH,
         offset=offset,
         extra=tuple(extra),
@@ -156,7 +155,7 @@ def parse_text_line(data: bytes, offset: int) -> Record | None:
     for key, name in ((b"x", "accel_x"), (b"y", "accel_y"), (b"z", "accel_z"), (b"H", "h")):
         extra.append((name, float(tags[key]) if key in tags else None))
     return Record(
-        utc=dashcam.posix(y, mo, d, h, mi, s),
+        utc=posix(y, mo, d, h, mi, s),
         status="A",
         lat=-abs(lat) if ns == "S" else abs(lat),
         lon=-abs(lon) if ew == "W" else abs(lon),
