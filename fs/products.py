@@ -25,6 +25,7 @@ import bisect
 import errno
 import os
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,10 +162,19 @@ class NotCachedError(Exception):
     """A ``cached_only`` read would have had to wait for the disk."""
 
 
+# The open source files of a product: one descriptor for a video, one per part
+# (``Extent.part``) for a recording.
+Fds = int | Sequence[int]
+
+
+def fd_of(fds: Fds, part: int) -> int:
+    return fds if isinstance(fds, int) else fds[part]
+
+
 def read_raw(
-    fd: int, layout: RawLayout, off: int, size: int, *, cached_only: bool = False
+    fds: Fds, layout: RawLayout, off: int, size: int, *, cached_only: bool = False
 ) -> bytes:
-    """Bytes ``[off, off+size)`` of a raw file, read from the open source ``fd``.
+    """Bytes ``[off, off+size)`` of a raw file, read from the open source(s) ``fds``.
 
     ``cached_only``: read with ``RWF_NOWAIT`` and raise ``NotCachedError`` rather than
     wait for a disk (safe on the event loop); filesystems without it raise
@@ -187,6 +197,7 @@ def read_raw(
         else:
             take = min(piece.size - skip, end - pos)
             try:
+                fd = fd_of(fds, piece.part)
                 got = os.preadv(fd, [view[at : at + take]], piece.offset + skip, flags)
             except BlockingIOError:
                 raise NotCachedError from None
@@ -225,7 +236,7 @@ def build_stream_index(stream: Stream, t: Telemetry | None) -> StreamIndex:
     return StreamIndex(layout, ends)
 
 
-def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int) -> bytes:
+def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: int) -> bytes:
     """Bytes ``[off, off+size)`` of a stream CSV, decoding only the chunks they touch."""
     end = min(off + size, index.size)
     if off >= end:
@@ -242,27 +253,29 @@ def read_stream(fd: int, stream: Stream, index: StreamIndex, off: int, size: int
         wanted = stream.chunks[first : last + 1]
         text = b"".join(
             render_stream.render_chunk(index.layout, c, extract.decode_chunk(stream, d))
-            for c, d in iter_chunk_data(fd, wanted)
+            for c, d in iter_chunk_data(fds, wanted)
         )
         out.append(text[body_off - chunk_start : body_end - chunk_start])
     return b"".join(out)
 
 
-def iter_chunk_data(fd: int, chunks: tuple[Chunk, ...]) -> Any:
-    """Yield (chunk, bytes) in order, merging nearby reads into one pread."""
+def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...]) -> Any:
+    """Yield (chunk, bytes) in order, merging nearby reads (of one part) into one pread."""
     i = 0
     while i < len(chunks):
         j = i + 1
         start = chunks[i].extent.offset
         stop = start + chunks[i].extent.size
+        part = chunks[i].extent.part
         while (
             j < len(chunks)
+            and chunks[j].extent.part == part
             and 0 <= chunks[j].extent.offset - stop < COALESCE_GAP
             and chunks[j].extent.offset + chunks[j].extent.size - start < 16 * 1024 * 1024
         ):
             stop = max(stop, chunks[j].extent.offset + chunks[j].extent.size)
             j += 1
-        block = _pread_exact(fd, stop - start, start)
+        block = _pread_exact(fd_of(fds, part), stop - start, start)
         for chunk in chunks[i:j]:
             rel = chunk.extent.offset - start
             yield chunk, block[rel : rel + chunk.extent.size]
@@ -274,7 +287,7 @@ def iter_chunk_data(fd: int, chunks: tuple[Chunk, ...]) -> Any:
 PREFETCH_LIMIT = 64 * 1024 * 1024
 
 
-def prefetch(fd: int, extents: list[Extent]) -> None:
+def prefetch(fds: Fds, extents: list[Extent]) -> None:
     """Ask the kernel to start reading these ranges now (POSIX_FADV_WILLNEED).
 
     Raw streams are hundreds of small ranges scattered through the video; read
@@ -286,6 +299,7 @@ def prefetch(fd: int, extents: list[Extent]) -> None:
         if budget <= 0:
             break
         try:
+            fd = fd_of(fds, extent.part)
             os.posix_fadvise(fd, extent.offset, extent.size, os.POSIX_FADV_WILLNEED)
         except OSError:
             return  # a filesystem without readahead: reads still work

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import trio
 
@@ -33,8 +33,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _telemetry_cost(item: tuple[bool, Telemetry]) -> int:
-    return view.telemetry_cost(item[1])
+class Parsed(NamedTuple):
+    """A parsed video, and whether every stream was indexed (else the GPS track only)."""
+
+    full: bool
+    telemetry: Telemetry
+
+
+def _telemetry_cost(item: Parsed) -> int:
+    return view.telemetry_cost(item.telemetry)
 
 
 class Store:
@@ -44,7 +51,7 @@ class Store:
         self.options = options
         self.stats = stats or Stats()
         budget = max(options.cache_mb, 8) * 1024 * 1024
-        self._telemetry: LruCache[tuple[bool, Telemetry]] = LruCache(budget // 2, _telemetry_cost)
+        self._telemetry: LruCache[Parsed] = LruCache(budget // 2, _telemetry_cost)
         self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
         self._indexes: LruCache[StreamIndex] = LruCache(
             budget // 8,
@@ -87,8 +94,8 @@ class Store:
 
         def lookup() -> Telemetry | None:
             hit = self._telemetry.get(key)
-            if hit is not None and (hit[0] or not full):
-                return hit[1]
+            if hit is not None and (hit.full or not full):
+                return hit.telemetry
             return None
 
         return await self._flight.run(
@@ -104,7 +111,7 @@ class Store:
         if found is not None:
             self.stats.disk_hits += 1
             self._telemetry.put(key, found)
-            return found[1]
+            return found.telemetry
         try:
             t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
         except ParseError as exc:
@@ -121,7 +128,7 @@ class Store:
                 await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
             raise
         full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
-        self._telemetry.put(key, (full, t))
+        self._telemetry.put(key, Parsed(full, t))
         if self.disk is not None:
             await trio.to_thread.run_sync(
                 self.disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
@@ -136,15 +143,13 @@ class Store:
             key, full=full, time_offset_s=self.options.time_offset_s, opener=open_sharing_gil
         )
 
-    async def _from_disk(
-        self, key: SourceKey, full: bool
-    ) -> tuple[bool, Telemetry] | ParseError | None:
+    async def _from_disk(self, key: SourceKey, full: bool) -> Parsed | ParseError | None:
         """What an earlier mount learnt about this version: telemetry, or its failure."""
         disk = self.disk
         if disk is None:
             return None
 
-        def load() -> tuple[bool, Telemetry] | ParseError | None:
+        def load() -> Parsed | ParseError | None:
             failure = disk.get_object(key, "failure")
             if isinstance(failure, ParseError):
                 return failure
@@ -152,7 +157,7 @@ class Store:
                 if level or not full:
                     value = disk.get_object(key, item)
                     if isinstance(value, Telemetry):
-                        return level, value
+                        return Parsed(level, value)
             return None
 
         return await trio.to_thread.run_sync(load, limiter=self.io_limiter)
@@ -226,7 +231,7 @@ class Store:
         if known is not None:
             return known
         hit = self._telemetry.get(key)
-        if hit is not None and hit[0]:
+        if hit is not None and hit.full:
             return await self.entries(key)
         return products.list_entries(await self.telemetry_or_none(key, full=False))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
@@ -88,7 +88,15 @@ def decode_text(sample: bytes, offset: int) -> list[Record]:
     return records
 
 
-def _from_tracks(f: BinaryIO, movie: mp4.Movie) -> tuple[str, list[Record], list[Extent]] | None:
+class Found(NamedTuple):
+    """GPS found somewhere in a clip: where (a SOURCES key), its records, the bytes read."""
+
+    kind: str
+    records: list[Record]
+    extents: list[Extent]
+
+
+def _from_tracks(f: BinaryIO, movie: mp4.Movie) -> Found | None:
     for track in movie.tracks:
         kind = (
             "gpmd"
@@ -104,7 +112,7 @@ def _from_tracks(f: BinaryIO, movie: mp4.Movie) -> tuple[str, list[Record], list
         )
         records, extents = _decode_samples(f, track, decode)
         if records:
-            return kind, records, extents
+            return Found(kind, records, extents)
     return None
 
 
@@ -147,28 +155,26 @@ def _top_level(f: BinaryIO, end: int) -> tuple[list[mp4.Box], int | None]:
     return boxes, None
 
 
-def _from_udta(f: BinaryIO, boxes: list[mp4.Box]) -> tuple[str, list[Record], list[Extent]] | None:
+def _from_udta(f: BinaryIO, boxes: list[mp4.Box]) -> Found | None:
     for box in boxes:
         if box.kind == b"udta" and read_upto(f, box.data_offset, 27) == KENWOOD_UDTA:
             data = read_upto(f, box.data_offset, min(box.data_size, MAX_TRAILER))
             records = parse_kenwood_udta(data, box.data_offset)
             if records:
-                return "udta", records, [Extent(box.data_offset, len(data))]
+                return Found("udta", records, [Extent(box.data_offset, len(data))])
     return None
 
 
-def _from_trailer(
-    f: BinaryIO, start: int, end: int
-) -> tuple[str, list[Record], list[Extent]] | None:
+def _from_trailer(f: BinaryIO, start: int, end: int) -> Found | None:
     head = read_upto(f, start, 16)
     if head[:4] in _TRAILER_TAGS:
         return _riff_trailer(f, start, end)
     data = read_upto(f, start, min(end - start, MAX_TRAILER))
     records = parse_gpsdata(data, start)
-    return ("gpsdata", records, [Extent(start, len(data))]) if records else None
+    return Found("gpsdata", records, [Extent(start, len(data))]) if records else None
 
 
-def _riff_trailer(f: BinaryIO, pos: int, end: int) -> tuple[str, list[Record], list[Extent]] | None:
+def _riff_trailer(f: BinaryIO, pos: int, end: int) -> Found | None:
     """Auto-Vox: RIFF-style chunks (tag, LE size) appended to the MP4."""
     records: list[Record] = []
     extents: list[Extent] = []
@@ -181,7 +187,7 @@ def _riff_trailer(f: BinaryIO, pos: int, end: int) -> tuple[str, list[Record], l
             records += parse_aitg(data, pos + 8)
             extents.append(Extent(pos + 8, size))
         pos += 8 + size
-    return ("riff", records, extents) if records else None
+    return Found("riff", records, extents) if records else None
 
 
 def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
