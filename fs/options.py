@@ -18,6 +18,10 @@ class Options:
     disk_cache: Path | None = None
     disk_cache_mb: int = 1024
     parse_threads: int = 1
+    # The recordings view's folder at the mount root (None: -o norecordings).
+    recordings: str | None = "recordings"
+    # A dashcam drive ends where segments pause longer than this beyond their length.
+    trip_gap_s: float = 600.0
 
 
 @dataclass(slots=True)
@@ -30,6 +34,8 @@ class Stats:
     renders: int = 0
     index_builds: int = 0
     sniffs: int = 0
+    joins: int = 0  # recordings joined from their parts' telemetry
+    recording_scans: int = 0  # walks of SOURCE for the recordings view
     by_path: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -40,4 +46,6 @@ class Stats:
             "renders": self.renders,
             "index_builds": self.index_builds,
             "sniffs": self.sniffs,
+            "joins": self.joins,
+            "recording_scans": self.recording_scans,
         }

@@ -98,7 +98,7 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
         telemetry: the parsed video.
         name: the video's file name (document name).
     """
-    segments = split_segments(telemetry.gps)
+    segments = split_segments(telemetry.gps, telemetry.breaks)
     title = escape(safe_text(name))
     # KML's schema orders a feature's children: name, description, styles, features.
     camera = telemetry.camera
@@ -162,7 +162,7 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
         telemetry: the parsed video.
         name: the video's file name (the track feature's ``name``).
     """
-    segments = split_segments(telemetry.gps)
+    segments = split_segments(telemetry.gps, telemetry.breaks)
     points = [s for seg in segments for s in seg]
     eles = _elevations(points)
     positions = _positions(points, json=True, eles=eles)

@@ -139,7 +139,7 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
     Returns:
         UTF-8 GPX 1.1, valid against the official xsd.
     """
-    segments = split_segments(telemetry.gps)
+    segments = split_segments(telemetry.gps, telemetry.breaks)
     kind = dop_kind(telemetry)
     gpx = _frame(telemetry, safe_text(name), segments)
     if not fast:

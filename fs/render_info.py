@@ -85,7 +85,9 @@ def render_info(
     doc["streams"] = [s.name for s in t.streams] if t else []
     doc["stream_details"] = [_stream_detail(s) for s in t.streams] if t else []
     doc["raw_files"] = [r.name for r in t.raw_files] if t else []
-    doc["info"] = _jsonable(t.info, sort_keys=True) if t else {}
+    info = dict(t.info) if t else {}
+    recording = info.pop(RECORDING_INFO, None)
+    doc["info"] = _jsonable(info, sort_keys=True)
     doc["error"] = _one_line(error if error is not None else (t.error if t else None))
     warnings = t.warnings if t else ()
     doc["warnings"] = [_warning_text(w) for w in warnings[:MAX_WARNINGS]]
@@ -93,9 +95,16 @@ def render_info(
     for key in sorted(extra, key=str):
         if str(key) not in doc:  # the standard keys cannot be overridden
             doc[str(key)] = _jsonable(extra[key], sort_keys=True)
+    if isinstance(recording, Mapping):
+        # A joined recording: its facts (parts, gaps, the wall-clock span) come
+        # first and stand in for the single-video ones of the same name.
+        doc = {**_jsonable(dict(recording)), **{k: v for k, v in doc.items() if k not in recording}}
     text = json.dumps(_jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
 
+
+# The key of Telemetry.info under which a joined recording keeps its facts.
+RECORDING_INFO = "recording"
 
 # Keys of ``extra`` that stand for arguments (see render_info).
 _CONTEXT_KEYS = ("source_name", "source_size", "source_mtime_ns", "error")
@@ -125,7 +134,7 @@ def _gps_summary(t: Telemetry | None) -> dict[str, Any]:
         "gps_stream": t.gps_stream,
         "gps_samples": len(t.gps),
         "gps_valid": len(valid),
-        "gps_segments": len(split_segments(t.gps)),
+        "gps_segments": len(split_segments(t.gps, t.breaks)),
         "start_utc": iso_utc(min(times)) if times else None,
         "end_utc": iso_utc(max(times)) if times else None,
     }

@@ -50,13 +50,18 @@ def gap_threshold(steps: Sequence[float | None]) -> float:
     return max(GAP_FLOOR_S, GAP_FACTOR * statistics.median(forward))
 
 
-def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
+def split_segments(
+    samples: Sequence[GpsSample], breaks: Iterable[int] = ()
+) -> list[list[GpsSample]]:
     """The valid samples, cut into track segments, ready to draw.
 
     A segment ends where the fix is lost (an invalid sample between valid ones)
     or where time jumps by more than :func:`gap_threshold` (either direction: a
     clock stepping back is a jump too). Times are compared in UTC when both
     samples have it, else in video time; with neither, only fix loss cuts.
+
+    ``breaks``: indices where a segment starts whatever the times say (the
+    joins of a recording across a missing or failed part, Telemetry.breaks).
 
     Coordinates are put in the ranges GPX and GeoJSON require (see
     :func:`drawable`); parsers mark truly out-of-range fixes invalid, so this
@@ -82,6 +87,7 @@ def split_segments(samples: Sequence[GpsSample]) -> list[list[GpsSample]]:
                 else v is not None and not -video_gap <= v <= video_gap
             )
         }
+    jumps |= {i for i in breaks if 0 < i < len(samples)}
     valid = [s.valid for s in samples]
     if False not in valid:
         cuts = [0, *sorted(jumps), len(samples)]

@@ -132,10 +132,32 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.disk_cache_mb = _megabytes(name, arg)
         elif name == "time_offset":
             options.time_offset_s = parse_time_offset(arg)
+        elif name == "recordings":
+            options.recordings = _folder_name(name, arg)
+        elif name == "norecordings":
+            options.recordings = None
+        elif name == "trip_gap":
+            options.trip_gap_s = _seconds(name, arg)
         elif name == "rw":
             raise UsageError("telemetryfs is read-only: -o rw is not possible")
         elif name not in _ACCEPTED:
             raise UsageError(f"unknown mount option: -o {item}")
+
+
+def _folder_name(name: str, arg: str) -> str:
+    if not arg or "/" in arg or arg in (".", "..") or "\0" in arg:
+        raise UsageError(f"-o {name}= needs a folder name, not {arg!r}")
+    return arg
+
+
+def _seconds(name: str, arg: str) -> float:
+    try:
+        value = float(arg)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**7:
+        raise UsageError(f"-o {name}= needs seconds (a number, 0 or more), not {arg!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None) -> Config:

@@ -18,7 +18,9 @@ from typing import Any, NamedTuple, TypeVar
 
 import trio
 
-from telemetryfs.fs import products, view
+from telemetryfs.fs import products, recordings, view
+from telemetryfs.fs.recordings import RecordingKey
+from telemetryfs.parsers.join import PartInput
 from telemetryfs.fs.cache import DiskCache, LruCache, SourceKey
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
@@ -31,6 +33,11 @@ from telemetryfs.parsers.model import Stream, Telemetry
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+# What the store keys its data by: one video's version, or one recording's
+# (the versions of all its parts).
+Key = SourceKey | RecordingKey
 
 
 class Parsed(NamedTuple):
@@ -57,7 +64,7 @@ class Store:
             budget // 8,
             lambda i: 2048 + 8 * len(i.ends),  # the layout's formatters weigh ~2 KB
         )
-        self._failures: dict[SourceKey, ParseError] = {}
+        self._failures: dict[Key, ParseError] = {}
         self._entry_lists: LruCache[list[Entry]] = LruCache(
             budget // 32, lambda e: 100 + 80 * len(e)
         )
@@ -76,9 +83,14 @@ class Store:
                 options.disk_cache, offset, capacity=options.disk_cache_mb * 1024 * 1024
             )
 
+    def _disk(self, key: Key) -> DiskCache | None:
+        """The disk cache for this key: videos only (a recording is re-joined from its
+        parts, whose telemetry the disk cache keeps)."""
+        return self.disk if isinstance(key, SourceKey) else None
+
     # -- telemetry -------------------------------------------------------------
 
-    async def telemetry(self, key: SourceKey, *, full: bool) -> Telemetry:
+    async def telemetry(self, key: Key, *, full: bool) -> Telemetry:
         """The parsed video (``full``: with every stream indexed).
 
         Raises:
@@ -102,7 +114,7 @@ class Store:
             ("telemetry", key, full), lookup, lambda: self._load(key, full)
         )
 
-    async def _load(self, key: SourceKey, full: bool) -> Telemetry:
+    async def _load(self, key: Key, full: bool) -> Telemetry:
         found = await self._from_disk(key, full)
         if isinstance(found, ParseError):
             self.stats.disk_hits += 1
@@ -112,6 +124,10 @@ class Store:
             self.stats.disk_hits += 1
             self._telemetry.put(key, found)
             return found.telemetry
+        if isinstance(key, RecordingKey):
+            t = await self._join(key, full)
+            self._telemetry.put(key, Parsed(full, t))
+            return t
         try:
             t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
         except ParseError as exc:
@@ -124,16 +140,33 @@ class Store:
             if not isinstance(exc, UnsupportedError):
                 log.warning("%s: %s", key.path, exc)
             self._failures[key] = exc
-            if self.disk is not None:
-                await trio.to_thread.run_sync(self.disk.put_object, key, "failure", exc)
+            if (disk := self._disk(key)) is not None:
+                await trio.to_thread.run_sync(disk.put_object, key, "failure", exc)
             raise
         full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
         self._telemetry.put(key, Parsed(full, t))
-        if self.disk is not None:
+        if (disk := self._disk(key)) is not None:
             await trio.to_thread.run_sync(
-                self.disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
+                disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
             )
         return t
+
+    async def _join(self, key: RecordingKey, full: bool) -> Telemetry:
+        """A recording's telemetry: its parts' (from their own caches), joined."""
+        inputs = []
+        for part in key.parts:
+            try:
+                t: Telemetry | None = await self.telemetry(part.key, full=full)
+                error = t.error if t is not None else None
+            except ParseError as exc:
+                t, error = None, str(exc)
+            inputs.append(
+                PartInput(part.path, part.number, part.role, t, error, part.missing_before)
+            )
+        self.stats.joins += 1
+        return await trio.to_thread.run_sync(
+            recordings.join, key, inputs, limiter=self.parse_limiter
+        )
 
     def _parse(self, key: SourceKey, full: bool) -> Telemetry:
         self.stats.parses += 1
@@ -143,9 +176,9 @@ class Store:
             key, full=full, time_offset_s=self.options.time_offset_s, opener=open_sharing_gil
         )
 
-    async def _from_disk(self, key: SourceKey, full: bool) -> Parsed | ParseError | None:
+    async def _from_disk(self, key: Key, full: bool) -> Parsed | ParseError | None:
         """What an earlier mount learnt about this version: telemetry, or its failure."""
-        disk = self.disk
+        disk = self._disk(key)
         if disk is None:
             return None
 
@@ -162,18 +195,18 @@ class Store:
 
         return await trio.to_thread.run_sync(load, limiter=self.io_limiter)
 
-    async def telemetry_or_none(self, key: SourceKey, *, full: bool) -> Telemetry | None:
+    async def telemetry_or_none(self, key: Key, *, full: bool) -> Telemetry | None:
         """Like telemetry(), but None when the video cannot be parsed."""
         try:
             return await self.telemetry(key, full=full)
         except ParseError:
             return None
 
-    def _settled(self, key: SourceKey) -> bool:
+    def _settled(self, key: Key) -> bool:
         """Whether this version's fate is known (parsed, or failed for good)."""
         return key in self._failures or self._telemetry.get(key) is not None
 
-    def failure(self, key: SourceKey) -> ParseError | None:
+    def failure(self, key: Key) -> ParseError | None:
         return self._failures.get(key)
 
     # -- the files of a video folder ----------------------------------------------
@@ -182,7 +215,7 @@ class Store:
     # Small, and persisted per source version, so that ls, stat and a no-op rsync
     # after a remount never unpickle telemetry or read a cached file's body.
 
-    async def entries(self, key: SourceKey) -> list[Entry]:
+    async def entries(self, key: Key) -> list[Entry]:
         """The files of a video folder (parses the video fully the first time)."""
         known = await self._known_entries(key)
         if known is None:
@@ -191,21 +224,21 @@ class Store:
             if not self._settled(key):
                 return known  # the source could not be read: ask again next time
             self._entry_lists.put(key, known)
-            if self.disk is not None:
+            if (disk := self._disk(key)) is not None:
                 data = json.dumps([[e.name, e.kind] for e in known]).encode()
-                await self.run_io(self.disk.put, key, "entries.json", data)
+                await self.run_io(disk.put, key, "entries.json", data)
         return known
 
-    async def _known_entries(self, key: SourceKey) -> list[Entry] | None:
+    async def _known_entries(self, key: Key) -> list[Entry] | None:
         known = self._entry_lists.get(key)
-        if known is None and self.disk is not None:
-            raw = await self.run_io(self.disk.get, key, "entries.json")
+        if known is None and (disk := self._disk(key)) is not None:
+            raw = await self.run_io(disk.get, key, "entries.json")
             if raw is not None:
                 known = [Entry(name, kind) for name, kind in json.loads(raw)]
                 self._entry_lists.put(key, known)
         return known
 
-    async def find_entry(self, key: SourceKey, name: str) -> Entry | None:
+    async def find_entry(self, key: Key, name: str) -> Entry | None:
         """The entry ``name`` of a video folder, parsing as little as that needs."""
         if name == products.INFO:
             return Entry(name, products.GENERATED)
@@ -225,7 +258,7 @@ class Store:
             known = await self.entries(key)
         return next((e for e in known if e.name == name), None)
 
-    async def top_entries(self, key: SourceKey) -> list[Entry]:
+    async def top_entries(self, key: Key) -> list[Entry]:
         """Enough entries to list a video folder's top level (a GPS-only parse will do)."""
         known = await self._known_entries(key)
         if known is not None:
@@ -235,21 +268,21 @@ class Store:
             return await self.entries(key)
         return products.list_entries(await self.telemetry_or_none(key, full=False))
 
-    async def known_size(self, key: SourceKey, name: str) -> int | None:
+    async def known_size(self, key: Key, name: str) -> int | None:
         """The size of ``name`` if it was ever computed for this version, else None."""
         return (await self._sizes_for(key)).get(name)
 
-    async def _sizes_for(self, key: SourceKey) -> dict[str, int]:
+    async def _sizes_for(self, key: Key) -> dict[str, int]:
         sizes = self._sizes.get(key)
         if sizes is None:
             sizes = {}
-            if self.disk is not None:
-                raw = await self.run_io(self.disk.get, key, "sizes.json")
+            if (disk := self._disk(key)) is not None:
+                raw = await self.run_io(disk.get, key, "sizes.json")
                 sizes = json.loads(raw) if raw is not None else {}
             self._sizes.put(key, sizes)
         return sizes
 
-    async def size(self, key: SourceKey, entry: Entry) -> int:
+    async def size(self, key: Key, entry: Entry) -> int:
         """The exact size of a file of a video folder (remembered per source version)."""
         sizes = await self._sizes_for(key)
         size = sizes.get(entry.name)
@@ -258,11 +291,11 @@ class Store:
             if not self._settled(key):
                 return size
             sizes[entry.name] = size
-            if self.disk is not None:
-                await self.run_io(self.disk.put, key, "sizes.json", json.dumps(sizes).encode())
+            if (disk := self._disk(key)) is not None:
+                await self.run_io(disk.put, key, "sizes.json", json.dumps(sizes).encode())
         return size
 
-    async def _compute_size(self, key: SourceKey, entry: Entry) -> int:
+    async def _compute_size(self, key: Key, entry: Entry) -> int:
         if entry.kind == products.GENERATED:
             return len(await self.generated(key, entry.name))
         t = await self.telemetry(key, full=True)
@@ -276,11 +309,11 @@ class Store:
             raise FileNotFoundError(entry.name)
         return (await self.stream_index(key, stream)).size
 
-    async def has_streams_dir(self, key: SourceKey) -> bool:
+    async def has_streams_dir(self, key: Key) -> bool:
         prefix = products.STREAMS_DIR + "/"
         return any(e.name.startswith(prefix) for e in await self.top_entries(key))
 
-    async def generated(self, key: SourceKey, name: str) -> bytes:
+    async def generated(self, key: Key, name: str) -> bytes:
         """The bytes of a generated file (info.json, track files, GPS table)."""
         cache_key = (key, name)
 
@@ -292,9 +325,9 @@ class Store:
                 data = await trio.to_thread.run_sync(
                     self._render, t, name, context, limiter=self.parse_limiter
                 )
-                if self.disk is not None:
+                if (disk := self._disk(key)) is not None:
                     await trio.to_thread.run_sync(
-                        self.disk.put, key, name, data, limiter=self.io_limiter
+                        disk.put, key, name, data, limiter=self.io_limiter
                     )
             self._bytes.put(cache_key, data)
             return data
@@ -307,11 +340,13 @@ class Store:
         self.stats.renders += 1
         return view.render(t, name, context)
 
-    def _info_context(self, key: SourceKey) -> dict[str, Any]:
+    def _info_context(self, key: Key) -> dict[str, Any]:
+        if isinstance(key, RecordingKey):
+            return recordings.info_context(key)
         return view.info_context(key, self._failures.get(key), self.options.time_offset_s)
 
-    async def _disk_bytes(self, key: SourceKey, item: str) -> bytes | None:
-        disk = self.disk
+    async def _disk_bytes(self, key: Key, item: str) -> bytes | None:
+        disk = self._disk(key)
         if disk is None:
             return None
         data = await trio.to_thread.run_sync(disk.get, key, item, limiter=self.io_limiter)
@@ -319,7 +354,7 @@ class Store:
             self.stats.disk_hits += 1
         return data
 
-    async def stream_index(self, key: SourceKey, stream: Stream) -> StreamIndex:
+    async def stream_index(self, key: Key, stream: Stream) -> StreamIndex:
         """The layout and chunk offsets of a stream CSV (cheap: no decoding)."""
         cache_key = (key, stream.name)
         index = self._indexes.get(cache_key)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from telemetryfs.parsers import extract as extraction
-from telemetryfs.parsers.encodings import nmea
 from telemetryfs.parsers.errors import MalformedError, ParseError
+from telemetryfs.parsers.formats import nmea_log
 from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.formats.mapcam import parse as mapcam
 from telemetryfs.parsers.formats.novatek import parse as novatek
@@ -66,7 +66,7 @@ def test_seeds_are_real_inputs_the_parsers_read() -> None:
     assert _gps_count(gopro.extract_jpeg, seeds("jpeg")[0]) >= 1
     assert sum(_gps_count(novatek.extract, s) > 0 for s in seeds("novatek")) >= 3
     assert sum(_gps_count(seventymai.extract, s) > 0 for s in seeds("70mai")) >= 5
-    assert _gps_count(nmea.extract, seeds("nmea")[0]) > 10
+    assert _gps_count(nmea_log.extract, seeds("nmea")[0]) > 10
     assert _gps_count(mapcam.extract, seeds("avi")[-1]) > 0
     assert _gps_count(sstar.extract, seeds("sstar")[0]) > 10
     assert len(seeds("ligogps")) >= 5
