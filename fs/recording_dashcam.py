@@ -154,6 +154,7 @@ class Segment:
     root: str  # camera root: the directory without known sub-folders
     placement: str  # where a recording starting with this clip puts its folder
     locked: bool  # lies in an RO/Locked folder
+    folder_mode: str | None  # what its mode folder says (Event, Parking ...), if any
     sequence: str | None  # the camera's file number, when the name has one
 
 
@@ -203,6 +204,7 @@ def read_segment(path: str) -> Segment | None:
         root=folders.root,
         placement=folders.placement,
         locked=folders.locked,
+        folder_mode=folders.mode,
         sequence=clip.sequence,
     )
 
@@ -268,7 +270,7 @@ def group_drives(segments: Iterable[Segment], trip_gap_s: float) -> list[Drive]:
 
 
 def _drop_locked_copies(segments: Iterable[Segment]) -> tuple[list[Segment], dict[str, list[str]]]:
-    """One clip per clock, channel and file number: the unlocked normal one wins."""
+    """One clip per clock, channel and file number: the unlocked one filed as normal wins."""
     by_identity: dict[tuple[str, str, float, str], list[Segment]] = defaultdict(list)
     for segment in segments:
         key = (segment.root, segment.channel or "", segment.start, segment.sequence or "")
@@ -276,11 +278,16 @@ def _drop_locked_copies(segments: Iterable[Segment]) -> tuple[list[Segment], dic
     kept: list[Segment] = []
     copies: dict[str, list[str]] = {}
     for same in by_identity.values():
-        same.sort(key=lambda s: (s.locked, s.role != MAIN, s.role, s.path))
+        same.sort(key=_copy_preference)
         kept.append(same[0])
         if len(same) > 1:
             copies[same[0].path] = [s.path for s in same[1:]]
     return kept, copies
+
+
+def _copy_preference(segment: Segment) -> tuple[bool, bool, bool, str, str]:
+    filed_elsewhere = segment.folder_mode not in (None, "normal")
+    return (segment.locked, segment.role != MAIN, filed_elsewhere, segment.role, segment.path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -300,28 +300,35 @@ def _single(path: str, role: str, notes: tuple[str, ...]) -> Recording:
 
 
 def _with_unique_folders(drafts: list[tuple[Recording, int | None]]) -> list[Recording]:
-    """Distinct folders (``~2`` ...), then each rear drive told its front drive's folder."""
-    needed_directories = {
-        "/".join(parts[:i])
-        for recording, _ in drafts
-        for parts in [recording.folder.split("/")]
-        for i in range(1, len(parts))
-    }
+    """Distinct folders, then each rear drive told its front drive's (final) folder."""
     order = sorted(range(len(drafts)), key=lambda i: _clash_order(drafts[i][0]))
-    taken: set[str] = set()
-    final = [""] * len(drafts)
-    for i in order:
-        wanted = folder = drafts[i][0].folder
-        suffix = 2
-        while folder in taken or folder in needed_directories:
-            folder, suffix = f"{wanted}~{suffix}", suffix + 1
-        taken.add(folder)
-        final[i] = folder
+    final = _distinct_folders([recording.folder for recording, _ in drafts], order)
     recordings = [
         replace(recording, folder=final[i], gps_from=None if source is None else final[source])
         for i, (recording, source) in enumerate(drafts)
     ]
     return sorted(recordings, key=lambda r: r.folder)
+
+
+def _distinct_folders(wanted: list[str], order: list[int]) -> list[str]:
+    """The first claim (in ``order``) on a name keeps it; later ones get ``~2``, ``~3`` ...
+
+    Claims are settled before any suffix is handed out, so a clip really named
+    ``x~2`` keeps its name; directories the view needs are never claimable.
+    """
+    taken = {folder.rsplit("/", i)[0] for folder in wanted for i in range(1, folder.count("/") + 1)}
+    final = [""] * len(wanted)
+    for i in order:
+        if wanted[i] not in taken:
+            final[i] = wanted[i]
+            taken.add(wanted[i])
+    for i in (i for i in order if not final[i]):
+        suffix = 2
+        while f"{wanted[i]}~{suffix}" in taken:
+            suffix += 1
+        final[i] = f"{wanted[i]}~{suffix}"
+        taken.add(final[i])
+    return final
 
 
 def _clash_order(recording: Recording) -> tuple[str, int, str]:
