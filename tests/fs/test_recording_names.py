@@ -309,6 +309,15 @@ def test_a_long_pause_starts_a_new_drive(pause_min: float, trip_gap_s: float, dr
     assert sum(len(r.parts) for r in recordings.values()) == 8
 
 
+@pytest.mark.parametrize(("last_start_min", "drives"), [(22, 1), (22.1, 2)])
+def test_the_pause_is_measured_beyond_the_usual_segment_length(
+    last_start_min: float, drives: int
+) -> None:
+    # 3-minute loops: 9 -> 22 min is 3 min of clip plus exactly trip_gap_s; only more splits.
+    starts = [0.0, 3, 6, 9, last_start_min]
+    assert len(group(*novatek_drive("DCIM/Movie", starts))) == drives
+
+
 def test_two_clips_half_an_hour_apart_are_two_drives() -> None:
     # Nothing else says how long a segment is: the 30-minute step must not become the usual one.
     assert len(group(*novatek_drive("DCIM/Movie", [0, 30]))) == 2
