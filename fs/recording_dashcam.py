@@ -44,10 +44,12 @@ from __future__ import annotations
 
 import re
 import statistics
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import pairwise
 
 MAIN = "main"
@@ -235,6 +237,7 @@ def _clock(match: re.Match[str]) -> float | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # a card has few directories and many clips in each
 def _read_folders(directory: str) -> _Folders:
     """Camera root, placement and what the trailing known folders say."""
     parts = directory.split("/") if directory else []
@@ -323,14 +326,17 @@ def _stream_spans(segments: list[Segment], trip_gap_s: float) -> list[_Span]:
     usual = usual_segment_length([s.start for s in mains])
     runs = _split_at_pauses(mains, usual + trip_gap_s)
     bare = [_Span(run, (), usual) for run in runs]
+    firsts = [drive.first for drive in bare]
     attached: list[list[Segment]] = [[] for _ in runs]
     lone: list[_Span] = []
     for event in (s for s in segments if s.role != MAIN):
-        home = next((i for i, drive in enumerate(bare) if drive.covers(event.start)), None)
-        if home is None:
-            lone.append(_Span((event,), (), usual))
-        else:
+        home = (
+            bisect_right(firsts, event.start) - 1
+        )  # drives never overlap: only this one can hold it
+        if home >= 0 and bare[home].covers(event.start):
             attached[home].append(event)
+        else:
+            lone.append(_Span((event,), (), usual))
     drives = [_Span(run, tuple(events), usual) for run, events in zip(runs, attached, strict=True)]
     return drives + lone
 
@@ -356,19 +362,41 @@ def _gps_sources(spans: list[_Span]) -> list[int | None]:
     fronts = _front_spans(spans)
     sources: list[int | None] = []
     for span in spans:
-        candidates = [] if span.channel in (None, "F") else fronts.get(span.root, [])
-        overlap, best = max(((_overlap(span, spans[i]), i) for i in candidates), default=(0.0, 0))
-        sources.append(best if overlap > 0 else None)
+        near = [] if span.channel in (None, "F") else _fronts_near(span, fronts.get(span.root))
+        overlap, best = max(((_overlap(span, spans[i]), -i) for i in near), default=(0.0, 0))
+        sources.append(-best if overlap > 0 else None)
     return sources
 
 
-def _front_spans(spans: list[_Span]) -> dict[str, list[int]]:
+@dataclass(frozen=True, slots=True)
+class _Fronts:
+    """One camera root's front spans in start order, for overlap look-ups."""
+
+    indices: list[int]
+    firsts: list[float]
+    longest_s: float
+
+
+def _front_spans(spans: list[_Span]) -> dict[str, _Fronts]:
     """Per camera root, its channel-F spans; a camera may write no letter on its front."""
     by_channel: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for i, span in enumerate(spans):
         by_channel[(span.root, span.channel)].append(i)
-    roots = {root for root, _ in by_channel}
-    return {root: by_channel.get((root, "F")) or by_channel.get((root, None), []) for root in roots}
+    fronts: dict[str, _Fronts] = {}
+    for root in {root for root, _ in by_channel}:
+        indices = by_channel.get((root, "F")) or by_channel.get((root, None), [])
+        indices = sorted(indices, key=lambda i: spans[i].first)
+        longest = max((spans[i].end - spans[i].first for i in indices), default=0.0)
+        fronts[root] = _Fronts(indices, [spans[i].first for i in indices], longest)
+    return fronts
+
+
+def _fronts_near(span: _Span, fronts: _Fronts | None) -> list[int]:
+    """Front spans that can overlap ``span``: one starting earlier than this ends before it."""
+    if fronts is None:
+        return []
+    low = bisect_left(fronts.firsts, span.first - fronts.longest_s)
+    return fronts.indices[low : bisect_right(fronts.firsts, span.end)]
 
 
 def _overlap(a: _Span, b: _Span) -> float:

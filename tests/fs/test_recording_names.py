@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +16,7 @@ from telemetryfs.fs.recording_dashcam import usual_segment_length
 from telemetryfs.fs.recording_names import FootageFile, Part, Recording, group_recordings
 from tests.footage.mapcam import mapcam_name
 from tests.footage.novatek import novatek_name
-from tests.paths import SAMPLES
+from tests.paths import ROOT, SAMPLES
 
 DRIVE_START = datetime(2024, 4, 6, 16, 45, 10)
 
@@ -612,3 +614,22 @@ def test_folder_names_hold_while_a_card_fills() -> None:
         seen = folders
     assert "DCIM/100GOPRO/GX0042" in seen
     assert len([f for f in seen if f.startswith("DCIM/Movie/")]) == 6
+
+
+@pytest.mark.parametrize("module", ["recording_names.py", "recording_dashcam.py"])
+def test_grouping_stands_alone(module: str) -> None:
+    """Stdlib only (and its own two modules): no FUSE, no trio, no parsers, no other fs code."""
+    tree = ast.parse((ROOT / "fs" / module).read_text())
+    imported = {
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    own = {"telemetryfs.fs.recording_dashcam"}
+    assert {n for n in imported if n.split(".")[0] not in sys.stdlib_module_names} <= own
