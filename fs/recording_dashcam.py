@@ -24,6 +24,21 @@ dashcam name and stays a single clip):
 Phone names (``VID_20240101_120000``) are deliberately not here: a phone's
 clips are not loop segments and must not be glued into drives.
 
+Drives: per camera root and channel, normal segments in clock order; a new
+drive starts when a start follows the previous one by more than the usual
+segment length (median of the steps up to 15 minutes; 60 s when there is
+none) plus ``trip_gap_s``. Event and parking clips never join a drive's
+parts: they are the events of the drive of their root and channel whose
+[first start, last start + usual length] holds their clock, else each is a
+recording of its own. A locked copy (same clock, channel and file number in
+RO/Locked or another mode folder) counts once: the unlocked clip filed as
+normal is kept, the others are its ``copies``. A clip found only in RO is a
+normal minute the camera locked (Novatek moves it there), so it stays a part
+of its drive. Rear, interior, telephoto or option recordings take GPS from
+the front recording of their root that overlaps them most (channel F, or the
+unlettered channel when the root has no F): front and rear clocks skew by a
+second or more, so overlap is used, never equal names.
+
 Folders: the *camera root* is the file's directory with trailing known
 sub-folders removed (Movie, Normal, Event, EMR, Parking, RO, Locked, Front,
 Rear, Back, F, R, NO, EV, PA, Thinkware's ``*_rec`` ...). Segments of one

@@ -10,7 +10,11 @@ so names never hold a part count.
 
 ``files`` is what the caller recognised as footage (by content, so a
 renamed clip counts): this module only sets aside ``.THM`` thumbnails (never
-footage) and ``.LRV`` proxies whose full-resolution file is present.
+footage) and ``.LRV`` proxies whose full-resolution file is present. Every
+other file lands in exactly one recording: as a part, an event, or (a
+dashcam's locked duplicate, counted once) under ``copies``. Only the path
+decides; size and mtime are carried for the caller, and deliberately unused
+so that a file growing while the camera writes never moves between folders.
 
 GoPro (matched case-insensitively at the end of the stem, so a Labs prefix
 such as ``CamA-GX010042`` is part of the identity and of the folder name;
@@ -19,7 +23,8 @@ only ``.MP4``/``.360`` are chapters, ``.LRV`` proxies):
 - HERO5 and earlier ``GOPR0042`` = chapter 1, ``GPnn0042`` = chapter nn+1;
   Fusion front ``GPFR0042`` + ``GFnn0042``, back ``GPBK0042`` + ``GBnn0042``
   (separate recordings); HERO6+ ``GH``/``GX`` and MAX ``GS`` + ``nn0042`` =
-  chapter nn. Folder: prefix + family + number (``GX0042``, ``GOPR0042``).
+  chapter nn. Folder: prefix as written + family in capitals + number
+  (``GX0042``, ``GOPR0042``, ``CamA-GX0042``).
 - An LRV with the same stem (``GOPR0042.LRV``, ``GS010042.LRV``) or a
   ``GL`` LRV (HERO6+: ``GL010042`` for ``GX``/``GH``/``GS`` 010042) is used only
   when its chapter's video is missing; two copies would double the track.
@@ -27,15 +32,17 @@ only ``.MP4``/``.360`` are chapters, ``.LRV`` proxies):
   ``\\d{3}[A-Z0-9_]{5}``) counts as its parent, so ``100GOPRO`` and ``101GOPRO``
   share a recording, while ``cardA/DCIM`` and ``cardB/DCIM`` never do. If a
   chapter number repeats inside a root (two cameras copied onto one card, each
-  numbering from 1), chapters are joined per folder instead. The recording's
-  folder lies in the directory of its lowest present chapter.
+  numbering from 1), chapters are joined per folder instead (a chapter twice
+  in one folder, e.g. ``.360`` and its ``.MP4`` export, makes a second
+  recording). The recording's folder lies in the directory of its lowest
+  present chapter.
 
 Dashcams: see :mod:`telemetryfs.fs.recording_dashcam`. Anything else is a
 recording of one part, kind "single", whose folder is the file's path with
 its full name (``clip.mp4`` and ``clip.mov`` never collide). Folder names
 that would clash (with each other or with a directory the view needs) get
-``~2``, ``~3`` ... in order of (folder, kind, first part): camera recordings
-keep the plain name before singles.
+``~2``, ``~3`` ...: camera recordings keep the plain name before singles,
+then the first part's path decides.
 """
 
 from __future__ import annotations
@@ -93,11 +100,11 @@ class Recording:
     channel: str | None = None  # dashcam "F", "R", "I" (interior) or None
     gps_from: str | None = None  # rear/interior drive: folder of the front drive
     notes: tuple[str, ...] = ()  # e.g. "GX020042.LRV used: its MP4 is missing"
-    copies: tuple[str, ...] = ()  # dashcam locked duplicates of its clips, not counted
+    copies: tuple[str, ...] = ()  # dashcam locked duplicates of its clips, counted once
 
 
 def group_recordings(files: Iterable[FootageFile], *, trip_gap_s: float = 600.0) -> list[Recording]:
-    """Every footage file in exactly one recording (unused LRV and THM files in none)."""
+    """Group ``files`` into recordings, sorted by folder (see the module docstring)."""
     paths = sorted({f.path for f in files if _extension(f.path) != "thm"})
     gopro: list[_GoProName] = []
     rest: list[str] = []
@@ -166,7 +173,8 @@ def _read_gopro_name(path: str) -> _GoProName | None:
         if chapter == 0:
             return None  # not a chapter number: the clip is a single
         family = _SECOND_CHAPTER_ON.get(letters, letters)
-        chapter += family != letters
+        if family != letters:
+            chapter += 1  # GP01 follows GOPR
         number = match["number"]
     proxy = extension == "lrv"
     directory = _directory(path)
@@ -207,7 +215,10 @@ def _split_repeated_chapters(
     by_folder: dict[str, list[_GoProName]] = defaultdict(list)
     for member in members:
         by_folder[_directory(member.path)].append(member)
-    note = "this recording number repeats across folders: chapters joined per folder"
+    if len(by_folder) > 1:
+        note = "the same file number is in several folders: chapters joined per folder"
+    else:
+        note = "a chapter is here twice: each copy makes its own recording"
     return [(layer, note) for d in sorted(by_folder) for layer in _layers(by_folder[d])]
 
 
