@@ -19,7 +19,10 @@ dashcam name and stays a single clip):
 - Vantrue ``20250607_180617_00001_N_A`` (N/E/P; A front, B interior, C rear);
 - Thinkware ``REC_2026_06_01_21_16_47_F`` (also ``REC_20260601_211647_F``; the
   mode is in the folder: ``cont_rec``, ``evt_rec``, ``parking_rec`` ...);
-- MAP CAM ``MC_20260406_142122_0001``.
+- MAP CAM ``MC_20260406_142122_0001``;
+- normal-loop names seen in real samples whose other modes are not known:
+  Neoline ``INF20260520-143412-26-F``, Vueroid ``20251111_085423_INF_F_N``,
+  Mio MiVue ``FILE260819-071804F`` (two-digit year, 20xx).
 
 Phone names (``VID_20240101_120000``) are deliberately not here: a phone's
 clips are not loop segments and must not be glued into drives.
@@ -139,6 +142,21 @@ _GRAMMARS = (
         _LETTER_CHANNELS,
     ),
     _grammar(rf"MC_{_Y}{_MO}{_D}_{_H}{_MI}{_S}_(?P<seq>\d{{4}})", {}, {}),  # MAP CAM
+    _grammar(  # Neoline (SigmaStar)
+        rf"(?P<mode>INF){_Y}{_MO}{_D}-{_H}{_MI}{_S}-(?P<seq>\d{{1,6}})-(?P<ch>[FRI])",
+        {"INF": "normal"},
+        _LETTER_CHANNELS,
+    ),
+    _grammar(  # Vueroid
+        rf"{_Y}{_MO}{_D}_{_H}{_MI}{_S}_(?P<mode>INF)_(?P<ch>[FRI])_[A-Z]",
+        {"INF": "normal"},
+        _LETTER_CHANNELS,
+    ),
+    _grammar(  # Mio MiVue
+        rf"(?P<mode>FILE)(?P<y>\d\d){_MO}{_D}-{_H}{_MI}{_S}(?P<ch>[FR])?",
+        {"FILE": "normal"},
+        _LETTER_CHANNELS,
+    ),
 )
 
 
@@ -245,6 +263,7 @@ def _parse_clip_name(stem: str) -> _ClipName | None:
 def _clock(match: re.Match[str]) -> float | None:
     """POSIX seconds of the name's clock, or None for an impossible date."""
     year, month, day, hour, minute = (int(match[g]) for g in ("y", "mo", "d", "h", "mi"))
+    year += 2000 if len(match["y"]) == 2 else 0
     second = int(match["s"]) if match["s"] else 0  # some Novateks name minutes only
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()

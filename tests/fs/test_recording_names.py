@@ -430,6 +430,9 @@ def test_project_generator_names_group_into_drives() -> None:
         ("2024_0406_164510_000123EF.MP4", "2024-04-06_164510_F_event", "F"),  # Viofo event
         ("2024_0406_164510_000123_R.MP4", "2024-04-06_164510_R", "R"),
         ("NO20191130-120156-000121.MP4", "2019-11-30_120156", None),  # 70mai
+        ("INF20260520-143412-26-F.mp4", "2026-05-20_143412_F", "F"),  # Neoline (sstar sample)
+        ("20251111_085423_INF_F_N.mp4", "2025-11-11_085423_F", "F"),  # Vueroid S1 4K
+        ("FILE260819-071804F.mp4", "2026-08-19_071804_F", "F"),  # Mio MiVue: two-digit year
     ],
 )
 def test_real_dashcam_names(name: str, folder: str, channel: str | None) -> None:
