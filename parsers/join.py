@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, islice
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 GOPRO_CHAPTERS = "gopro-chapters"
 DASHCAM_DRIVE = "dashcam-drive"
-KINDS = (GOPRO_CHAPTERS, DASHCAM_DRIVE)
 
 # A chapter continues the previous one when it starts between EARLY_S before and
 # LATE_S after the previous one ends. The start is extrapolated from the first
@@ -43,7 +43,8 @@ KINDS = (GOPRO_CHAPTERS, DASHCAM_DRIVE)
 CONTINUITY_EARLY_S = 2.0
 CONTINUITY_LATE_S = 3.0
 
-_PART_NOUNS = {GOPRO_CHAPTERS: "chapters", DASHCAM_DRIVE: "segments"}
+# The recording kinds, and what their parts are called in messages.
+KINDS = {GOPRO_CHAPTERS: "chapters", DASHCAM_DRIVE: "segments"}
 
 # Where each joined extra column comes from in a part's ``extra`` (None: keep it as it is).
 _Pick = tuple[int | None, ...] | None
@@ -141,8 +142,10 @@ def join_parts(
     gps, breaks = _join_gps(places, picks)
     streams = _join_streams(places, len(gps), notes)
     durations = [p.duration for p in places if p.duration is not None]
-    # Camera, format, creation time and info come from the first part that was read.
+    # What is not joined here (format, camera, firmware, gps_stream, creation_time)
+    # comes from the first part that was read.
     first = next((p.telemetry for p in parts if p.telemetry is not None), None)
+    failure = f"{parts[0].path}: {_error(parts[0])}" if parts else "the recording has no parts"
     telemetry = replace(
         first or Telemetry(format=kind),
         gps=tuple(gps),
@@ -152,15 +155,13 @@ def join_parts(
         duration=sum(durations) if durations else None,
         info=dict(first.info) if first else {},
         warnings=(*(ParseWarning(None, n) for n in notes), *_part_warnings(parts)),
-        error=None if first else _first_error(parts),
+        error=None if first else failure,
         breaks=tuple(breaks),
     )
     return telemetry, [_part_facts(p) for p in places], _join_facts(places, notes)
 
 
 # -- where each part sits -----------------------------------------------------
-
-
 def _place_parts(parts: Sequence[PartInput], kind: str, notes: list[str]) -> list[_Place]:
     """Each part's video offset, UTC span and whether the track must break before it."""
     places: list[_Place] = []
@@ -182,8 +183,9 @@ def _place_parts(parts: Sequence[PartInput], kind: str, notes: list[str]) -> lis
 
 def _tell_problems(part: PartInput, duration: float | None, kind: str, notes: list[str]) -> None:
     if part.missing_before:
-        noun = _PART_NOUNS[kind]
-        notes.append(f"one or more {noun} are missing before {part.path}: the track breaks there")
+        notes.append(
+            f"one or more {KINDS[kind]} are missing before {part.path}: the track breaks there"
+        )
     if part.telemetry is None:
         notes.append(
             f"{part.path} could not be read ({_error(part)}): the track breaks there "
@@ -212,15 +214,11 @@ def _finite(value: float | None) -> float | None:
 
 
 def _must_break(places: list[_Place], kind: str, notes: list[str]) -> bool:
-    """Whether a track segment must start at the last part placed (warns why).
-
-    A missing or failed part before it has been told about already.
-    """
+    """Whether a track segment must start at the last part placed (warns why, unless told)."""
     previous, place = places[-2], places[-1]
     forced = place.part.missing_before or previous.part.telemetry is None
     # Sessions are compared across failed parts: they carry no session to compare.
-    earlier = (p.part for p in islice(reversed(places), 1, None) if p.part.telemetry)
-    before = next(earlier, None)
+    before = next((p.part for p in islice(reversed(places), 1, None) if p.part.telemetry), None)
     if before is not None and place.part.telemetry is not None:
         forced = _other_session(before, place.part, notes) or forced
     if not forced and kind == GOPRO_CHAPTERS:
@@ -265,8 +263,6 @@ def _continues(previous: _Place, place: _Place, notes: list[str]) -> bool:
 
 
 # -- GPS -----------------------------------------------------------------------
-
-
 def _joined_columns(parts: Sequence[PartInput]) -> tuple[tuple[str, ...], list[_Pick]]:
     """The joined extra columns, and per part where each comes from."""
     told = [p.telemetry.extra_columns for p in parts if p.telemetry is not None and p.telemetry.gps]
@@ -304,25 +300,19 @@ def _join_gps(places: list[_Place], picks: list[_Pick]) -> tuple[list[GpsSample]
 
 def _overlap(last: GpsSample, samples: Sequence[GpsSample], offset: float) -> int:
     """How many of a part's first samples are not later than the last sample kept."""
-    for i, sample in enumerate(samples):
-        if not _not_later(sample, last, offset):
-            return i
-    return len(samples)
+    later = (i for i, sample in enumerate(samples) if not _not_later(sample, last, offset))
+    return next(later, len(samples))
 
 
 def _not_later(sample: GpsSample, last: GpsSample, offset: float) -> bool:
-    """Whether ``sample`` (of a part at ``offset``) is not later than the joined ``last``.
-
-    UTC when both have it, else video time; with neither, it cannot be judged
-    and counts as later (kept).
-    """
+    """Whether a part's sample is not later than the last one kept (by UTC, else video time)."""
     utc, last_utc = _finite(sample.utc), _finite(last.utc)
     if utc is not None and last_utc is not None:
         return utc <= last_utc
     video_time, last_video_time = _finite(sample.video_time), _finite(last.video_time)
     if video_time is not None and last_video_time is not None:
         return video_time + offset <= last_video_time
-    return False
+    return False  # cannot be judged: keep it
 
 
 def _moved(samples: Sequence[GpsSample], offset: float, pick: _Pick) -> Sequence[GpsSample]:
@@ -354,20 +344,15 @@ def _picked(extra: tuple[Value, ...], pick: tuple[int | None, ...]) -> tuple[Val
 
 
 # -- streams and raw files ------------------------------------------------------
-
-
 def _join_streams(places: list[_Place], gps_count: int, notes: list[str]) -> tuple[Stream, ...]:
     """Streams of the same name joined across parts; a part whose layout differs is left out."""
     first: dict[str, tuple[Stream, str]] = {}  # name -> (first stream of that name, its path)
-    chunks: dict[str, list[Sequence[Chunk]]] = {}
-    counts: dict[str, int] = {}
+    chunks: defaultdict[str, list[Sequence[Chunk]]] = defaultdict(list)
+    counts: Counter[str] = Counter()
     for k, place in enumerate(places):
         part = place.part
         for stream in part.telemetry.streams if part.telemetry else ():
-            if stream.name not in first:
-                first[stream.name] = (stream, part.path)
-                chunks[stream.name], counts[stream.name] = [], 0
-            reference, reference_path = first[stream.name]
+            reference, reference_path = first.setdefault(stream.name, (stream, part.path))
             if (stream.columns, stream.codec) != (reference.columns, reference.codec):
                 what = "columns differ" if stream.columns != reference.columns else "codec differs"
                 notes.append(
@@ -402,34 +387,22 @@ def _moved_chunks(chunks: Sequence[Chunk], part: int, offset: float) -> Sequence
 
 def _join_raw_files(parts: Sequence[PartInput]) -> tuple[RawFile, ...]:
     """Each raw file is its parts' pieces in order (concatenated GPMF is valid GPMF)."""
-    pieces: dict[str, list[Piece]] = {}
+    pieces: defaultdict[str, list[Piece]] = defaultdict(list)
     for k, part in enumerate(parts):
         for raw in part.telemetry.raw_files if part.telemetry else ():
-            pieces.setdefault(raw.name, []).extend(_tagged(raw.pieces, k))
+            pieces[raw.name].extend(
+                p if isinstance(p, bytes) or p.part == k else _new_extent(p.offset, p.size, k)
+                for p in raw.pieces
+            )
     return tuple(RawFile(name, tuple(p)) for name, p in pieces.items())
 
 
-def _tagged(pieces: Sequence[Piece], part: int) -> Sequence[Piece]:
-    return [
-        p if isinstance(p, bytes) or p.part == part else Extent(p.offset, p.size, part)
-        for p in pieces
-    ]
-
-
 # -- facts and messages -----------------------------------------------------------
-
-
 def _error(part: PartInput) -> str | None:
     """Why a part failed (never None then), or what is damaged in it."""
     if part.error:
         return part.error
     return part.telemetry.error if part.telemetry else "no telemetry could be read"
-
-
-def _first_error(parts: Sequence[PartInput]) -> str:
-    if not parts:
-        return "the recording has no parts"
-    return f"{parts[0].path}: {_error(parts[0])}"
 
 
 def _part_warnings(parts: Sequence[PartInput]) -> list[ParseWarning]:
@@ -439,11 +412,9 @@ def _part_warnings(parts: Sequence[PartInput]) -> list[ParseWarning]:
         if part.telemetry is None:
             continue  # the join's own warning says why it failed
         damage = _error(part)
-        if damage:
-            warnings.append(ParseWarning(None, f"{part.path}: {damage}"))
-        warnings.extend(
-            ParseWarning(w.offset, f"{part.path}: {w.reason}") for w in part.telemetry.warnings
-        )
+        own = (ParseWarning(None, damage),) if damage else ()
+        for w in (*own, *part.telemetry.warnings):
+            warnings.append(ParseWarning(w.offset, f"{part.path}: {w.reason}"))
     return warnings
 
 
@@ -466,9 +437,8 @@ def _part_facts(place: _Place) -> PartFacts:
 
 
 def _join_facts(places: list[_Place], notes: list[str]) -> JoinFacts:
-    starts = [p.start_utc for p in places if p.start_utc is not None]
-    ends = [p.end_utc for p in places if p.end_utc is not None]
-    start, end = (starts[0] if starts else None), (ends[-1] if ends else None)
+    start = next((p.start_utc for p in places if p.start_utc is not None), None)
+    end = next((p.end_utc for p in reversed(places) if p.end_utc is not None), None)
     return JoinFacts(
         start_utc=start,
         end_utc=end,
@@ -481,32 +451,29 @@ def _join_facts(places: list[_Place], notes: list[str]) -> JoinFacts:
 
 
 def _gaps(places: list[_Place]) -> list[Gap]:
-    gaps = []
-    for k, place in enumerate(places):
+    gaps, after = [], None
+    for place in places:
         late = place.gap_before is not None and place.gap_before > CONTINUITY_LATE_S
         if place.part.missing_before or late:
-            before = places[k - 1].part.path if k else None
-            gaps.append(Gap(before, place.part.path, place.gap_before, place.part.missing_before))
+            gaps.append(Gap(after, place.part.path, place.gap_before, place.part.missing_before))
+        after = place.part.path
     return gaps
 
 
 # -- building model objects fast -------------------------------------------------
-
 _Frozen = TypeVar("_Frozen", bound="DataclassInstance")
 
 
 def _fast_constructor(frozen: type[_Frozen]) -> Callable[..., _Frozen]:
     """``frozen``'s constructor (positional arguments) at the speed of a plain class.
 
-    A frozen dataclass sets each field through ``object.__setattr__``, which makes
-    GpsSample(...) ~2.3 µs here, 4-5x a plain class with the same slots (and
-    ``dataclasses.replace`` 3x slower still); three hours of GoPro rebuild ~200,000
-    samples and ~300,000 chunks. So an unfrozen twin builds the object and hands
-    it the frozen class (``__class__`` assignment is allowed between identical
-    layouts). Should the model stop fitting its twin, or gain a ``__post_init__``
-    the twin would skip, the frozen class itself is used.
+    A frozen dataclass sets each field through ``object.__setattr__``: GpsSample(...)
+    costs ~2.3 µs here, 4-5x a plain class with the same slots, and three hours of
+    GoPro rebuild ~200,000 samples and ~300,000 chunks. So an unfrozen twin builds
+    the object and hands it the frozen class (``__class__`` assignment is allowed
+    between identical layouts); if the model stops fitting its twin, or gains a
+    ``__post_init__`` the twin would skip, the frozen class itself is used.
     """
-
     if hasattr(frozen, "__post_init__"):
         return frozen
 
