@@ -5,12 +5,14 @@ Expected values are worked out by hand from the rules in parsers/join.py.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import pickle
 from typing import Any
 
 import pytest
 
-from telemetryfs.parsers.join import Gap, PartInput, join_parts
+from telemetryfs.parsers.join import Gap, PartInput, _fast_constructor, join_parts
 from telemetryfs.parsers.model import (
     Chunk,
     Extent,
@@ -581,3 +583,52 @@ def test_wall_clock_duration_counts_the_gaps_recorded_time_does_not() -> None:
 def test_unknown_kind_is_a_caller_error() -> None:
     with pytest.raises(ValueError, match="unknown recording kind"):
         join_parts([], kind="lapse")
+
+
+def test_session_is_compared_across_a_failed_part() -> None:
+    parts = [
+        chapter(1, telemetry(track(T0, 0.5), info={"session_id": "A1"})),
+        chapter(2, None),
+        chapter(3, telemetry(track(T0 + 20, 0.5), info={"session_id": "B2"})),
+    ]
+    t, _, _ = join_parts(parts, kind=GOPRO)
+    assert t.breaks == (1,)
+    assert "GX030042.MP4 belongs to another recording session than GX010042.MP4" in texts(t)[1]
+
+
+# -- the joined objects ------------------------------------------------------------------
+
+
+def test_rebuilt_samples_and_chunks_are_model_objects_that_pickle() -> None:
+    gps = (GpsSample(T0, 0.5, 45.0, 7.0, 210.0, 3.0, 3.1, 90.0, 3, 1.5, False, (1,)),)
+    stream = accl(Chunk(Extent(100, 40), 4, 0.0, 1.0))
+    parts = [chapter(1, telemetry()), chapter(2, telemetry(gps, streams=(stream,)))]
+    t, _, _ = join_parts(parts, kind=GOPRO)
+    sample, chunk = t.gps[0], t.streams[0].chunks[0]
+    assert sample == GpsSample(T0, 10.5, 45.0, 7.0, 210.0, 3.0, 3.1, 90.0, 3, 1.5, False, (1,))
+    assert (type(sample), type(chunk), type(chunk.extent)) == (GpsSample, Chunk, Extent)
+    assert pickle.loads(pickle.dumps(t)) == t  # the disk cache pickles it
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sample.lat = 0.0  # type: ignore[misc]
+
+
+@dataclasses.dataclass(frozen=True)
+class WithDict:  # no slots: a twin with slots cannot take its place
+    a: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checked:
+    a: int
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError("negative")
+
+
+def test_fast_constructor_falls_back_to_the_frozen_class_when_the_twin_does_not_fit() -> None:
+    assert _fast_constructor(WithDict) is WithDict
+    assert _fast_constructor(Checked) is Checked
+    build = _fast_constructor(Extent)
+    assert build is not Extent
+    assert build(1, 2, 3) == Extent(1, 2, 3)
