@@ -328,19 +328,19 @@ def accl(
     return Stream("ACCL", "ACCL", "Camera", "Accelerometer", columns, count, chunks, codec)
 
 
+def accl_chapter(n: int, *chunks: Chunk, **stream_fields: Any) -> PartInput:
+    return chapter(n, telemetry(streams=(accl(*chunks, **stream_fields),)))
+
+
+def chunk(offset: int, start: float | None = 0.0, count: int = 4) -> Chunk:
+    """``count`` samples at ``offset`` in part 0 (as a parser reports them), one second long."""
+    return Chunk(Extent(offset, 10 * count), count, start, None if start is None else 1.0)
+
+
 def test_streams_of_the_same_name_are_joined_with_part_tags_and_shifted_starts() -> None:
     parts = [
-        chapter(1, telemetry(streams=(accl(Chunk(Extent(100, 40), 4, 0.0, 1.0)),))),
-        chapter(
-            2,
-            telemetry(
-                streams=(
-                    accl(
-                        Chunk(Extent(200, 40), 4, 0.0, 1.0), Chunk(Extent(300, 20), 2, None, None)
-                    ),
-                )
-            ),
-        ),
+        accl_chapter(1, chunk(100)),
+        accl_chapter(2, chunk(200), chunk(300, start=None, count=2)),
     ]
     t, _, _ = join_parts(parts, kind=GOPRO)
     assert len(t.streams) == 1
@@ -360,20 +360,9 @@ def test_streams_of_the_same_name_are_joined_with_part_tags_and_shifted_starts()
 
 def test_stream_with_another_codec_is_left_out_with_one_warning() -> None:
     parts = [
-        chapter(1, telemetry(streams=(accl(Chunk(Extent(100, 40), 4, 0.0, 1.0)),))),
-        chapter(
-            2,
-            telemetry(
-                streams=(
-                    accl(
-                        Chunk(Extent(200, 40), 4, 0.0, 1.0),
-                        Chunk(Extent(240, 40), 4, 1.0, 1.0),
-                        codec=("s", 3, 200),
-                    ),
-                )
-            ),
-        ),
-        chapter(3, telemetry(streams=(accl(Chunk(Extent(300, 40), 4, 0.0, 1.0)),))),
+        accl_chapter(1, chunk(100)),
+        accl_chapter(2, chunk(200), chunk(240, start=1.0), codec=("s", 3, 200)),
+        accl_chapter(3, chunk(300)),
     ]
     t, _, recording = join_parts(parts, kind=GOPRO)
     stream = t.streams[0]
@@ -389,10 +378,7 @@ def test_stream_with_another_codec_is_left_out_with_one_warning() -> None:
 
 
 def test_stream_with_other_columns_is_left_out() -> None:
-    parts = [
-        chapter(1, telemetry(streams=(accl(Chunk(Extent(100, 40), 4, 0.0, 1.0)),))),
-        chapter(2, telemetry(streams=(accl(Chunk(Extent(200, 40), 4, 0.0, 1.0), columns=("x",)),))),
-    ]
+    parts = [accl_chapter(1, chunk(100)), accl_chapter(2, chunk(200), columns=("x",))]
     t, _, _ = join_parts(parts, kind=GOPRO)
     assert t.streams[0].sample_count == 4
     assert "its columns differ" in texts(t)[0]
@@ -401,7 +387,7 @@ def test_stream_with_other_columns_is_left_out() -> None:
 def test_stream_found_in_a_later_part_only_is_kept() -> None:
     parts = [
         chapter(1, telemetry()),
-        chapter(2, telemetry(streams=(accl(Chunk(Extent(200, 40), 4, 0.0, 1.0)),))),
+        accl_chapter(2, chunk(200)),
     ]
     t, _, _ = join_parts(parts, kind=GOPRO)
     assert t.streams[0].chunks == (Chunk(Extent(200, 40, 1), 4, 10.0, 1.0),)
@@ -490,7 +476,7 @@ def test_extra_values_missing_from_a_damaged_sample_become_none() -> None:
 
 def test_one_part_is_itself() -> None:
     gps = track(T0, 0.0, 1.0)
-    stream = accl(Chunk(Extent(100, 40), 4, 0.0, 1.0))
+    stream = accl(chunk(100))
     raw = RawFile("all.gpmf", (Extent(10, 5),))
     part = telemetry(
         gps,
@@ -601,12 +587,17 @@ def test_session_is_compared_across_a_failed_part() -> None:
 
 def test_rebuilt_samples_and_chunks_are_model_objects_that_pickle() -> None:
     gps = (GpsSample(T0, 0.5, 45.0, 7.0, 210.0, 3.0, 3.1, 90.0, 3, 1.5, False, (1,)),)
-    stream = accl(Chunk(Extent(100, 40), 4, 0.0, 1.0))
+    stream = accl(chunk(100))
     parts = [chapter(1, telemetry()), chapter(2, telemetry(gps, streams=(stream,)))]
     t, _, _ = join_parts(parts, kind=GOPRO)
-    sample, chunk = t.gps[0], t.streams[0].chunks[0]
+    sample, joined_chunk = t.gps[0], t.streams[0].chunks[0]
     assert sample == GpsSample(T0, 10.5, 45.0, 7.0, 210.0, 3.0, 3.1, 90.0, 3, 1.5, False, (1,))
-    assert (type(sample), type(chunk), type(chunk.extent)) == (GpsSample, Chunk, Extent)
+    assert joined_chunk == Chunk(Extent(100, 40, 1), 4, 10.0, 1.0)
+    assert (type(sample), type(joined_chunk), type(joined_chunk.extent)) == (
+        GpsSample,
+        Chunk,
+        Extent,
+    )
     assert pickle.loads(pickle.dumps(t)) == t  # the disk cache pickles it
     with pytest.raises(dataclasses.FrozenInstanceError):
         sample.lat = 0.0  # type: ignore[misc]
