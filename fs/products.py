@@ -33,6 +33,7 @@ from telemetryfs.parsers import extract
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream
+from .render_info import RECORDING_INFO
 from .render_stream import StreamLayout
 
 GENERATED = "generated"
@@ -40,6 +41,7 @@ RAW = "raw"
 STREAM = "stream"
 
 INFO = "info.json"
+CONCAT = "concat.txt"  # a recording's ffmpeg concat list
 STREAMS_DIR = "streams"
 TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
 
@@ -83,6 +85,8 @@ def list_entries(t: Telemetry | None) -> list[Entry]:
         entries.append(Entry("track.csv", GENERATED))
         if any(s.valid for s in t.gps):
             entries += [Entry("track.kml", GENERATED), Entry("track.geojson", GENERATED)]
+    if RECORDING_INFO in t.info:
+        entries.append(Entry(CONCAT, GENERATED))
     for raw in t.raw_files:
         entries.append(Entry(f"{STREAMS_DIR}/{raw.name}", RAW))
     for stream in t.streams:
@@ -111,6 +115,8 @@ def build_generated(
         return render.render_info(
             t, source_name=source_name, error=context.get("error"), extra=context
         )
+    if name == CONCAT and isinstance(context.get(CONCAT), str):
+        return str(context[CONCAT]).encode()
     if t is None:
         raise FileNotFoundError(name)
     if name == "track.gpx":

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.products import CONCAT
 from telemetryfs.fs.recording_names import (
     SINGLE,
     FootageFile,
@@ -30,6 +31,7 @@ from telemetryfs.fs.recording_names import (
 )
 from telemetryfs.fs.render_common import iso_millis, iso_utc, rounded
 from telemetryfs.fs.render_info import RECORDING_INFO
+from telemetryfs.fs.view import GC_PAUSE
 from telemetryfs.parsers import detect
 from telemetryfs.parsers.join import (
     DASHCAM_DRIVE,
@@ -42,7 +44,6 @@ from telemetryfs.parsers.join import (
 from telemetryfs.parsers.model import ParseWarning, Telemetry
 
 DEFAULT_NAME = "recordings"
-CONCAT = "concat.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,8 @@ class RecordingsIndex:
 def join(key: RecordingKey, inputs: list[PartInput]) -> Telemetry:
     """The recording's telemetry: the parts joined, its facts under info["recording"]."""
     kind = key.recording.kind
-    joined, parts, facts = join_parts(inputs, kind=DASHCAM_DRIVE if kind == SINGLE else kind)
+    with GC_PAUSE:  # a 3-hour join makes a million objects: collections would double its time
+        joined, parts, facts = join_parts(inputs, kind=DASHCAM_DRIVE if kind == SINGLE else kind)
     info = dict(joined.info)
     info[RECORDING_INFO] = _facts(key, joined, parts, facts)
     notes = tuple(ParseWarning(None, note) for note in key.recording.notes)

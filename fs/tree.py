@@ -43,6 +43,8 @@ class Kind(enum.Enum):
     STREAMS = "streams"
     FILE = "file"
     OTHER = "other"
+    REC_DIR = "rec_dir"  # a directory of the recordings view
+    RECORDING = "recording"  # one recording's folder
 
 
 class Inspected(NamedTuple):
@@ -75,6 +77,9 @@ class Node:
     path: bytes
     sidecar: bytes | None = None
     entry: str = ""  # FILE: the file's name in its video folder, e.g. "streams/ACCL.csv"
+    # In the recordings view: the folder's path below the view's root ("" for the
+    # root itself); for FILE and STREAMS nodes, their recording's.
+    rec: str | None = None
 
 
 def _stem(name: bytes) -> bytes:
@@ -222,14 +227,15 @@ class InodeTable:
         *,
         sidecar: bytes | None = None,
         entry: str = "",
+        rec: str | None = None,
     ) -> Node:
         """The node for ``name`` under ``parent``, created or refreshed."""
         inode = self._by_name.get((parent, name))
         node = self.nodes.get(inode) if inode is not None else None
         if node is not None and node.kind is kind:
-            node.path, node.sidecar, node.entry = path, sidecar, entry
+            node.path, node.sidecar, node.entry, node.rec = path, sidecar, entry, rec
             return node
-        node = Node(self._next, kind, parent, name, path, sidecar, entry)
+        node = Node(self._next, kind, parent, name, path, sidecar, entry, rec)
         self._next += 1
         self.nodes[node.inode] = node
         self._by_name[(parent, name)] = node.inode

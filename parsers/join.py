@@ -27,7 +27,17 @@ from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from .model import Chunk, Extent, GpsSample, ParseWarning, Piece, RawFile, Stream, Telemetry, Value
+from telemetryfs.parsers.model import (
+    Chunk,
+    Extent,
+    GpsSample,
+    ParseWarning,
+    Piece,
+    RawFile,
+    Stream,
+    Telemetry,
+    Value,
+)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

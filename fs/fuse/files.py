@@ -69,12 +69,12 @@ class SourceBacked(OpenFile):
     """Something read from the open source file descriptor."""
 
     store: Store
-    fd: int
+    fds: tuple[int, ...]  # one per source part (one for a video)
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = ()
 
 
 # How far ahead of a read that must wait for the disk the source ranges are
@@ -102,7 +102,7 @@ class RawFileHandle(SourceBacked):
     async def read(self, off: int, size: int) -> bytes:
         if self.nowait:
             try:
-                cached = read_raw(self.fd, self.layout, off, size, cached_only=True)
+                cached = read_raw(self.fds, self.layout, off, size, cached_only=True)
             except NotCachedError:
                 pass
             except OSError as e:
@@ -115,7 +115,7 @@ class RawFileHandle(SourceBacked):
         if off + RAW_PREFETCH // 2 >= self.announced:
             ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)
             self.announced = off + RAW_PREFETCH
-        return await self.store.run_io(_read_raw_from_disk, self.fd, self.layout, off, size, ahead)
+        return await self.store.run_io(_read_raw_from_disk, self.fds, self.layout, off, size, ahead)
 
     @property
     def size(self) -> int | None:
@@ -123,10 +123,10 @@ class RawFileHandle(SourceBacked):
 
 
 def _read_raw_from_disk(
-    fd: int, layout: RawLayout, off: int, size: int, ahead: list[Extent]
+    fds: tuple[int, ...], layout: RawLayout, off: int, size: int, ahead: list[Extent]
 ) -> bytes:
-    prefetch(fd, ahead)
-    return read_raw(fd, layout, off, size)
+    prefetch(fds, ahead)
+    return read_raw(fds, layout, off, size)
 
 
 @dataclass(slots=True)
@@ -137,7 +137,7 @@ class StreamFileHandle(SourceBacked):
     index: StreamIndex
 
     async def read(self, off: int, size: int) -> bytes:
-        return await self.store.run_io(read_stream, self.fd, self.stream, self.index, off, size)
+        return await self.store.run_io(read_stream, self.fds, self.stream, self.index, off, size)
 
     @property
     def size(self) -> int | None:
@@ -149,4 +149,4 @@ class PassthroughFile(SourceBacked):
     """A non-footage source file shown with ``-o show_other``."""
 
     async def read(self, off: int, size: int) -> bytes:
-        return await self.store.run_io(os.pread, self.fd, size, off)
+        return await self.store.run_io(os.pread, self.fds[0], size, off)

@@ -39,6 +39,7 @@ from pyfuse3 import (
 
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.recordings import RecordingKey, RecordingsIndex
 from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
 
 from .files import (
@@ -50,7 +51,7 @@ from .files import (
     open_source,
 )
 from .guard import fuse_op
-from .store import Store, open_source_checked
+from .store import Key, Store, open_source_checked
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,17 @@ class Operations(pyfuse3.Operations):
         self._open: dict[int, OpenFile] = {}
         self._fh_inode: dict[int, int] = {}
         self._next_fh = 1
-        self._last_open_key: dict[int, SourceKey] = {}
+        self._last_open_key: dict[int, Key] = {}
         # The st_size last given to the kernel per derived file: a handle whose
         # content has another size must not be read as if it had this one.
         self._told_size: dict[int, int] = {}
         # Video path -> (time.monotonic() of the stat, the stat): see FRESH_STAT_S.
         self._recent_stat: OrderedDict[bytes, tuple[float, os.stat_result]] = OrderedDict()
+        view = store.options.recordings
+        self.view_name = os.fsencode(view) if view else None
+        self.recordings = RecordingsIndex(
+            self.source.root, trip_gap_s=store.options.trip_gap_s, ttl=TIMEOUT
+        )
 
     # -- names and attributes --------------------------------------------------
 
@@ -107,17 +113,77 @@ class Operations(pyfuse3.Operations):
         if parent.kind is Kind.DIR:
             found = await self.store.run_io(self.source.classify, parent.path, name)
             if found is None:
+                if parent.inode == ROOT_INODE and await self._is_view_name(name):
+                    return self._view_root(), await self._stat(self.source.root)
                 return None, None
             node = self.inodes.child(
                 parent.inode, name, found.kind, found.path, sidecar=found.sidecar
             )
             return node, found.st
-        if parent.kind in (Kind.VIDEO, Kind.STREAMS):
+        if parent.kind is Kind.REC_DIR:
+            return await self._view_child(parent, name)
+        if parent.kind in (Kind.VIDEO, Kind.STREAMS, Kind.RECORDING):
             # Everything in a video folder takes its attributes from the video.
-            st = await self._stat(parent.path)
+            st = await self._folder_stat(parent)
             child = await self._video_child(parent, name, st)
             return (child, st) if child is not None else (None, None)
         return None, None
+
+    # -- the recordings view -------------------------------------------------------
+
+    async def _is_view_name(self, name: bytes) -> bool:
+        """Whether ``name`` at the root is the recordings view (a source entry wins)."""
+        if self.view_name is None or name != self.view_name:
+            return False
+        taken = await self.store.run_io(os.path.lexists, os.path.join(self.source.root, name))
+        return not taken
+
+    def _view_root(self) -> Node:
+        assert self.view_name is not None
+        return self.inodes.child(ROOT_INODE, self.view_name, Kind.REC_DIR, self.source.root, rec="")
+
+    async def _index(self) -> RecordingsIndex:
+        before = self.recordings.scans
+        await self.store.run_io(self.recordings.refresh)
+        self.store.stats.recording_scans += self.recordings.scans - before
+        return self.recordings
+
+    async def _view_child(
+        self, parent: Node, name: bytes
+    ) -> tuple[Node, os.stat_result] | tuple[None, None]:
+        index = await self._index()
+        folder = _below(parent.rec or "", os.fsdecode(name))
+        if index.is_dir(folder):
+            node = self.inodes.child(parent.inode, name, Kind.REC_DIR, self.source.root, rec=folder)
+            return node, await self._stat(self.source.root)
+        key = index.key(folder)
+        if key is None or not key.parts:
+            return None, None
+        first = os.fsencode(key.parts[0].key.path)
+        node = self.inodes.child(parent.inode, name, Kind.RECORDING, first, rec=folder)
+        return node, await self._folder_stat(node)
+
+    async def _folder_stat(self, node: Node) -> os.stat_result:
+        """The stat a folder's attributes come from: its video's, or (a recording) its
+        first part's with the newest member's mtime."""
+        if node.rec is None:
+            return await self._stat(node.path)
+        key = await self._recording_key(node)
+        st = await self._stat(os.fsencode(key.parts[0].key.path))
+        if st.st_mtime_ns == key.mtime_ns:
+            return st
+        # A copy of the stat with the newest member's mtime (the _ns fields by name).
+        times = {"st_atime_ns": st.st_atime_ns, "st_ctime_ns": st.st_ctime_ns}
+        fields = list(st)
+        fields[stat.ST_MTIME] = key.mtime_ns // 1_000_000_000
+        return os.stat_result(fields, {**times, "st_mtime_ns": key.mtime_ns})
+
+    async def _recording_key(self, node: Node) -> RecordingKey:
+        index = await self._index()
+        key = index.key(node.rec or "")
+        if key is None or not key.parts:
+            raise pyfuse3.FUSEError(errno.ENOENT)  # the recording is gone from the card
+        return key
 
     async def _video_child(self, parent: Node, name: bytes, st: os.stat_result) -> Node | None:
         text = os.fsdecode(name)
@@ -128,7 +194,12 @@ class Operations(pyfuse3.Operations):
             if not await self.store.has_streams_dir(key):
                 return None
             return self.inodes.child(
-                parent.inode, name, Kind.STREAMS, parent.path, sidecar=parent.sidecar
+                parent.inode,
+                name,
+                Kind.STREAMS,
+                parent.path,
+                sidecar=parent.sidecar,
+                rec=parent.rec,
             )
         if "/" in text.removeprefix(products.STREAMS_DIR + "/"):
             return None
@@ -136,7 +207,13 @@ class Operations(pyfuse3.Operations):
         if entry is None:
             return None
         return self.inodes.child(
-            parent.inode, name, Kind.FILE, parent.path, sidecar=parent.sidecar, entry=entry.name
+            parent.inode,
+            name,
+            Kind.FILE,
+            parent.path,
+            sidecar=parent.sidecar,
+            entry=entry.name,
+            rec=parent.rec,
         )
 
     async def _attrs(
@@ -144,7 +221,7 @@ class Operations(pyfuse3.Operations):
     ) -> EntryAttributes:
         """Attributes of a node; ``listing``: for readdirplus, which must not build files."""
         if st is None:
-            st = await self._stat(node.path)
+            st = await (self._folder_stat(node) if node.rec is not None else self._stat(node.path))
         attrs = EntryAttributes()
         attrs.st_ino = node.inode
         attrs.entry_timeout = TIMEOUT
@@ -156,10 +233,10 @@ class Operations(pyfuse3.Operations):
         # Preferred I/O size: cat, cp and rsync read this much per call (the files are
         # made in memory or stitched from many ranges; big reads cost fewer round trips).
         attrs.st_blksize = 1024 * 1024
-        if node.kind is Kind.DIR:
+        if node.kind in (Kind.DIR, Kind.REC_DIR):
             attrs.st_mode = stat.S_IFDIR | (st.st_mode & 0o555)
             attrs.st_nlink = 2
-        elif node.kind in (Kind.VIDEO, Kind.STREAMS):
+        elif node.kind in (Kind.VIDEO, Kind.STREAMS, Kind.RECORDING):
             readable = st.st_mode & 0o444
             attrs.st_mode = stat.S_IFDIR | readable | (readable >> 2)
             attrs.st_nlink = 2
@@ -190,8 +267,11 @@ class Operations(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         return await self.store.size(key, entry)
 
-    async def _key(self, node: Node, st: os.stat_result | None = None) -> SourceKey:
-        """The current version of the video behind ``node`` (``st``: its fresh stat)."""
+    async def _key(self, node: Node, st: os.stat_result | None = None) -> Key:
+        """The current version of the video (or recording) behind ``node`` (``st``: its
+        fresh stat)."""
+        if node.rec is not None:
+            return await self._recording_key(node)
         if node.sidecar is None:
             # Nothing more to stat, or a stat young enough: no thread hop (a listing
             # asks this thousands of times, a warm cat on every open).
@@ -239,7 +319,7 @@ class Operations(pyfuse3.Operations):
     @fuse_op
     async def opendir(self, inode: InodeT, ctx: RequestContext) -> FileHandleT:
         node = self._node(inode)
-        if node.kind not in (Kind.DIR, Kind.VIDEO, Kind.STREAMS):
+        if node.kind not in (Kind.DIR, Kind.VIDEO, Kind.STREAMS, Kind.REC_DIR, Kind.RECORDING):
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         return inode
 
@@ -259,14 +339,25 @@ class Operations(pyfuse3.Operations):
     async def _listing(self, node: Node) -> list[tuple[Node, os.stat_result | None]]:
         if node.kind is Kind.DIR:
             found = await self.store.run_io(self.source.scan, node.path)
-            return [
+            listing: list[tuple[Node, os.stat_result | None]] = [
                 (self.inodes.child(node.inode, e.name, e.kind, e.path, sidecar=e.sidecar), e.st)
                 for e in found
             ]
-        st = await self._stat(node.path)
+            view = self.view_name
+            if node.inode == ROOT_INODE and view is not None and await self._is_view_name(view):
+                listing.append((self._view_root(), await self._stat(self.source.root)))
+            return listing
+        if node.kind is Kind.REC_DIR:
+            index = await self._index()
+            found_in_view = [
+                await self._view_child(node, os.fsencode(name))
+                for name, _ in index.children(node.rec or "")
+            ]
+            return [(c, c_st) for c, c_st in found_in_view if c is not None]
+        st = await self._folder_stat(node)
         key = await self._key(node, st)
         names: list[bytes] = []
-        if node.kind is Kind.VIDEO:
+        if node.kind in (Kind.VIDEO, Kind.RECORDING):
             # A listing leads into streams/ more often than not (find, ls -R, rsync):
             # parse fully now rather than GPS-only now and fully again a moment later.
             for entry in await self.store.entries(key):
@@ -296,14 +387,14 @@ class Operations(pyfuse3.Operations):
         node = self._node(inode)
         if node.kind is Kind.OTHER:
             fd = await self.store.run_io(open_source, node.path)
-            return self._register(inode, PassthroughFile(self.store, fd), None)
+            return self._register(inode, PassthroughFile(self.store, (fd,)), None)
         if node.kind is not Kind.FILE:
             raise pyfuse3.FUSEError(errno.EISDIR)
         key = await self._key(node)
         handle = await self._open_entry(key, node.entry)
         return self._register(inode, handle, key)
 
-    async def _open_entry(self, key: SourceKey, name: str) -> OpenFile:
+    async def _open_entry(self, key: Key, name: str) -> OpenFile:
         entry = await self.store.find_entry(key, name)
         if entry is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
@@ -315,17 +406,17 @@ class Operations(pyfuse3.Operations):
             if raw is None:
                 raise pyfuse3.FUSEError(errno.ENOENT)
             layout = products.raw_layout(raw)
-            fd = await self.store.run_io(open_source_checked, key)
-            return RawFileHandle(self.store, fd, layout)  # announces its ranges as it reads
+            fds = await self.store.run_io(_open_sources, key)
+            return RawFileHandle(self.store, fds, layout)  # announces its ranges as it reads
         stream = products.find_stream(t, name)
         if stream is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
-        fd = await self.store.run_io(open_source_checked, key)
-        await self.store.run_io(products.prefetch, fd, products.chunk_extents(stream))
-        return StreamFileHandle(self.store, fd, stream, index)
+        fds = await self.store.run_io(_open_sources, key)
+        await self.store.run_io(products.prefetch, fds, products.chunk_extents(stream))
+        return StreamFileHandle(self.store, fds, stream, index)
 
-    def _register(self, inode: int, handle: OpenFile, key: SourceKey | None) -> FileInfo:
+    def _register(self, inode: int, handle: OpenFile, key: Key | None) -> FileInfo:
         fh = self._next_fh
         self._next_fh += 1
         self._open[fh] = handle
@@ -466,3 +557,23 @@ class Operations(pyfuse3.Operations):
     @fuse_op
     async def removexattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> None:
         raise pyfuse3.FUSEError(errno.EROFS)
+
+
+def _below(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _open_sources(key: Key) -> tuple[int, ...]:
+    """The source file(s) behind a product, opened read-only and checked against ``key``
+    (a recording: one per part, in part order, as Extent.part counts them)."""
+    if isinstance(key, SourceKey):
+        return (open_source_checked(key),)
+    fds: list[int] = []
+    try:
+        for part in key.parts:
+            fds.append(open_source_checked(part.key))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return tuple(fds)

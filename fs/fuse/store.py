@@ -14,20 +14,21 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import trio
 
 from telemetryfs.fs import products, recordings, view
-from telemetryfs.fs.recordings import RecordingKey
-from telemetryfs.parsers.join import PartInput
 from telemetryfs.fs.cache import DiskCache, LruCache, SourceKey
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.options import Options, Stats
 from telemetryfs.fs.products import Entry, StreamIndex
+from telemetryfs.fs.recordings import RecordingKey
 from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.join import PartInput
 from telemetryfs.parsers.model import Stream, Telemetry
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,12 @@ class Store:
                 options.disk_cache, offset, capacity=options.disk_cache_mb * 1024 * 1024
             )
 
-    def _disk(self, key: Key) -> DiskCache | None:
+    def _disk(self, key: Key) -> _KeyedDisk | None:
         """The disk cache for this key: videos only (a recording is re-joined from its
         parts, whose telemetry the disk cache keeps)."""
-        return self.disk if isinstance(key, SourceKey) else None
+        if self.disk is None or not isinstance(key, SourceKey):
+            return None
+        return _KeyedDisk(self.disk, key)
 
     # -- telemetry -------------------------------------------------------------
 
@@ -141,13 +144,13 @@ class Store:
                 log.warning("%s: %s", key.path, exc)
             self._failures[key] = exc
             if (disk := self._disk(key)) is not None:
-                await trio.to_thread.run_sync(disk.put_object, key, "failure", exc)
+                await trio.to_thread.run_sync(disk.put_object, "failure", exc)
             raise
         full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
         self._telemetry.put(key, Parsed(full, t))
         if (disk := self._disk(key)) is not None:
             await trio.to_thread.run_sync(
-                disk.put_object, key, "telemetry.full" if full else "telemetry.gps", t
+                disk.put_object, "telemetry.full" if full else "telemetry.gps", t
             )
         return t
 
@@ -183,12 +186,12 @@ class Store:
             return None
 
         def load() -> Parsed | ParseError | None:
-            failure = disk.get_object(key, "failure")
+            failure = disk.get_object("failure")
             if isinstance(failure, ParseError):
                 return failure
             for item, level in (("telemetry.full", True), ("telemetry.gps", False)):
                 if level or not full:
-                    value = disk.get_object(key, item)
+                    value = disk.get_object(item)
                     if isinstance(value, Telemetry):
                         return Parsed(level, value)
             return None
@@ -226,13 +229,13 @@ class Store:
             self._entry_lists.put(key, known)
             if (disk := self._disk(key)) is not None:
                 data = json.dumps([[e.name, e.kind] for e in known]).encode()
-                await self.run_io(disk.put, key, "entries.json", data)
+                await self.run_io(disk.put, "entries.json", data)
         return known
 
     async def _known_entries(self, key: Key) -> list[Entry] | None:
         known = self._entry_lists.get(key)
         if known is None and (disk := self._disk(key)) is not None:
-            raw = await self.run_io(disk.get, key, "entries.json")
+            raw = await self.run_io(disk.get, "entries.json")
             if raw is not None:
                 known = [Entry(name, kind) for name, kind in json.loads(raw)]
                 self._entry_lists.put(key, known)
@@ -277,7 +280,7 @@ class Store:
         if sizes is None:
             sizes = {}
             if (disk := self._disk(key)) is not None:
-                raw = await self.run_io(disk.get, key, "sizes.json")
+                raw = await self.run_io(disk.get, "sizes.json")
                 sizes = json.loads(raw) if raw is not None else {}
             self._sizes.put(key, sizes)
         return sizes
@@ -292,7 +295,7 @@ class Store:
                 return size
             sizes[entry.name] = size
             if (disk := self._disk(key)) is not None:
-                await self.run_io(disk.put, key, "sizes.json", json.dumps(sizes).encode())
+                await self.run_io(disk.put, "sizes.json", json.dumps(sizes).encode())
         return size
 
     async def _compute_size(self, key: Key, entry: Entry) -> int:
@@ -326,9 +329,7 @@ class Store:
                     self._render, t, name, context, limiter=self.parse_limiter
                 )
                 if (disk := self._disk(key)) is not None:
-                    await trio.to_thread.run_sync(
-                        disk.put, key, name, data, limiter=self.io_limiter
-                    )
+                    await trio.to_thread.run_sync(disk.put, name, data, limiter=self.io_limiter)
             self._bytes.put(cache_key, data)
             return data
 
@@ -349,7 +350,7 @@ class Store:
         disk = self._disk(key)
         if disk is None:
             return None
-        data = await trio.to_thread.run_sync(disk.get, key, item, limiter=self.io_limiter)
+        data = await trio.to_thread.run_sync(disk.get, item, limiter=self.io_limiter)
         if data is not None:
             self.stats.disk_hits += 1
         return data
@@ -373,6 +374,26 @@ class Store:
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking I/O in a worker thread under the I/O limiter."""
         return await trio.to_thread.run_sync(fn, *args, limiter=self.io_limiter)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyedDisk:
+    """The disk cache's entry of one source version."""
+
+    disk: DiskCache
+    key: SourceKey
+
+    def get(self, item: str) -> bytes | None:
+        return self.disk.get(self.key, item)
+
+    def put(self, item: str, data: bytes) -> None:
+        self.disk.put(self.key, item, data)
+
+    def get_object(self, item: str) -> object:
+        return self.disk.get_object(self.key, item)
+
+    def put_object(self, item: str, value: object) -> None:
+        self.disk.put_object(self.key, item, value)
 
 
 def open_source_checked(key: SourceKey) -> int:
