@@ -132,3 +132,12 @@ def test_segments_hold_every_valid_sample_once_in_order(samples: list[GpsSample]
     segments = split_segments(samples)
     assert [s for seg in segments for s in seg] == [s for s in samples if s.valid]
     assert all(segments)
+
+
+def test_breaks_start_a_segment_whatever_the_times_say() -> None:
+    from telemetryfs.parsers.model import GpsSample
+
+    samples = [GpsSample(1000.0 + i, float(i), 45.0 + i * 1e-4, 7.0) for i in range(6)]
+    assert [len(s) for s in split_segments(samples)] == [6]
+    assert [len(s) for s in split_segments(samples, (2, 4))] == [2, 2, 2]
+    assert [len(s) for s in split_segments(samples, (0, 6, 99))] == [6]  # out of range: ignored

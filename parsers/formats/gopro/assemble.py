@@ -26,6 +26,7 @@ from telemetryfs.parsers.formats.gopro.gps import (
     _gps_samples,
 )
 from telemetryfs.parsers.formats.gopro.raw import _build_streams, _coalesce, _unique_names
+from telemetryfs.parsers.formats.gopro.session import session_info
 from telemetryfs.parsers.formats.gopro.streams import Payload, _Walker
 from telemetryfs.parsers.model import Extent, RawFile, Stream, Telemetry
 
@@ -40,6 +41,7 @@ class _Header:
     settings: dict[str, Any] = field(default_factory=dict)
     streams: list[Stream] = field(default_factory=list)
     firmware: str | None = None
+    ids: dict[str, bytes] = field(default_factory=dict)  # udta GUMI / MUID boxes
 
 
 def _assemble(
@@ -76,9 +78,11 @@ def _assemble(
     if settings:
         info["settings"] = settings
     info["sample_rates"] = _sample_rates(streams, times)
+    camera = _camera(settings, walker, firmware)
+    info.update(session_info(camera, settings, header.ids))
     return Telemetry(
         format=fmt,
-        camera=_camera(settings, walker, firmware),
+        camera=camera,
         firmware=firmware,
         gps=gps,
         gps_stream=key.decode() if key else None,

@@ -251,6 +251,8 @@ def _read_udta(f: BinaryIO, movie: mp4.Movie, warnings: list[ParseWarning]) -> _
                 header.settings.update(walker.settings)
                 header.streams.extend(_build_streams(walker, [(None, None)])[0])
                 warnings.extend(walker.warnings)
+            elif box.kind in (b"GUMI", b"MUID"):  # session and media ids (see session.py)
+                header.ids[box.kind.decode()] = mp4.read_box_data(f, box, 64)
             elif box.kind == b"FIRM":  # HERO4/5 firmware string
                 header.firmware = mp4.read_box_data(f, box, 256).split(b"\0")[0].decode("latin-1")
         except ParseError as exc:
