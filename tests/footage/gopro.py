@@ -156,6 +156,7 @@ class _Recording:
             session=self.foreign.get(chapter, self.session),
             clip=random.Random(f"clip-{self.seed}-{chapter}").randbytes(32),
             chapter=chapter,
+            year=datetime.fromtimestamp(self.start, tz=UTC).year,
         )
 
 

@@ -27,14 +27,19 @@ half of their MUID matches. exiftool ``GoPro.pm`` (13.18+): CPID "seen
 '1194885996 3387225026 733916448 2433577768' (fmt L)" and CPIN "seen: 1"
 (ChapterNumber); gpmf-parser's README: CPID "Capture Identifier", CPIN
 "Capture number in group". Measured on gpmf-parser's ``max-heromode.mp4``
-and the HERO7 ``gopro-telemetry-mp4header.raw``: CAME = CINF = the first 16
-bytes of the udta MUID box, and the GPMF MUID (``L`` x 8) is those 16 bytes
-read as four little-endian u32, then four zeros.
+and the HERO7 ``gopro-telemetry-mp4header.raw``: CAME (exiftool:
+SerialNumberHash) = CINF = the first 16 bytes of the udta MUID box = MD5 of
+the serial number (CASN), so that half names the camera; the MUID box's
+second half starts with the year (u16: 07e3 on the 2019 MAX, 07e1 on the
+2017 karma.mp4), then 8 bytes, then zeros; the GPMF MUID (``L`` x 8) is
+only the first half read as four little-endian u32, then four zeros: it
+names the camera, never the recording.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import random
 import struct
@@ -390,20 +395,22 @@ class Identity:
     """
 
     key: str  # "GUMI" (HERO5..9, Fusion), "MUID" (HERO10..12) or "CPID" (HERO13)
-    camera: bytes  # 16 bytes, the same on every clip of one camera
+    camera: bytes  # 16 bytes: MD5 of the serial number (CAME, CINF, MUID's first half)
     session: bytes  # 32 bytes drawn per recording
     clip: bytes  # 32 bytes drawn per file
     chapter: int  # 1-based chapter number (CPIN)
+    year: int  # of the recording's start: MUID's second half begins with it
 
     @property
     def media_uid(self) -> bytes:
-        """The udta MUID box (32 bytes): whole per recording on HERO10..12, else camera + file."""
-        return self.session if self.key == "MUID" else self.camera + self.clip[:16]
+        """The udta MUID box: camera hash, then year, 8 bytes (per recording on HERO10..12), zeros."""
+        drawn = self.session if self.key == "MUID" else self.clip
+        return self.camera + struct.pack(">H", self.year) + drawn[:8] + b"\0" * 6
 
     @property
     def gumi(self) -> bytes:
         """The udta GUMI box (16 bytes)."""
-        return (self.session if self.key == "GUMI" else self.clip[16:])[:16]
+        return (self.session if self.key == "GUMI" else self.clip)[16:]
 
     @property
     def capture_id(self) -> bytes | None:
@@ -424,8 +431,8 @@ def session_bytes(seed: int) -> bytes:
 
 
 def camera_bytes(serial: str) -> bytes:
-    """A camera's 16-byte id, fixed by its serial number."""
-    return random.Random(f"camera-{serial}").randbytes(16)
+    """CAME / CINF / MUID's first half: the MD5 of the serial number (both samples agree)."""
+    return hashlib.md5(serial.encode("latin-1")).digest()
 
 
 def gpmf_muid(media_uid: bytes) -> bytes:
@@ -436,7 +443,7 @@ def gpmf_muid(media_uid: bytes) -> bytes:
 def udta(profile: CameraProfile, *, firmware: str, serial: str, identity: Identity) -> bytes:
     """The camera's udta boxes, in karma.mp4's order, plus a GPMF box for HERO6+ and Fusion."""
     media_uid = identity.media_uid
-    # karma.mp4 (HERO5) has an all-zero CAME; later cameras repeat the MUID's first half.
+    # karma.mp4 (HERO5) has an all-zero CAME; later cameras write the serial's MD5.
     came = media_uid[:16] if profile.udta_gpmf else b"\0" * 16
     parts = [
         box(b"FIRM", firmware.encode()),
