@@ -565,8 +565,15 @@ def _write_chapter(
     identity = rec.identity(chapter)
     if moov:
         udta = gpmf.udta(profile, firmware=rec.firmware, serial=rec.serial, identity=identity)
+        # mvhd says the video's duration; the GPMF track runs to its last
+        # payload's end, past it (karma.mp4: 12.079 s movie, 13.013 s gpmd).
         tail = mp4write.moov(
-            tracks, created=created, movie_timescale=timescale, large=plan.large, udta=udta
+            tracks,
+            created=created,
+            movie_timescale=timescale,
+            large=plan.large,
+            udta=udta,
+            duration=video.duration,
         )
     mp4write.write_file(path, ftyp, plan, tail)
 
