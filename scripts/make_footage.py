@@ -61,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="kind", required=True)
 
-    def common(p: argparse.ArgumentParser, duration: float) -> None:
-        p.add_argument(
-            "--duration", type=float, default=duration, help="seconds (default %(default)s)"
-        )
+    def common(p: argparse.ArgumentParser, duration: float | None) -> None:
+        if duration is not None:  # a "recording" lasts --chapters x --chapter-s
+            p.add_argument(
+                "--duration", type=float, default=duration, help="seconds (default %(default)s)"
+            )
         p.add_argument(
             "--start",
             type=_utc,
@@ -83,14 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("out", type=Path, help="file (gopro) or directory (gopro-recording)")
-        common(p, 60.0)
+        common(p, None if name == "recording" else 60.0)
         p.add_argument(
             "--gps", choices=("gps5", "gps9", "both"), default=None, help="default: the model's"
         )
         p.add_argument(
             "--model",
             default="HERO8 Black",
-            help="HERO5/HERO8/HERO11/HERO13 Black (default %(default)s)",
+            help="HERO5/HERO8/HERO11/HERO13 Black or Fusion (default %(default)s)",
         )
         p.add_argument("--firmware", default=None)
         # 35 Mb/s keeps a 15-minute chapter under GoPro's 4 GB.

@@ -181,7 +181,7 @@ def _recording(
     start = (start_utc or DEFAULT_START).timestamp()
     route = route or Route(seed=seed)
     first = route.at(0.0)
-    drawn = f"{profile.serial_prefix}{rng.randrange(10**6):06d}"
+    drawn = f"{profile.serial_prefix}{rng.randrange(10**6):06d}"  # drawn anyway: same rng stream
     serial = serial or drawn
     return _Recording(
         profile=profile,

@@ -291,11 +291,7 @@ class _Builder:
         self.footage.remove(footage)
 
     def truth(
-        self,
-        parts: list[tuple[Footage, str]],
-        *,
-        folder: str | None = None,
-        missing: tuple[int, ...] = (),
+        self, parts: list[tuple[Footage, str]], *, missing: tuple[int, ...] = ()
     ) -> RecordingTruth:
         """A GoPro recording's truth; its folder is the lowest present chapter's + family + number."""
         first = parts[0][0]
@@ -303,9 +299,8 @@ class _Builder:
         stem = name.split(".")[0]
         head, base = stem[:-8], stem[-8:]
         family = base[:4] if base[:4] in ("GOPR", "GPFR", "GPBK") else base[:2]
-        default = f"{Path(self.rel(first)).parent.as_posix()}/{head}{family}{base[-4:]}"
         return RecordingTruth(
-            folder=folder or default,
+            folder=f"{Path(self.rel(first)).parent.as_posix()}/{head}{family}{base[-4:]}",
             kind="gopro",
             camera=first.camera or "",
             parts=[Part(self.rel(f), role, int(f.info["chapter"]), f) for f, role in parts],
