@@ -4,13 +4,16 @@ Examples::
 
     .venv/bin/python scripts/make_footage.py gopro OUT.MP4 --duration 3600 --gps gps5 --route-out OUT.json
     .venv/bin/python scripts/make_footage.py gopro-recording DIR --duration 1800 --number 42
+    .venv/bin/python scripts/make_footage.py recording DIR --chapters 12 --chapter-s 900  # 3 h
     .venv/bin/python scripts/make_footage.py novatek OUT.MP4 --duration 180 --lost-fix 60:75
     .venv/bin/python scripts/make_footage.py mapcam OUT.AVI --duration 60
     .venv/bin/python scripts/make_footage.py card OUTDIR --clips 1000
     .venv/bin/python scripts/make_footage.py demo OUTDIR
+    .venv/bin/python scripts/make_footage.py recordings-card OUTDIR --route-out CARD.json
 
 ``--route-out`` writes what the file encodes (every GPS sample after
-quantisation) as JSON: one object for a file, a list for a directory.
+quantisation) as JSON: one object for a file, a list for a directory; for
+``recordings-card``, the expected recordings (folders, parts, joins).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ if str(ROOT) not in sys.path:
 
 from tests.footage import (  # noqa: E402  (needs the repo root on sys.path first)
     Footage,
+    RecordingsCard,
     make_card,
     make_demo,
     make_gopro,
     make_gopro_recording,
     make_mapcam,
     make_novatek,
+    make_recordings_card,
     write_manifest,
 )
 
@@ -56,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="kind", required=True)
 
-    def common(p: argparse.ArgumentParser, duration: float) -> None:
-        p.add_argument(
-            "--duration", type=float, default=duration, help="seconds (default %(default)s)"
-        )
+    def common(p: argparse.ArgumentParser, duration: float | None) -> None:
+        if duration is not None:  # a "recording" lasts --chapters x --chapter-s
+            p.add_argument(
+                "--duration", type=float, default=duration, help="seconds (default %(default)s)"
+            )
         p.add_argument(
             "--start",
             type=_utc,
@@ -74,20 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (
         ("gopro", "one GoPro MP4"),
         ("gopro-recording", "a GoPro recording in chapters"),
+        ("recording", "a GoPro recording of N whole chapters (default: 3 h in 12)"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("out", type=Path, help="file (gopro) or directory (gopro-recording)")
-        common(p, 60.0)
+        common(p, None if name == "recording" else 60.0)
         p.add_argument(
             "--gps", choices=("gps5", "gps9", "both"), default=None, help="default: the model's"
         )
         p.add_argument(
             "--model",
             default="HERO8 Black",
-            help="HERO5/HERO8/HERO11/HERO13 Black (default %(default)s)",
+            help="HERO5/HERO8/HERO11/HERO13 Black or Fusion (default %(default)s)",
         )
         p.add_argument("--firmware", default=None)
-        p.add_argument("--video-mbps", type=float, default=45.0)
+        # 35 Mb/s keeps a 15-minute chapter under GoPro's 4 GB.
+        p.add_argument("--video-mbps", type=float, default=35.0 if name == "recording" else 45.0)
         p.add_argument("--fps", type=float, default=29.97)
         p.add_argument("--codec", choices=("avc", "hevc"), default=None)
         p.add_argument("--fdsc", action="store_true", help="add the HERO5 'SOS' fdsc track")
@@ -96,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "gopro":
             p.add_argument("--no-moov", action="store_true", help="interrupted recording: no moov")
+        elif name == "recording":
+            p.add_argument("--number", type=int, default=1, help="file number (GX01nnnn)")
+            p.add_argument("--chapters", type=int, default=12)
+            p.add_argument("--chapter-s", type=float, default=900.0, help="seconds per chapter")
+            p.add_argument("--lrv", action="store_true", help="also write the .LRV proxies")
         else:
             p.add_argument("--number", type=int, default=1, help="file number (GX01nnnn)")
             p.add_argument(
@@ -142,11 +155,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the built-in demo footage")
     p.add_argument("out", type=Path)
     p.add_argument("--route-out", type=Path, default=None)
+
+    p = sub.add_parser("recordings-card", help="recordings to join, with their truth")
+    p.add_argument("out", type=Path)
+    p.add_argument("--route-out", type=Path, default=None, help="write the expected recordings")
     return parser
 
 
-def _make(args: argparse.Namespace) -> Footage | list[Footage]:
-    if args.kind in ("card", "demo", "gopro-recording"):
+def _make(args: argparse.Namespace) -> Footage | list[Footage] | RecordingsCard:
+    if args.kind in ("card", "demo", "gopro-recording", "recording", "recordings-card"):
         args.out.mkdir(parents=True, exist_ok=True)
     else:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -166,23 +183,28 @@ def _make(args: argparse.Namespace) -> Footage | list[Footage]:
             fdsc=args.fdsc,
             no_fix_first_s=args.no_fix_first,
         )
-    if args.kind == "gopro-recording":
-        return make_gopro_recording(
-            args.out,
-            duration_s=args.duration,
-            number=args.number,
-            chapter_s=args.chapter,
-            gps=args.gps,
-            start_utc=args.start,
-            model=args.model,
-            firmware=args.firmware,
-            seed=args.seed,
-            video_mbps=args.video_mbps,
-            fps=args.fps,
-            codec=args.codec,
-            fdsc=args.fdsc,
-            no_fix_first_s=args.no_fix_first,
-        )
+    if args.kind in ("gopro-recording", "recording"):
+        whole = args.kind == "recording"
+        chapters: list[Footage] = []
+        for proxy in (False, True) if whole and args.lrv else (False,):
+            chapters += make_gopro_recording(
+                args.out,
+                duration_s=args.chapters * args.chapter_s if whole else args.duration,
+                number=args.number,
+                chapter_s=args.chapter_s if whole else args.chapter,
+                gps=args.gps,
+                start_utc=args.start,
+                model=args.model,
+                firmware=args.firmware,
+                seed=args.seed,
+                video_mbps=2.5 if proxy else args.video_mbps,
+                fps=args.fps,
+                codec="avc" if proxy else args.codec,
+                fdsc=args.fdsc,
+                no_fix_first_s=args.no_fix_first,
+                proxy=proxy,
+            )
+        return chapters
     if args.kind == "novatek":
         return make_novatek(
             args.out,
@@ -209,6 +231,8 @@ def _make(args: argparse.Namespace) -> Footage | list[Footage]:
         )
     if args.kind == "card":
         return make_card(args.out, clips=args.clips, seed=args.seed, lrv=not args.no_lrv)
+    if args.kind == "recordings-card":
+        return make_recordings_card(args.out)
     return make_demo(args.out)
 
 
@@ -221,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"make_footage: {exc}", file=sys.stderr)
         return 1
-    items = made if isinstance(made, list) else [made]
+    if isinstance(made, RecordingsCard):
+        items = made.footage
+    else:
+        items = made if isinstance(made, list) else [made]
     for f in items:
         print(f"{f.path}\t{f.format}\t{f.duration:.1f} s\t{len(f.samples)} GPS samples")
     print(f"{len(items)} file(s) in {time.monotonic() - began:.2f} s", file=sys.stderr)
@@ -229,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(made, list):
             write_manifest(made, args.route_out)
         else:
-            made.write_json(args.route_out)
+            made.write_json(args.route_out)  # one file's truth, or the card's recordings
     return 0
 
 

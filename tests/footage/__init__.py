@@ -9,7 +9,9 @@ compare a parser's output with independent expectations.
   (GPS5, GPS9 or both; chapters; no moov; no fix; fdsc track);
 - :func:`make_novatek`: Novatek dashcam MP4/MOV with freeGPS blocks;
 - :func:`make_mapcam`: MAP CAM AVI with 58-byte GPS records;
-- :func:`make_card`, :func:`make_demo`: whole directory trees.
+- :func:`make_card`, :func:`make_demo`: whole directory trees;
+- :func:`make_recordings_card`: recordings to join (GoPro chapters, dashcam
+  drives) with the truth of every join.
 
 Command line: ``scripts/make_footage.py``.
 """
@@ -18,11 +20,14 @@ from tests.footage.card import make_card, make_demo
 from tests.footage.gopro import gopro_name, make_gopro, make_gopro_recording
 from tests.footage.mapcam import make_mapcam, mapcam_name
 from tests.footage.novatek import make_novatek, novatek_name
+from tests.footage.recordings import RecordingsCard, RecordingTruth, make_recordings_card
 from tests.footage.route import Route, RoutePoint, route_at
 from tests.footage.truth import Footage, write_manifest
 
 __all__ = [
     "Footage",
+    "RecordingTruth",
+    "RecordingsCard",
     "Route",
     "RoutePoint",
     "gopro_name",
@@ -32,6 +37,7 @@ __all__ = [
     "make_gopro_recording",
     "make_mapcam",
     "make_novatek",
+    "make_recordings_card",
     "mapcam_name",
     "novatek_name",
     "route_at",

@@ -18,6 +18,7 @@ import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.footage.gopro import gopro_name, make_gopro, make_gopro_recording
 from tests.footage.gpmf import profile_for
@@ -40,18 +41,12 @@ GOPRO_FOLDERS = (
 THM_SIZE = 8192
 
 
-def _thumbnail(path: Path) -> None:
-    """A stand-in .THM: JPEG SOI + JFIF APP0, zeros, EOI (sparse-free, 8 KB)."""
+def write_thumbnail(video: Path) -> Path:
+    """The .THM beside ``video``: JPEG SOI + JFIF APP0, zeros, EOI (sparse-free, 8 KB)."""
     jfif = bytes.fromhex("ffd8ffe000104a46494600010100000100010000")
+    path = video.with_suffix(".THM")
     path.write_bytes(jfif + b"\0" * (THM_SIZE - len(jfif) - 2) + b"\xff\xd9")
-
-
-def _lrv_name(name: str) -> str:
-    """The proxy's name: GX010001.MP4 -> GL010001.LRV (HERO6+), GOPR0001.MP4 -> GOPR0001.LRV."""
-    stem = Path(name).stem
-    if stem[:2] in ("GX", "GH"):
-        stem = "GL" + stem[2:]
-    return stem + ".LRV"
+    return path
 
 
 def _version_txt(model: str, firmware: str, serial: str) -> str:
@@ -109,35 +104,26 @@ def make_card(
             chapters = min(left, 1 if rng.random() < 0.85 else rng.randint(2, 3))
             target = root / "DCIM" / folder
             target.mkdir(parents=True, exist_ok=True)
-            recording = make_gopro_recording(
-                target,
-                duration_s=gopro_clip_s * chapters,
-                chapter_s=gopro_clip_s,
-                number=number,
-                model=model,
-                start_utc=when,
-                seed=seed * 1000 + drive,
-                route=route,
-            )
+            recording_args: dict[str, Any] = {
+                "duration_s": gopro_clip_s * chapters,
+                "chapter_s": gopro_clip_s,
+                "number": number,
+                "model": model,
+                "start_utc": when,
+                "seed": seed * 1000 + drive,
+                "route": route,
+            }
+            recording = make_gopro_recording(target, **recording_args)
             out.extend(recording)
             profile = profile_for(model)
             for footage in recording:
-                name = Path(footage.path).name
-                _thumbnail(target / (Path(name).stem + ".THM"))
-                if lrv:
-                    lrv_path = target / _lrv_name(name)
-                    out.append(
-                        make_gopro(
-                            lrv_path,
-                            duration_s=footage.duration,
-                            model=model,
-                            start_utc=datetime.fromtimestamp(footage.start_utc, tz=UTC),
-                            seed=seed * 1000 + drive,
-                            video_mbps=2.5,
-                            codec="avc",
-                            route=route,
-                        )
+                write_thumbnail(Path(footage.path))
+            if lrv:  # the proxies: same telemetry, AVC at 2.5 Mb/s
+                out.extend(
+                    make_gopro_recording(
+                        target, proxy=True, video_mbps=2.5, codec="avc", **recording_args
                     )
+                )
             serial = str(recording[0].info["serial"])
             (misc / "version.txt").write_text(_version_txt(model, profile.firmware, serial))
             elapsed = sum(f.duration for f in recording)

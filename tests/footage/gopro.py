@@ -28,9 +28,15 @@ GPS5 sample; without fix GPSF is 0, GPSP 9999 and the coordinates are a stale
 position far from the truth (the HERO8 sample shows GPSF 0 with such values).
 
 Chapters (``make_gopro_recording``): a recording longer than the chapter
-length is split into GX01nnnn, GX02nnnn ... (GOPRnnnn, GP01nnnn on HERO5),
-continuing the same route, GPS clock and STMP; TSMP restarts per chapter,
-as in ``gopro-telemetry-consecutive1/2.raw``.
+length is split into GX01nnnn, GX02nnnn ... (GOPRnnnn, GP01nnnn on HERO5;
+GPFRnnnn, GF01nnnn front and GPBKnnnn, GB01nnnn back on Fusion, whose
+GPS and IMU are in the front file only: trekview.org, "GoPro camera modes
+metadata tests", 2022), continuing the same route, GPS clock and STMP; TSMP
+restarts per chapter, as in ``gopro-telemetry-consecutive1/2.raw``. The
+chapters share the udta session id of their generation
+(:class:`tests.footage.gpmf.Identity`); ``foreign`` gives a chapter another
+recording's id, ``proxy`` writes the LRV proxies (same telemetry and udta),
+``cut_last`` leaves the last chapter without moov (the battery died).
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from __future__ import annotations
 import math
 import os
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -83,14 +90,40 @@ def video_clock(fps: Fraction) -> tuple[int, int]:
 
 
 def gopro_name(
-    number: int, chapter: int = 1, *, model: str = "HERO8 Black", codec: str = "hevc"
+    number: int,
+    chapter: int = 1,
+    *,
+    model: str = "HERO8 Black",
+    codec: str = "hevc",
+    lens: str = "front",
+    prefix: str = "",
 ) -> str:
-    """GoPro file naming: GX010042.MP4 (HEVC) / GH010042.MP4 (AVC); GOPR0042/GP010042 on HERO5."""
+    """GoPro file naming: GX010042.MP4 (HEVC) / GH010042.MP4 (AVC); GOPR0042/GP010042 on HERO5.
+
+    Fusion: GPFR0042/GF010042 (``lens`` "front"), GPBK0042/GB010042 ("back").
+    ``prefix``: the file name prefix GoPro Labs firmware can add ("CamA-").
+    """
     profile = gpmf.profile_for(model)
     if profile.file_prefix == "GP":
-        return f"GOPR{number:04d}.MP4" if chapter == 1 else f"GP{chapter - 1:02d}{number:04d}.MP4"
-    prefix = "GX" if codec == "hevc" else "GH"
-    return f"{prefix}{chapter:02d}{number:04d}.MP4"
+        name = f"GOPR{number:04d}" if chapter == 1 else f"GP{chapter - 1:02d}{number:04d}"
+    elif profile.file_prefix == "GF":
+        first, later = ("GPFR", "GF") if lens == "front" else ("GPBK", "GB")
+        name = f"{first}{number:04d}" if chapter == 1 else f"{later}{chapter - 1:02d}{number:04d}"
+    else:
+        name = f"{'GX' if codec == 'hevc' else 'GH'}{chapter:02d}{number:04d}"
+    return f"{prefix}{name}.MP4"
+
+
+def lrv_name(name: str) -> str:
+    """The low-resolution proxy's name: GX010001.MP4 -> GL010001.LRV (HERO6+), GOPR0001.LRV.
+
+    A GoPro Labs prefix stays in front: CamA-GX010011.MP4 -> CamA-GL010011.LRV.
+    """
+    stem = name.rsplit(".", 1)[0]
+    head, base = stem[:-8], stem[-8:]
+    if base[:2] in ("GX", "GH"):
+        base = "GL" + base[2:]
+    return f"{head}{base}.LRV"
 
 
 @dataclass
@@ -111,6 +144,20 @@ class _Recording:
     gps_phase5: float
     gps_phase9: float
     stale: tuple[float, float, float]  # where the receiver thinks it is before a fix
+    camera_id: bytes  # 16 bytes fixed by the serial
+    session: bytes  # 32 bytes: what this recording's chapters share
+    foreign: dict[int, bytes] = field(default_factory=dict)  # chapter -> another session
+
+    def identity(self, chapter: int) -> gpmf.Identity:
+        """The udta ids of ``chapter``: the recording's session unless ``foreign`` says otherwise."""
+        return gpmf.Identity(
+            key=self.profile.session_key,
+            camera=self.camera_id,
+            session=self.foreign.get(chapter, self.session),
+            clip=random.Random(f"clip-{self.seed}-{chapter}").randbytes(32),
+            chapter=chapter,
+            year=datetime.fromtimestamp(self.start, tz=UTC).year,
+        )
 
 
 def _recording(
@@ -123,6 +170,8 @@ def _recording(
     route: Route | None,
     no_fix_first_s: float,
     local_offset_h: float,
+    serial: str | None = None,
+    foreign: Mapping[int, int] | None = None,
 ) -> _Recording:
     profile = gpmf.profile_for(model)
     gps = gps or profile.gps
@@ -132,10 +181,12 @@ def _recording(
     start = (start_utc or DEFAULT_START).timestamp()
     route = route or Route(seed=seed)
     first = route.at(0.0)
+    drawn = f"{profile.serial_prefix}{rng.randrange(10**6):06d}"  # drawn anyway: same rng stream
+    serial = serial or drawn
     return _Recording(
         profile=profile,
         firmware=firmware or profile.firmware,
-        serial=f"{profile.serial_prefix}{rng.randrange(10**6):06d}",
+        serial=serial,
         seed=seed,
         route=route,
         start=start,
@@ -151,6 +202,9 @@ def _recording(
             first.lon + rng.uniform(-0.8, 0.8),
             rng.uniform(5000, 9000),
         ),
+        camera_id=gpmf.camera_bytes(serial),
+        session=gpmf.session_bytes(seed),
+        foreign={k: gpmf.session_bytes(v) for k, v in (foreign or {}).items()},
     )
 
 
@@ -213,6 +267,7 @@ def make_gopro(
         codec=codec,
         moov=moov,
         fdsc=fdsc,
+        telemetry=True,
     )
 
 
@@ -234,11 +289,29 @@ def make_gopro_recording(
     no_fix_first_s: float = 0.0,
     local_offset_h: float = 0.0,
     route: Route | None = None,
+    serial: str | None = None,
+    prefix: str = "",
+    lens: str = "front",
+    proxy: bool = False,
+    cut_last: bool = False,
+    foreign: Mapping[int, int] | None = None,
 ) -> list[Footage]:
     """Write one recording as GoPro chapters (GX01nnnn.MP4, GX02nnnn.MP4 ...) in ``directory``.
 
     ``chapter_s`` defaults to what fits in 4 GB at ``video_mbps``. Chapters
-    hold whole frames; time, route, GPS and STMP run on across them.
+    hold whole frames; time, route, GPS and STMP run on across them, and they
+    share the recording's session id (GUMI, MUID or CPID by generation).
+
+    Args:
+        serial: the camera's serial number (CASN), default drawn from ``seed``;
+            recordings of one camera share it.
+        prefix: a GoPro Labs file name prefix ("CamA-").
+        lens: "front" or "back" for a Fusion; the back files carry no GPMF track.
+        proxy: write the LRV proxies (GL010042.LRV, AVC at ``video_mbps``)
+            instead of the MP4s: same telemetry and udta as the MP4s.
+        cut_last: the last chapter ends without moov, as when the battery dies.
+        foreign: chapter number -> seed of another recording whose session id
+            that chapter carries (a chapter that does not belong).
     """
     rec = _recording(
         model=model,
@@ -249,9 +322,11 @@ def make_gopro_recording(
         route=route,
         no_fix_first_s=no_fix_first_s,
         local_offset_h=local_offset_h,
+        serial=serial,
+        foreign=foreign,
     )
     rate = parse_fps(fps)
-    codec = codec or ("avc" if rec.profile.file_prefix == "GP" else "hevc")
+    codec = codec or ("avc" if rec.profile.file_prefix in ("GP", "GF") else "hevc")
     if chapter_s is None:
         chapter_s = CHAPTER_BYTES * 8 / (video_mbps * 1e6)
     frames_total = round(duration_s * rate)
@@ -261,10 +336,12 @@ def make_gopro_recording(
     chapter = 1
     while done < frames_total:
         frames = min(frames_per_chapter, frames_total - done)
-        name = gopro_name(number, chapter, model=rec.profile.model, codec=codec)
+        name = gopro_name(
+            number, chapter, model=rec.profile.model, codec=codec, lens=lens, prefix=prefix
+        )
         out.append(
             _write_chapter(
-                Path(directory) / name,
+                Path(directory) / (lrv_name(name) if proxy else name),
                 rec,
                 chapter=chapter,
                 offset_s=float(done / rate),
@@ -272,8 +349,9 @@ def make_gopro_recording(
                 video_mbps=video_mbps,
                 fps=rate,
                 codec=codec,
-                moov=True,
+                moov=not (cut_last and done + frames >= frames_total),
                 fdsc=fdsc,
+                telemetry=lens == "front",
             )
         )
         done += frames
@@ -361,9 +439,10 @@ def _write_chapter(
     codec: str | None,
     moov: bool,
     fdsc: bool,
+    telemetry: bool,
 ) -> Footage:
     profile = rec.profile
-    codec = codec or ("avc" if profile.file_prefix == "GP" else "hevc")
+    codec = codec or ("avc" if profile.file_prefix in ("GP", "GF") else "hevc")
     rng = random.Random(f"gopro-file-{rec.seed}-{chapter}")
     timescale, delta = video_clock(fps)
     n_frames = max(1, round(duration_s * fps))
@@ -417,21 +496,27 @@ def _write_chapter(
         chunk_samples=[1],
     )
 
-    # -- telemetry ----------------------------------------------------------------
-    payloads, tracks_truth, counts = _payloads(
-        rec, chapter, offset_s, duration, payload_s, n_payloads, rng
-    )
-    meta = mp4write.Track(
-        handler=b"meta",
-        name="GoPro MET",
-        timescale=1000,
-        sample_entry=codecs.gpmd_entry(),
-        media_header=mp4write.gmhd(box(b"gpmd", b"\0" * 4)),
-        sizes=[len(p) for p in payloads],
-        stts=[(n_payloads, payload_ms)],
-        chunk_samples=[1] * n_payloads,
-    )
-    tracks = [video, audio, timecode, meta]
+    # -- telemetry (none in a Fusion's back file) ---------------------------------
+    tracks = [video, audio, timecode]
+    payloads: list[bytes] = []
+    tracks_truth: dict[str, list[Sample]] = {}
+    counts: dict[str, int] = {}
+    if telemetry:
+        payloads, tracks_truth, counts = _payloads(
+            rec, chapter, offset_s, duration, payload_s, n_payloads, rng
+        )
+        tracks.append(
+            mp4write.Track(
+                handler=b"meta",
+                name="GoPro MET",
+                timescale=1000,
+                sample_entry=codecs.gpmd_entry(),
+                media_header=mp4write.gmhd(box(b"gpmd", b"\0" * 4)),
+                sizes=[len(p) for p in payloads],
+                stts=[(n_payloads, payload_ms)],
+                chunk_samples=[1] * n_payloads,
+            )
+        )
 
     # -- interleave: (time, priority, track, size, bytes) ---------------------------
     frame_s = 1 / float(fps)
@@ -451,8 +536,12 @@ def _write_chapter(
         # HERO5's SOS track: two header samples at the very start, then one small
         # sample per second (karma.mp4: 300, 152, then 16-byte samples).
         fdsc_sizes = [300, 152] + [16] * math.ceil(duration)
-        fdsc_pieces: list[mp4write.Piece] = [(-1.0, 0, 4, 300, None), (-1.0, 0, 4, 152, None)]
-        fdsc_pieces += [(k + 0.5, 0, 4, 16, None) for k in range(math.ceil(duration))]
+        index = len(tracks)
+        fdsc_pieces: list[mp4write.Piece] = [
+            (-1.0, 0, index, 300, None),
+            (-1.0, 0, index, 152, None),
+        ]
+        fdsc_pieces += [(k + 0.5, 0, index, 16, None) for k in range(math.ceil(duration))]
         tracks.append(
             mp4write.Track(
                 handler=b"meta",
@@ -473,10 +562,18 @@ def _write_chapter(
     plan = mp4write.layout(pieces, tracks, len(ftyp))
     created = mp4write.mac_time(datetime.fromtimestamp(local, tz=UTC).replace(tzinfo=None))
     tail = b""
+    identity = rec.identity(chapter)
     if moov:
-        udta = gpmf.udta(profile, firmware=rec.firmware, serial=rec.serial, seed=rec.seed)
+        udta = gpmf.udta(profile, firmware=rec.firmware, serial=rec.serial, identity=identity)
+        # mvhd says the video's duration; the GPMF track runs to its last
+        # payload's end, past it (karma.mp4: 12.079 s movie, 13.013 s gpmd).
         tail = mp4write.moov(
-            tracks, created=created, movie_timescale=timescale, large=plan.large, udta=udta
+            tracks,
+            created=created,
+            movie_timescale=timescale,
+            large=plan.large,
+            udta=udta,
+            duration=video.duration,
         )
     mp4write.write_file(path, ftyp, plan, tail)
 
@@ -501,11 +598,24 @@ def _write_chapter(
             "sample_delta": payload_ms,
             "payloads": [
                 {"offset": o, "size": len(p), "time": k * payload_s, "duration": payload_s}
-                for k, (o, p) in enumerate(zip(meta.offsets, payloads, strict=True))
+                for k, (o, p) in enumerate(zip(tracks[3].offsets, payloads, strict=True))
             ],
-        },
+        }
+        if telemetry
+        else None,
         "stream_counts": counts,
         "fdsc": fdsc,
+        # What udta says (nothing without moov): the session id is what chapters share.
+        "session": {"key": identity.key, "id": identity.shared.hex()} if moov else None,
+        "udta": {
+            "MUID": identity.media_uid.hex(),
+            "GUMI": identity.gumi.hex(),
+            "CPID": identity.capture_id.hex() if identity.capture_id else None,
+            "CPIN": chapter if identity.capture_id else None,
+        }
+        if moov
+        else None,
+        "foreign_identity": chapter in rec.foreign,
     }
     preferred = "GPS9" if rec.gps9 else "GPS5"
     return Footage(
@@ -515,7 +625,7 @@ def _write_chapter(
         firmware=rec.firmware,
         start_utc=rec.start + offset_s,
         duration=duration,
-        gps_stream=preferred,
+        gps_stream=preferred if telemetry else None,
         tracks=tracks_truth,
         info=info,
     )

@@ -16,11 +16,30 @@ The stream order and field spellings copy real payloads:
 - HERO13 (``gopro2gpx-hero13.bin``): GPS9 only, no GPS5.
 - udta ``GPMF`` box (``gopro-telemetry-mp4header.raw``, a HERO7): DEVC
   "Video Global Settings" with FMWR, LINF, CINF, CASN, MINF (model), MUID ...
+- Fusion (``gpmf-parser-Fusion.raw``): DVNM "Fusion", TICK in the DEVC and
+  the GPS stream laid out as HERO5's (TSMP TICK GPSF GPSU GPSP STNM UNIT SCAL
+  GPS5, NUL-terminated names), gyro at 3.2 kHz (3300 GYRO per payload).
+
+Session identity (:class:`Identity`): which udta field the chapters of one
+recording share depends on the generation. gopro/gpmf-parser issue #148:
+HERO11 chapters share MUID, HERO7 chapters share GUMI while only the first
+half of their MUID matches. exiftool ``GoPro.pm`` (13.18+): CPID "seen
+'1194885996 3387225026 733916448 2433577768' (fmt L)" and CPIN "seen: 1"
+(ChapterNumber); gpmf-parser's README: CPID "Capture Identifier", CPIN
+"Capture number in group". Measured on gpmf-parser's ``max-heromode.mp4``
+and the HERO7 ``gopro-telemetry-mp4header.raw``: CAME (exiftool:
+SerialNumberHash) = CINF = the first 16 bytes of the udta MUID box = MD5 of
+the serial number (CASN), so that half names the camera; the MUID box's
+second half starts with the year (u16: 07e3 on the 2019 MAX, 07e1 on the
+2017 karma.mp4), then 8 bytes, then zeros; the GPMF MUID (``L`` x 8) is
+only the first half read as four little-endian u32, then four zeros: it
+names the camera, never the recording.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import random
 import struct
@@ -68,7 +87,8 @@ class CameraProfile:
     udta_gpmf: bool  # a GPMF box in moov/udta (HERO6+)
     lens: str
     serial_prefix: str
-    file_prefix: str  # chapter file names: "GX"/"GH" for HERO6+, "GP" for HERO5
+    file_prefix: str  # chapter file names: "GX"/"GH" HERO6+, "GP" HERO5, "GF" Fusion (GPFR/GPBK)
+    session_key: str  # the udta field a recording's chapters share: "GUMI", "MUID" or "CPID"
 
 
 PROFILES = {
@@ -91,6 +111,7 @@ PROFILES = {
             lens="LAE6101112400243",
             serial_prefix="C3131125",
             file_prefix="GP",
+            session_key="GUMI",  # assumed as HERO7 (karma.mp4 has GUMI; #148 has no HERO5 finding)
         ),
         CameraProfile(
             model="HERO8 Black",
@@ -109,6 +130,7 @@ PROFILES = {
             lens="LAJ8101436601511",
             serial_prefix="C3331325",
             file_prefix="GX",
+            session_key="GUMI",  # HERO7..9 (#148)
         ),
         CameraProfile(
             model="HERO11 Black",
@@ -127,6 +149,7 @@ PROFILES = {
             lens="LAJ9110720000145",
             serial_prefix="C3471325",
             file_prefix="GX",
+            session_key="MUID",  # HERO10..12 (#148)
         ),
         CameraProfile(
             model="HERO13 Black",
@@ -145,6 +168,29 @@ PROFILES = {
             lens="LAK1240417000321",
             serial_prefix="C3531350",
             file_prefix="GX",
+            session_key="CPID",
+        ),
+        # Minimal: only what telemetry readers see differs from HERO5 (DVNM,
+        # 3.2 kHz gyro). The real ACCL is float ('f', SCAL 1); ours stays int16.
+        # The firmware string is made up in GoPro's format.
+        CameraProfile(
+            model="Fusion",
+            firmware="FS1.04.02.80.00",
+            device_name="Fusion",
+            gps="gps5",
+            gps5_hz=18.0,
+            gps9_hz=0.0,
+            accl_hz=200.0,
+            gyro_hz=3200.0,
+            accl_scale=418,
+            gyro_scale=939,
+            stmp=False,
+            compact_strings=False,
+            udta_gpmf=True,
+            lens="LAE6101112400243",
+            serial_prefix="C3161324",
+            file_prefix="GF",
+            session_key="GUMI",  # assumed: HERO6-era firmware
         ),
     )
 }
@@ -338,22 +384,86 @@ def devc(profile: CameraProfile, *streams: bytes, tick_ms: int) -> bytes:
 # -- moov/udta ---------------------------------------------------------------------
 
 
-def udta(profile: CameraProfile, *, firmware: str, serial: str, seed: int) -> bytes:
-    """The camera's udta boxes, in karma.mp4's order, plus a GPMF box for HERO6+."""
-    rng = random.Random(f"udta-{seed}")
-    media_uid = bytes(rng.getrandbits(8) for _ in range(32))
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The ids a clip's udta carries, drawn per camera, per recording and per file.
+
+    Only the field of ``key`` is the recording's: every other id that may
+    differ between chapters does, so a reader that joins chapters on the
+    wrong field for the generation splits them. Where public material says
+    nothing (GUMI on HERO10+, MUID on HERO13) the field is per file.
+    """
+
+    key: str  # "GUMI" (HERO5..9, Fusion), "MUID" (HERO10..12) or "CPID" (HERO13)
+    camera: bytes  # 16 bytes: MD5 of the serial number (CAME, CINF, MUID's first half)
+    session: bytes  # 32 bytes drawn per recording
+    clip: bytes  # 32 bytes drawn per file
+    chapter: int  # 1-based chapter number (CPIN)
+    year: int  # of the recording's start: MUID's second half begins with it
+
+    @property
+    def media_uid(self) -> bytes:
+        """The udta MUID box: camera hash, then year, 8 bytes (per recording on HERO10..12), zeros."""
+        drawn = self.session if self.key == "MUID" else self.clip
+        return self.camera + struct.pack(">H", self.year) + drawn[:8] + b"\0" * 6
+
+    @property
+    def gumi(self) -> bytes:
+        """The udta GUMI box (16 bytes)."""
+        return (self.session if self.key == "GUMI" else self.clip)[16:]
+
+    @property
+    def capture_id(self) -> bytes | None:
+        """CPID (HERO13): four u32, shared by the chapters of one capture."""
+        return self.session[:16] if self.key == "CPID" else None
+
+    @property
+    def shared(self) -> bytes:
+        """The value the chapters of one recording have in common (GUMI, MUID or CPID)."""
+        if self.key == "CPID":
+            return self.session[:16]
+        return self.gumi if self.key == "GUMI" else self.media_uid
+
+
+def session_bytes(seed: int) -> bytes:
+    """The 32 random bytes of the recording made with ``seed`` (its GUMI, MUID or CPID)."""
+    return random.Random(f"session-{seed}").randbytes(32)
+
+
+def camera_bytes(serial: str) -> bytes:
+    """CAME / CINF / MUID's first half: the MD5 of the serial number (both samples agree)."""
+    return hashlib.md5(serial.encode("latin-1")).digest()
+
+
+def gpmf_muid(media_uid: bytes) -> bytes:
+    """The settings' MUID (L x 8): the box's first 16 bytes as little-endian u32, then zeros."""
+    return struct.pack(">8I", *struct.unpack("<4I", media_uid[:16]), 0, 0, 0, 0)
+
+
+def udta(profile: CameraProfile, *, firmware: str, serial: str, identity: Identity) -> bytes:
+    """The camera's udta boxes, in karma.mp4's order, plus a GPMF box for HERO6+ and Fusion."""
+    media_uid = identity.media_uid
+    # karma.mp4 (HERO5) has an all-zero CAME; later cameras write the serial's MD5.
+    came = media_uid[:16] if profile.udta_gpmf else b"\0" * 16
     parts = [
         box(b"FIRM", firmware.encode()),
         box(b"LENS", profile.lens.encode().ljust(48, b"\0")),
-        box(b"CAME", bytes(rng.getrandbits(8) for _ in range(16))),
+        box(b"CAME", came),
         box(b"SETT", bytes.fromhex("e20000000000584100000000")),  # karma.mp4's settings word
         box(b"MUID", media_uid),
         box(b"HMMT", b"\0" * 404),  # highlight count 0 and empty slots (karma.mp4: 404 bytes)
         box(b"BCID", b"\0" * 36),
-        box(b"GUMI", bytes(rng.getrandbits(8) for _ in range(16))),
+        box(b"GUMI", identity.gumi),
     ]
     if profile.udta_gpmf:
         compact = profile.compact_strings
+        capture = []
+        if identity.capture_id is not None:
+            # CPID as exiftool saw it (L x 4); CPIN's type is not public: one u32 here.
+            capture = [
+                klv(b"CPID", b"L", 4, 4, identity.capture_id),
+                u32(b"CPIN", identity.chapter),
+            ]
         settings = klv_nest(
             b"STRM",
             string_klv(b"FMWR", firmware, compact=compact),
@@ -361,7 +471,8 @@ def udta(profile: CameraProfile, *, firmware: str, serial: str, seed: int) -> by
             klv(b"CINF", b"B", 1, 16, media_uid[:16]),
             string_klv(b"CASN", serial, compact=compact),
             string_klv(b"MINF", profile.model, compact=compact),
-            klv(b"MUID", b"L", 4, 8, media_uid),
+            klv(b"MUID", b"L", 4, 8, gpmf_muid(media_uid)),
+            *capture,
             klv(b"CMOD", b"B", 1, 1, b"\x0c"),  # capture mode 12: video
             klv(b"MTYP", b"B", 1, 1, b"\x00"),  # media type 0: video
             string_klv(b"OREN", "U", compact=compact),

@@ -301,9 +301,14 @@ def moov(
     large: bool,
     udta: bytes = b"",
     extra: bytes = b"",
+    duration: int | None = None,
 ) -> bytes:
-    """The moov box: mvhd, udta (GoPro puts it before the tracks), traks, extra boxes."""
-    duration = max(t.duration * movie_timescale // t.timescale for t in tracks)
+    """The moov box: mvhd, udta (GoPro puts it before the tracks), traks, extra boxes.
+
+    ``duration`` (movie timescale) defaults to the longest track's.
+    """
+    if duration is None:
+        duration = max(t.duration * movie_timescale // t.timescale for t in tracks)
     head = mvhd(
         created=created, timescale=movie_timescale, duration=duration, next_track_id=len(tracks) + 1
     )

@@ -23,7 +23,10 @@ Format (``shared/seeds/novatek-mp4-gps-article.txt``, FORMAT-NOTES.md
   holds local time, which a parser cannot tell from UTC.
 
 File names: Novatek's default ``2026_0406_142122_001.MP4`` and Viofo's
-``20260406142122_000022F.MP4`` (local time of the first frame).
+``20260406142122_000022F.MP4`` (local time of the first frame); two-channel
+cameras add the channel letter (``2026_0406_142122_001F.MP4`` front,
+``..._001R.MP4`` rear). ``gps=False`` writes a clip without GPS blocks or
+index, as a rear channel whose camera keeps the GPS in the front file.
 """
 
 from __future__ import annotations
@@ -54,12 +57,18 @@ AUDIO_FRAMES_PER_CHUNK = 8  # several AAC frames per chunk: stsc with more than 
 
 
 def novatek_name(
-    start_local: datetime, number: int, *, style: str = "novatek", ext: str = "MP4"
+    start_local: datetime,
+    number: int,
+    *,
+    style: str = "novatek",
+    ext: str = "MP4",
+    channel: str = "",
 ) -> str:
-    """``2026_0406_142122_001.MP4`` (Novatek) or ``20260406142122_000022F.MP4`` (Viofo)."""
+    """``2026_0406_142122_001.MP4`` (Novatek; ``_001F``/``_001R`` with a channel) or Viofo's
+    ``20260406142122_000022F.MP4``."""
     if style == "viofo":
-        return f"{start_local:%Y%m%d%H%M%S}_{number:06d}F.{ext}"
-    return f"{start_local:%Y_%m%d_%H%M%S}_{number:03d}.{ext}"
+        return f"{start_local:%Y%m%d%H%M%S}_{number:06d}{channel or 'F'}.{ext}"
+    return f"{start_local:%Y_%m%d_%H%M%S}_{number:03d}{channel}.{ext}"
 
 
 def ddmm(value: float) -> float:
@@ -134,6 +143,7 @@ def make_novatek(
     route: Route | None = None,
     route_offset_s: float = 0.0,
     camera: str = "Viofo A119 V3",
+    gps: bool = True,
 ) -> Footage:
     """Write one Novatek dashcam clip with one GPS record per second.
 
@@ -146,6 +156,7 @@ def make_novatek(
         local_offset_h: the camera clock runs at UTC + this many hours.
         route, route_offset_s: the drive, and where in it this clip starts
             (consecutive loop-recording clips continue one drive).
+        gps: False writes no GPS blocks and no index (a rear channel).
     """
     if container not in ("mp4", "mov"):
         raise ValueError(f"container must be mp4 or mov, not {container!r}")
@@ -162,7 +173,7 @@ def make_novatek(
     blocks: list[bytes] = []
     samples: list[Sample] = []
     last = (b"N", b"E", 0.0, 0.0, 0.0)
-    for k in range(n_seconds):
+    for k in range(n_seconds if gps else 0):
         utc = start_posix + k
         camera_time = datetime.fromtimestamp(utc, tz=UTC) + timedelta(hours=local_offset_h)
         point = route.at(route_offset_s + k)
@@ -286,7 +297,7 @@ def make_novatek(
         sample["offset"] = offset
     local_start = datetime.fromtimestamp(start_posix, tz=UTC) + timedelta(hours=local_offset_h)
     created = mp4write.mac_time(local_start.replace(tzinfo=None))
-    extra = gps_index([(o, BLOCK_SIZE) for o in plan.untracked]) if index else b""
+    extra = gps_index([(o, BLOCK_SIZE) for o in plan.untracked]) if index and gps else b""
     tail = mp4write.moov(
         [video, audio], created=created, movie_timescale=1000, large=False, extra=extra
     )
@@ -298,8 +309,8 @@ def make_novatek(
         firmware=None,
         start_utc=start_posix,
         duration=duration,
-        gps_stream="novatek",
-        tracks={"novatek": samples},
+        gps_stream="novatek" if gps else None,
+        tracks={"novatek": samples} if gps else {},
         info={
             "index": index,
             "container": container,
