@@ -33,6 +33,7 @@ from telemetryfs.parsers import extract
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream
+from .render_concat import CONCAT, render_concat
 from .render_info import RECORDING_INFO
 from .render_stream import StreamLayout
 
@@ -41,7 +42,6 @@ RAW = "raw"
 STREAM = "stream"
 
 INFO = "info.json"
-CONCAT = "concat.txt"  # a recording's ffmpeg concat list
 STREAMS_DIR = "streams"
 TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
 
@@ -115,8 +115,8 @@ def build_generated(
         return render.render_info(
             t, source_name=source_name, error=context.get("error"), extra=context
         )
-    if name == CONCAT and isinstance(context.get(CONCAT), str):
-        return str(context[CONCAT]).encode()
+    if name == CONCAT and isinstance(context.get(CONCAT), list):
+        return render_concat([str(p) for p in context[CONCAT]])
     if t is None:
         raise FileNotFoundError(name)
     if name == "track.gpx":

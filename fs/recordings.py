@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from telemetryfs.fs.cache import SourceKey
-from telemetryfs.fs.products import CONCAT
 from telemetryfs.fs.recording_names import (
     SINGLE,
     FootageFile,
@@ -30,6 +29,7 @@ from telemetryfs.fs.recording_names import (
     group_recordings,
 )
 from telemetryfs.fs.render_common import iso_millis, iso_utc, rounded
+from telemetryfs.fs.render_concat import CONCAT
 from telemetryfs.fs.render_info import RECORDING_INFO
 from telemetryfs.fs.view import GC_PAUSE
 from telemetryfs.parsers import detect
@@ -86,16 +86,6 @@ class RecordingKey:
     @property
     def sidecar(self) -> None:
         return None
-
-
-def concat_list(key: RecordingKey) -> str:
-    """An ffmpeg concat list of the parts' source files, in order (absolute paths):
-    ``ffmpeg -f concat -safe 0 -i concat.txt -map 0 -c copy joined.mp4``."""
-    lines = ["ffconcat version 1.0"]
-    for part in key.parts:
-        # ffconcat quoting: inside '...' a quote is written '\''.
-        lines.append("file '" + part.key.path.replace("'", "'\\''") + "'")
-    return "\n".join(lines) + "\n"
 
 
 class RecordingsIndex:
@@ -290,5 +280,5 @@ def info_context(key: RecordingKey) -> dict[str, Any]:
         "source_size": key.size,
         "source_mtime_ns": key.mtime_ns,
         "error": None,
-        CONCAT: concat_list(key),
+        CONCAT: [part.key.path for part in key.parts],
     }

@@ -159,7 +159,7 @@ def _extract_probe(probe: Probe, full: bool) -> Telemetry:
             log.debug("%s: %s: %s", probe.name, fmt.name, exc)
             first_error = first_error or exc
     if first_error is None:
-        return Telemetry(format=probe.container, info={"note": "no telemetry found in this file"})
+        return _without_telemetry(probe)
     for fmt in ranked:
         if fmt.recover is None:
             continue
@@ -168,6 +168,23 @@ def _extract_probe(probe: Probe, full: bool) -> Telemetry:
         except ParseError as exc:
             log.debug("%s: recovery by %s failed: %s", probe.name, fmt.name, exc)
     raise first_error
+
+
+def _without_telemetry(probe: Probe) -> Telemetry:
+    """A video with no telemetry (a dashcam's rear channel): still its length, from the moov,
+    so a recording's video times run on across it."""
+    duration = created = None
+    if probe.container == detect.MP4:
+        try:
+            movie = probe.movie()
+        except ParseError:
+            movie = None
+        if movie is not None:
+            duration, created = movie.duration, movie.creation_time
+    note = {"note": "no telemetry found in this file"}
+    return Telemetry(
+        format=probe.container or "", duration=duration, creation_time=created, info=note
+    )
 
 
 def _unrecognised_reason(f: BinaryIO) -> str:

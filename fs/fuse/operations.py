@@ -168,6 +168,8 @@ class Operations(pyfuse3.Operations):
         first part's with the newest member's mtime."""
         if node.rec is None:
             return await self._stat(node.path)
+        if node.kind is Kind.REC_DIR:  # the view's directories: as the source's root
+            return await self._stat(self.source.root)
         key = await self._recording_key(node)
         st = await self._stat(os.fsencode(key.parts[0].key.path))
         if st.st_mtime_ns == key.mtime_ns:
