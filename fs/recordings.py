@@ -32,7 +32,9 @@ from telemetryfs.fs.render_common import iso_millis, iso_utc, rounded
 from telemetryfs.fs.render_concat import CONCAT
 from telemetryfs.fs.render_info import RECORDING_INFO
 from telemetryfs.fs.view import GC_PAUSE
-from telemetryfs.parsers import detect
+from telemetryfs.parsers import detect, registry
+from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.extract import open_file
 from telemetryfs.parsers.join import (
     DASHCAM_DRIVE,
     Gap,
@@ -98,6 +100,10 @@ class RecordingsIndex:
         self._lock = threading.Lock()
         self._scanned_at = -1.0
         self._stats: dict[str, os.stat_result] = {}
+        # Relative path -> the file to read (a symlink's target inside root).
+        self._real: dict[str, str] = {}
+        # Relative path of a video -> its sidecar (an NMEA log of the same stem).
+        self._sidecars: dict[str, str] = {}
         self._recordings: dict[str, Recording] = {}
         self._dirs: dict[str, set[str]] = {"": set()}
         self.scans = 0
@@ -109,7 +115,9 @@ class RecordingsIndex:
         with self._lock:
             if time.monotonic() - self._scanned_at < self.ttl:
                 return
-            stats = self._walk()
+            real: dict[str, str] = {}
+            sidecars: dict[str, str] = {}
+            stats = self._walk(real, sidecars)
             files = [FootageFile(p, st.st_size, st.st_mtime_ns) for p, st in stats.items()]
             recordings = {r.folder: r for r in group_recordings(files, trip_gap_s=self.trip_gap_s)}
             dirs: dict[str, set[str]] = {"": set()}
@@ -120,11 +128,12 @@ class RecordingsIndex:
                     up, _, below = parent.rpartition("/")
                     dirs.setdefault(up, set()).add(below)
                     parent = up
-            self._stats, self._recordings, self._dirs = stats, recordings, dirs
+            self._stats, self._real, self._sidecars = stats, real, sidecars
+            self._recordings, self._dirs = recordings, dirs
             self._scanned_at = time.monotonic()
             self.scans += 1
 
-    def _walk(self) -> dict[str, os.stat_result]:
+    def _walk(self, real: dict[str, str], sidecars: dict[str, str]) -> dict[str, os.stat_result]:
         """Every file named like footage below root, with its stat (symlinks never followed
         out of root; links to directories never followed)."""
         found: dict[str, os.stat_result] = {}
@@ -132,25 +141,29 @@ class RecordingsIndex:
         for top, dirnames, filenames in os.walk(root):
             dirnames.sort()
             rel_top = os.path.relpath(top, root)
-            for name in filenames:
-                if not detect.named_like_video(name):
-                    continue
-                st = self._stat(os.path.join(top, name))
+            videos = [n for n in filenames if detect.named_like_video(n)]
+            for name, log in _sidecar_pairs(top, videos, filenames).items():
+                sidecars[name if rel_top == "." else f"{rel_top}/{name}"] = log
+            for name in videos:
+                path = os.path.join(top, name)
+                st, target = self._stat(path)
                 if st is not None:
-                    found[name if rel_top == "." else f"{rel_top}/{name}"] = st
+                    rel = name if rel_top == "." else f"{rel_top}/{name}"
+                    found[rel], real[rel] = st, target
         return found
 
-    def _stat(self, path: str) -> os.stat_result | None:
+    def _stat(self, path: str) -> tuple[os.stat_result | None, str]:
+        """A regular file's stat and the path to read it by (a link's target inside root)."""
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(path)
-                if not target.startswith(os.fsdecode(self.root) + "/"):
-                    return None
-                st = os.stat(target)
+                path = os.path.realpath(path)
+                if not path.startswith(os.fsdecode(self.root) + "/"):
+                    return None, path  # leads out of SOURCE
+                st = os.stat(path)
         except OSError:
-            return None
-        return st if stat.S_ISREG(st.st_mode) else None
+            return None, path
+        return (st if stat.S_ISREG(st.st_mode) else None), path
 
     # -- answers -----------------------------------------------------------------
 
@@ -186,8 +199,14 @@ class RecordingsIndex:
     def _part(
         self, rel: str, st: os.stat_result, number: int, role: str, missing_before: bool = False
     ) -> PartKey:
-        path = os.path.join(os.fsdecode(self.root), rel)
-        return PartKey(SourceKey.from_stat(path, st), rel, number, role, missing_before)
+        path = self._real.get(rel) or os.path.join(os.fsdecode(self.root), rel)
+        sidecar = self._sidecars.get(rel)
+        try:
+            sidecar_st = os.stat(sidecar) if sidecar else None
+        except OSError:
+            sidecar, sidecar_st = None, None
+        key = SourceKey.from_stat(path, st, sidecar, sidecar_st)
+        return PartKey(key, rel, number, role, missing_before)
 
     def stat_of(self, folder: str) -> os.stat_result | None:
         """The stat a view folder takes its owner and permissions from (its first member's)."""
@@ -195,6 +214,32 @@ class RecordingsIndex:
         if recording is not None and recording.parts:
             return self._stats.get(recording.parts[0].path)
         return None
+
+
+def _sidecar_pairs(top: str, videos: list[str], names: list[str]) -> dict[str, str]:
+    """Video name -> the sidecar log beside it (same stem, a sidecar format by content).
+
+    Only files sharing a video's stem are opened, so listing stays cheap.
+    """
+    stems = {_stem(v): v for v in videos}
+    found: dict[str, str] = {}
+    for name in sorted(names):
+        video = stems.get(_stem(name))
+        if video is None or name == video or video in found or detect.named_like_video(name):
+            continue
+        path = os.path.join(top, name)
+        try:
+            with open_file(path) as f:
+                container = detect.sniff_file(f, name)
+        except (OSError, ParseError):
+            continue
+        if container in registry.sidecar_containers():
+            found[video] = path
+    return found
+
+
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name[1:] else name
 
 
 # -- joining and describing (synchronous: run in worker threads) -------------------

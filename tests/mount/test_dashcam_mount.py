@@ -153,7 +153,12 @@ def test_nmea_sidecar_gives_a_video_its_track(mount: MountFactory, tmp_path: Pat
         if line[3:6] == "RMC" and line.split(",")[2] == "A"
     )
     m = mount(src)
-    assert os.listdir(m.path) == ["MOV_0581.AVI"]  # the log is merged, not shown twice
+    # The log is merged, not shown twice (the root also holds the recordings view).
+    assert sorted(os.listdir(m.path)) == ["MOV_0581.AVI", "recordings"]
+    # ... where the clip is a recording of one part, with the log's track too.
+    single = json.loads((m.path / "recordings/MOV_0581.AVI/info.json").read_text())
+    assert single["kind"] == "single"
+    assert single["gps_valid"] == fixes
     folder = m.path / "MOV_0581.AVI"
     info = json.loads((folder / "info.json").read_text())
     assert info["gps_valid"] == fixes > 0

@@ -60,7 +60,7 @@ def all_files(top: Path) -> list[Path]:
 
 def test_listing_mirrors_the_source_and_parses_nothing(mount: MountFactory, card: Path) -> None:
     m = mount(card)
-    assert sorted(os.listdir(m.path)) == ["DCIM", "Movie", "broken", "gpmf", "other"]
+    assert sorted(os.listdir(m.path)) == ["DCIM", "Movie", "broken", "gpmf", "other", "recordings"]
     # ls -l stats every entry: video folders answer from the source's stat alone.
     listing = subprocess.run(
         ["ls", "-l", str(m.path / "DCIM/100GOPRO")], capture_output=True, text=True, check=True
@@ -277,7 +277,9 @@ def test_rsync_twice_copies_nothing_new_and_touch_copies_one_folder(
     third = subprocess.run(rsync, capture_output=True, text=True, check=True).stdout
     changed = {line.split(" ", 1)[1] for line in third.strip().splitlines()}
     assert changed, third
-    assert all(c.startswith("DCIM/100GOPRO/hero5-trimmed.mp4") for c in changed), changed
+    # The video's folder, and its recording of one part in the recordings view.
+    touched = ("DCIM/100GOPRO/hero5-trimmed.mp4", "recordings/DCIM/100GOPRO/hero5-trimmed.mp4")
+    assert all(c.startswith(touched) for c in changed), changed
 
 
 def test_a_remount_with_the_disk_cache_parses_nothing(

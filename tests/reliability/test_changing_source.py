@@ -306,7 +306,7 @@ def test_video_deleted_and_renamed_under_read(
     _check_reads(readers, deleted, [expected_csv(a)], changed_at=changed, final=None)
     _check_reads(readers, old, [expected_csv(b)], changed_at=changed, final=None)
     _check_reads(readers, new, [expected_csv(b)], changed_at=changed, final=expected_csv(b))
-    assert sorted(os.listdir(m.path)) == ["NEW.MP4"]
+    assert sorted(os.listdir(m.path)) == ["NEW.MP4", "recordings"]
 
 
 def test_directory_added_and_removed(
