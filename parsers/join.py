@@ -19,17 +19,16 @@ normal input and end up as warnings and facts.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, islice
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING
 
+from telemetryfs.parsers.fastbuild import new_chunk, new_extent, new_gps_sample
 from telemetryfs.parsers.model import (
     Chunk,
-    Extent,
     GpsSample,
     ParseWarning,
     Piece,
@@ -40,7 +39,7 @@ from telemetryfs.parsers.model import (
 )
 
 if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+    pass
 
 GOPRO_CHAPTERS = "gopro-chapters"
 DASHCAM_DRIVE = "dashcam-drive"
@@ -330,7 +329,7 @@ def _moved(samples: Sequence[GpsSample], offset: float, pick: _Pick) -> Sequence
     if not offset and pick is None:
         return samples
     return [
-        _new_gps_sample(
+        new_gps_sample(
             s.utc,
             None if (video_time := s.video_time) is None else video_time + offset,
             s.lat,
@@ -385,8 +384,8 @@ def _moved_chunks(chunks: Sequence[Chunk], part: int, offset: float) -> Sequence
     if not offset and all(c.extent.part == part for c in chunks):
         return chunks
     return [
-        _new_chunk(
-            _new_extent((e := c.extent).offset, e.size, part),
+        new_chunk(
+            new_extent((e := c.extent).offset, e.size, part),
             c.count,
             None if (start := c.start) is None else start + offset,
             c.duration,
@@ -401,7 +400,7 @@ def _join_raw_files(parts: Sequence[PartInput]) -> tuple[RawFile, ...]:
     for k, part in enumerate(parts):
         for raw in part.telemetry.raw_files if part.telemetry else ():
             pieces[raw.name].extend(
-                p if isinstance(p, bytes) or p.part == k else _new_extent(p.offset, p.size, k)
+                p if isinstance(p, bytes) or p.part == k else new_extent(p.offset, p.size, k)
                 for p in raw.pieces
             )
     return tuple(RawFile(name, tuple(p)) for name, p in pieces.items())
@@ -468,40 +467,3 @@ def _gaps(places: list[_Place]) -> list[Gap]:
             gaps.append(Gap(after, place.part.path, place.gap_before, place.part.missing_before))
         after = place.part.path
     return gaps
-
-
-# -- building model objects fast -------------------------------------------------
-_Frozen = TypeVar("_Frozen", bound="DataclassInstance")
-
-
-def _fast_constructor(frozen: type[_Frozen]) -> Callable[..., _Frozen]:
-    """``frozen``'s constructor (positional arguments) at the speed of a plain class.
-
-    A frozen dataclass sets each field through ``object.__setattr__``: GpsSample(...)
-    costs ~2.3 µs here, 4-5x a plain class with the same slots, and three hours of
-    GoPro rebuild ~200,000 samples and ~300,000 chunks. So an unfrozen twin builds
-    the object and hands it the frozen class (``__class__`` assignment is allowed
-    between identical layouts); if the model stops fitting its twin, or gains a
-    ``__post_init__`` the twin would skip, the frozen class itself is used.
-    """
-    if hasattr(frozen, "__post_init__"):
-        return frozen
-
-    def become_frozen(self: object) -> None:
-        self.__class__ = frozen
-
-    names = [f.name for f in dataclasses.fields(frozen)]
-    namespace = {"__post_init__": become_frozen}
-    twin = dataclasses.make_dataclass(
-        f"_Unfrozen{frozen.__name__}", names, namespace=namespace, slots=True
-    )
-    try:
-        twin(*[None] * len(names))
-    except TypeError:  # "object layout differs": the twin no longer fits
-        return frozen
-    return cast("Callable[..., _Frozen]", twin)
-
-
-_new_gps_sample = _fast_constructor(GpsSample)
-_new_chunk = _fast_constructor(Chunk)
-_new_extent = _fast_constructor(Extent)

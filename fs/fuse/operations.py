@@ -39,7 +39,7 @@ from pyfuse3 import (
 
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
-from telemetryfs.fs.recordings import RecordingKey, RecordingsIndex
+from telemetryfs.fs.recordings import RecordingsIndex
 from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
 
 from .files import (
@@ -51,7 +51,8 @@ from .files import (
     open_source,
 )
 from .guard import fuse_op
-from .store import Key, Store, open_source_checked
+from .store import Key, Store
+from .view_nodes import RecordingNodes, open_sources
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ FRESH_STAT_S = 0.5
 RECENT_STATS = 256
 
 
-class Operations(pyfuse3.Operations):
+class Operations(RecordingNodes, pyfuse3.Operations):
     enable_writeback_cache = False  # read-only; writeback would drift mtimes
     supports_dot_lookup = False
 
@@ -128,64 +129,6 @@ class Operations(pyfuse3.Operations):
             child = await self._video_child(parent, name, st)
             return (child, st) if child is not None else (None, None)
         return None, None
-
-    # -- the recordings view -------------------------------------------------------
-
-    async def _is_view_name(self, name: bytes) -> bool:
-        """Whether ``name`` at the root is the recordings view (a source entry wins)."""
-        if self.view_name is None or name != self.view_name:
-            return False
-        taken = await self.store.run_io(os.path.lexists, os.path.join(self.source.root, name))
-        return not taken
-
-    def _view_root(self) -> Node:
-        assert self.view_name is not None
-        return self.inodes.child(ROOT_INODE, self.view_name, Kind.REC_DIR, self.source.root, rec="")
-
-    async def _index(self) -> RecordingsIndex:
-        before = self.recordings.scans
-        await self.store.run_io(self.recordings.refresh)
-        self.store.stats.recording_scans += self.recordings.scans - before
-        return self.recordings
-
-    async def _view_child(
-        self, parent: Node, name: bytes
-    ) -> tuple[Node, os.stat_result] | tuple[None, None]:
-        index = await self._index()
-        folder = _below(parent.rec or "", os.fsdecode(name))
-        if index.is_dir(folder):
-            node = self.inodes.child(parent.inode, name, Kind.REC_DIR, self.source.root, rec=folder)
-            return node, await self._stat(self.source.root)
-        key = index.key(folder)
-        if key is None or not key.parts:
-            return None, None
-        first = os.fsencode(key.parts[0].key.path)
-        node = self.inodes.child(parent.inode, name, Kind.RECORDING, first, rec=folder)
-        return node, await self._folder_stat(node)
-
-    async def _folder_stat(self, node: Node) -> os.stat_result:
-        """The stat a folder's attributes come from: its video's, or (a recording) its
-        first part's with the newest member's mtime."""
-        if node.rec is None:
-            return await self._stat(node.path)
-        if node.kind is Kind.REC_DIR:  # the view's directories: as the source's root
-            return await self._stat(self.source.root)
-        key = await self._recording_key(node)
-        st = await self._stat(os.fsencode(key.parts[0].key.path))
-        if st.st_mtime_ns == key.mtime_ns:
-            return st
-        # A copy of the stat with the newest member's mtime (the _ns fields by name).
-        times = {"st_atime_ns": st.st_atime_ns, "st_ctime_ns": st.st_ctime_ns}
-        fields = list(st)
-        fields[stat.ST_MTIME] = key.mtime_ns // 1_000_000_000
-        return os.stat_result(fields, {**times, "st_mtime_ns": key.mtime_ns})
-
-    async def _recording_key(self, node: Node) -> RecordingKey:
-        index = await self._index()
-        key = index.key(node.rec or "")
-        if key is None or not key.parts:
-            raise pyfuse3.FUSEError(errno.ENOENT)  # the recording is gone from the card
-        return key
 
     async def _video_child(self, parent: Node, name: bytes, st: os.stat_result) -> Node | None:
         text = os.fsdecode(name)
@@ -350,12 +293,7 @@ class Operations(pyfuse3.Operations):
                 listing.append((self._view_root(), await self._stat(self.source.root)))
             return listing
         if node.kind is Kind.REC_DIR:
-            index = await self._index()
-            found_in_view = [
-                await self._view_child(node, os.fsencode(name))
-                for name, _ in index.children(node.rec or "")
-            ]
-            return [(c, c_st) for c, c_st in found_in_view if c is not None]
+            return await self._view_listing(node)
         st = await self._folder_stat(node)
         key = await self._key(node, st)
         names: list[bytes] = []
@@ -408,13 +346,13 @@ class Operations(pyfuse3.Operations):
             if raw is None:
                 raise pyfuse3.FUSEError(errno.ENOENT)
             layout = products.raw_layout(raw)
-            fds = await self.store.run_io(_open_sources, key)
+            fds = await self.store.run_io(open_sources, key)
             return RawFileHandle(self.store, fds, layout)  # announces its ranges as it reads
         stream = products.find_stream(t, name)
         if stream is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
-        fds = await self.store.run_io(_open_sources, key)
+        fds = await self.store.run_io(open_sources, key)
         await self.store.run_io(products.prefetch, fds, products.chunk_extents(stream))
         return StreamFileHandle(self.store, fds, stream, index)
 
@@ -559,23 +497,3 @@ class Operations(pyfuse3.Operations):
     @fuse_op
     async def removexattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> None:
         raise pyfuse3.FUSEError(errno.EROFS)
-
-
-def _below(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
-
-
-def _open_sources(key: Key) -> tuple[int, ...]:
-    """The source file(s) behind a product, opened read-only and checked against ``key``
-    (a recording: one per part, in part order, as Extent.part counts them)."""
-    if isinstance(key, SourceKey):
-        return (open_source_checked(key),)
-    fds: list[int] = []
-    try:
-        for part in key.parts:
-            fds.append(open_source_checked(part.key))
-    except OSError:
-        for fd in fds:
-            os.close(fd)
-        raise
-    return tuple(fds)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from telemetryfs.parsers.join import Gap, PartInput, _fast_constructor, join_parts
+from telemetryfs.parsers.fastbuild import fast_constructor
+from telemetryfs.parsers.join import Gap, PartInput, join_parts
 from telemetryfs.parsers.model import (
     Chunk,
     Extent,
@@ -618,8 +619,8 @@ class Checked:
 
 
 def test_fast_constructor_falls_back_to_the_frozen_class_when_the_twin_does_not_fit() -> None:
-    assert _fast_constructor(WithDict) is WithDict
-    assert _fast_constructor(Checked) is Checked
-    build = _fast_constructor(Extent)
+    assert fast_constructor(WithDict) is WithDict
+    assert fast_constructor(Checked) is Checked
+    build = fast_constructor(Extent)
     assert build is not Extent
     assert build(1, 2, 3) == Extent(1, 2, 3)
