@@ -41,6 +41,11 @@ mount options (-o, comma-separated):
                        recently used videos' entries go first)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
                        local time (e.g. time_offset=+2); GoPro times are GPS UTC
+  recordings=NAME      the folder of joined recordings at the root (default
+                       "recordings"; a source entry of that name wins: rename it)
+  norecordings         no recordings folder
+  trip_gap=SECONDS     a dashcam pause longer than this (beyond the segment length)
+                       starts a new drive (default 600)
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
 
 examples:

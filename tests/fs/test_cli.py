@@ -137,3 +137,15 @@ def test_size_options_parse(option: str, field: str, value: int) -> None:
 def test_size_options_reject_nonsense(option: str) -> None:
     with pytest.raises(UsageError, match="megabytes"):
         parse_mount_options([option], Options())
+
+
+def test_recordings_options() -> None:
+    options = Options()
+    assert options.recordings == "recordings" and options.trip_gap_s == 600.0
+    parse_mount_options(["recordings=joined,trip_gap=900"], options)
+    assert (options.recordings, options.trip_gap_s) == ("joined", 900.0)
+    parse_mount_options(["norecordings"], options)
+    assert options.recordings is None
+    for bad in ("recordings=", "recordings=a/b", "recordings=..", "trip_gap=-1", "trip_gap=soon"):
+        with pytest.raises(UsageError):
+            parse_mount_options([bad], Options())
