@@ -141,7 +141,8 @@ def test_size_options_reject_nonsense(option: str) -> None:
 
 def test_recordings_options() -> None:
     options = Options()
-    assert options.recordings == "recordings" and options.trip_gap_s == 600.0
+    assert options.recordings == "recordings"
+    assert options.trip_gap_s == 600.0
     parse_mount_options(["recordings=joined,trip_gap=900"], options)
     assert (options.recordings, options.trip_gap_s) == ("joined", 900.0)
     parse_mount_options(["norecordings"], options)
