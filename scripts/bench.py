@@ -333,13 +333,18 @@ def bench_streams(files: dict[str, Path], work: Path, runs: int) -> dict[str, An
     return out
 
 
+# The card figures stay comparable with runs before the recordings view: that view
+# is measured on its own (bench_recordings).
+NO_VIEW = ("-o", "norecordings")
+
+
 def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     card, mnt, cache = files["card"], work / "mnt", work / "card-cache"
     out: dict[str, Any] = {
         "videos": sum(1 for _ in card.rglob("*") if _.suffix.upper() in (".MP4", ".AVI", ".LRV"))
     }
     folders = sorted(p for p in (card / "DCIM").iterdir() if p.is_dir())
-    with mounted(card, mnt, "--no-disk-cache") as daemon:
+    with mounted(card, mnt, "--no-disk-cache", *NO_VIEW) as daemon:
         out["ls_root"] = median_of(runs, lambda: run("ls", "-l", mnt))
         per_folder = {}
         for folder in folders:
@@ -353,7 +358,7 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     find_cat = f"find {mnt} -name track.gpx -print0 | xargs -0 cat > /dev/null"
     # Cold as a user meets it: the default set-up (a disk cache), with nothing in it yet.
     shutil.rmtree(cache, ignore_errors=True)
-    with mounted(card, mnt, "--cache-dir", str(cache)):
+    with mounted(card, mnt, "--cache-dir", str(cache), *NO_VIEW):
         drop_caches()
         out["find_cat_gpx_cold_s"] = round(timed(lambda: run("sh", "-c", find_cat)), 3)
 
@@ -365,7 +370,7 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     def rsync(dest: Path) -> float:
         return round(timed(lambda: run("rsync", "-a", f"{mnt}/", f"{dest}/")), 3)
 
-    with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
+    with mounted(card, mnt, "--cache-dir", str(cache), *NO_VIEW) as daemon:
         drop_caches()
         out["rsync_cold_s"] = rsync(backup)  # into an empty backup: every byte
         out["rsync_warm_noop_s"] = rsync(backup)  # again: nothing new to copy
@@ -374,7 +379,7 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     out["copied_mb"] = round(
         sum(p.stat().st_size for p in backup.rglob("*") if p.is_file()) / 1e6, 1
     )
-    with mounted(card, mnt, "--cache-dir", str(cache)) as daemon:
+    with mounted(card, mnt, "--cache-dir", str(cache), *NO_VIEW) as daemon:
         drop_caches()
         # The everyday case: the card seen before, synced again to its backup.
         out["rsync_remount_noop_s"] = rsync(backup)
@@ -386,14 +391,138 @@ def bench_card(files: dict[str, Path], work: Path, runs: int) -> dict[str, Any]:
     return out
 
 
+def view_folders_above_recordings(card: Path) -> list[str]:
+    """The recordings view's folders above the recording folders (known from names alone)."""
+    from telemetryfs.fs.recordings import RecordingsIndex
+
+    index = RecordingsIndex(os.fsencode(card))
+    index.refresh()
+    above, todo = [], [""]
+    while todo:
+        folder = todo.pop()
+        above.append(folder)
+        todo += [f"{folder}/{n}" if folder else n for n, rec in index.children(folder) if not rec]
+    return sorted(above)
+
+
+def list_view(view: Path, folders: list[str]) -> None:
+    """``ls -l`` of every listed folder: readdir, then a stat of every entry."""
+    for folder in folders:
+        with os.scandir(view / folder) as entries:
+            for entry in entries:
+                entry.stat(follow_symlinks=False)
+
+
+def ensure_recording(work: Path, chapters: int, chapter_s: float) -> Path:
+    """A long GoPro recording: ``chapters`` whole chapters of ``chapter_s`` seconds."""
+    from tests.footage import make_gopro_recording
+
+    folder = work / "recording"
+    stamp = work / f".recording-{chapters}-{chapter_s:g}"
+    if not stamp.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "DCIM/100GOPRO").mkdir(parents=True)
+        print(f"generating a {chapters}-chapter recording ...", file=sys.stderr)
+        make_gopro_recording(
+            folder / "DCIM/100GOPRO",
+            duration_s=chapters * chapter_s,
+            chapter_s=chapter_s,
+            number=42,
+            video_mbps=35.0,
+        )
+        stamp.touch()
+    return folder
+
+
+def bench_recordings(
+    files: dict[str, Path], work: Path, runs: int, chapters: int, chapter_s: float
+) -> dict[str, Any]:
+    """The recordings view: listing it on the card, and a long recording's cold track."""
+    card, mnt = files["card"], work / "mnt"
+    folders = view_folders_above_recordings(card)
+    out: dict[str, Any] = {"view_folders_listed": len(folders)}
+    listings, parses = [], []
+    for _ in range(runs):
+        with mounted(card, mnt, "--no-disk-cache") as daemon:
+            drop_caches()
+            listings.append(timed(lambda: list_view(mnt / "recordings", folders)))
+            parses.append(daemon.stats()["parses"])
+    out["ls_view_cold"] = {"median_s": statistics.median(listings), "runs": listings}
+    out["ls_view_parses"] = max(parses)
+
+    source = ensure_recording(work, chapters, chapter_s)
+    parts = sorted(p.name for p in (source / "DCIM/100GOPRO").glob("GX*.MP4"))
+    joined = mnt / "recordings/DCIM/100GOPRO/GX0042/track.gpx"
+    one_by_one = [mnt / "DCIM/100GOPRO" / p / "track.gpx" for p in parts]
+    recording_runs, parts_runs = [], []
+    for _ in range(runs):  # alternating, as the cold track and its floor (drift)
+        with mounted(source, mnt, "--no-disk-cache"):
+            drop_caches()
+            recording_runs.append(timed(lambda: cat(joined)))
+        with mounted(source, mnt, "--no-disk-cache"):
+            drop_caches()
+            parts_runs.append(timed(lambda: [cat(p) for p in one_by_one if p.exists()]))
+    out["recording"] = {
+        "chapters": len(parts),
+        "hours": round(chapters * chapter_s / 3600, 2),
+        "gb": round(sum((source / "DCIM/100GOPRO" / p).stat().st_size for p in parts) / 1e9, 1),
+        "points": joined_points(source, mnt),
+    }
+    out["recording_cold_track"] = {
+        "median_s": statistics.median(recording_runs),
+        "runs": recording_runs,
+    }
+    out["parts_cold_tracks"] = {"median_s": statistics.median(parts_runs), "runs": parts_runs}
+    return out
+
+
+def joined_points(source: Path, mnt: Path) -> int:
+    with mounted(source, mnt, "--no-disk-cache"):
+        text = (mnt / "recordings/DCIM/100GOPRO/GX0042/track.gpx").read_text()
+    return text.count("<trkpt")
+
+
 # -- report ----------------------------------------------------------------------
 
 
-def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(measure, value, target/ratio) rows for the table."""
-    long, card = r["long"], r["card"]
+Row = tuple[str, str, str]
+
+
+def summarize(r: dict[str, Any]) -> list[Row]:
+    """(measure, value, target/ratio) rows for the table, for the parts that ran."""
+    rows: list[Row] = []
+    if "long" in r:
+        rows += _long_rows(r["long"])
+    if "streams" in r:
+        rows += _stream_rows(r["streams"])
+    if "card" in r:
+        rows += _card_rows(r["card"])
+    if "recordings" in r:
+        rows += _recording_rows(r["recordings"])
+    return rows
+
+
+def _recording_rows(rec: dict[str, Any]) -> list[Row]:
+    joined, parts = rec["recording_cold_track"]["median_s"], rec["parts_cold_tracks"]["median_s"]
+    info = rec["recording"]
+    return [
+        (
+            f"ls -l of recordings/ ({rec['view_folders_listed']} folders above the recordings)",
+            f"{rec['ls_view_cold']['median_s']:.3f} s",
+            f"parses: {rec['ls_view_parses']} (target < 2 s in all, 0 parses)",
+        ),
+        (
+            f"cold track.gpx, {info['hours']} h recording of {info['chapters']} chapters",
+            f"{joined:.3f} s",
+            f"{info['points']} points; parts one after another {parts:.3f} s: "
+            f"{joined / parts:.2f}x (target <= 1.2x)",
+        ),
+    ]
+
+
+def _long_rows(long: dict[str, Any]) -> list[Row]:
     cold = long["cold_track_gpx"]["median_s"]
-    rows = [
+    return [
         ("cold track.gpx, 1 h GoPro", f"{cold:.3f} s", ""),
         (
             "  exiftool -ee -p gpx.fmt",
@@ -428,8 +557,12 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"parses: {long['remount_parses']}",
         ),
     ]
+
+
+def _stream_rows(streams: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
     for name in ("ACCL.csv", "all.gpmf"):
-        s, p = r["streams"][name], r["streams"][f"plain {name}"]
+        s, p = streams[name], streams[f"plain {name}"]
         rows.append(
             (
                 f"cat streams/{name}",
@@ -437,9 +570,13 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{100 * s['mb_per_s'] / p['mb_per_s']:.0f}% of a plain file ({p['mb_per_s']} MB/s)",
             )
         )
+    return rows
+
+
+def _card_rows(card: dict[str, Any]) -> list[Row]:
     worst_ls = max(v["median_s"] for v in card["ls_dcim_folders"].values())
     biggest = max(v["entries"] for v in card["ls_dcim_folders"].values())
-    rows += [
+    return [
         (
             f"ls -l of a DCIM folder (up to {biggest} entries)",
             f"{worst_ls:.3f} s",
@@ -468,7 +605,6 @@ def summarize(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             "target < 200 MB",
         ),
     ]
-    return rows
 
 
 def machine() -> dict[str, Any]:
@@ -503,14 +639,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=1000)
     parser.add_argument("--long-s", type=float, default=3600.0, help="length of the long files")
     parser.add_argument("--json", type=Path, default=None, help="where to save the results")
+    parser.add_argument("--recording-chapters", type=int, default=12)
+    parser.add_argument("--recording-chapter-s", type=float, default=900.0)
+    parser.add_argument(
+        "--only",
+        choices=("long", "streams", "card", "recordings"),
+        action="append",
+        help="run only these parts (repeatable)",
+    )
     args = parser.parse_args(argv)
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     files = ensure_footage(work, args.clips, args.long_s)
     results: dict[str, Any] = {"machine": machine()}
-    results["long"] = bench_long_file(files, work, args.runs, args.peer_runs)
-    results["streams"] = bench_streams(files, work, args.runs)
-    results["card"] = bench_card(files, work, args.runs)
+    wanted = set(args.only or ("long", "streams", "card", "recordings"))
+    if "long" in wanted:
+        results["long"] = bench_long_file(files, work, args.runs, args.peer_runs)
+    if "streams" in wanted:
+        results["streams"] = bench_streams(files, work, args.runs)
+    if "card" in wanted:
+        results["card"] = bench_card(files, work, args.runs)
+    if "recordings" in wanted:
+        results["recordings"] = bench_recordings(
+            files, work, args.runs, args.recording_chapters, args.recording_chapter_s
+        )
     rows = summarize(results)
     width = max(len(r[0]) for r in rows)
     print(
