@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.model import Telemetry
@@ -91,3 +91,36 @@ class Format:
     merge: Merge | None = None  # sidecar families (traits.sidecar_for): into the video
     traits: Traits = field(default_factory=Traits)
     fuzz: tuple[FuzzEntry, ...] = ()
+
+
+class NamedExtract(Protocol):
+    """A family's entry point: the file (or its probe) and its name, for clocks in names."""
+
+    def __call__(self, source: BinaryIO | Probe, *, name: str = "") -> Telemetry: ...
+
+
+def single_format(
+    *,
+    family: str,
+    container: str,
+    extract: NamedExtract,
+    output: str,
+    rank: int,
+    seeds: tuple[str, ...],
+    traits: Traits | None = None,
+    merge: Merge | None = None,
+) -> Format:
+    """The Format of a family with one way in: ``extract(source, name=...)``, reading the
+    same whatever ``full`` asks (no GPS-only fast path), ranked ``rank`` among the
+    candidates of its container; fuzzed as ``<family>.extract``."""
+    return Format(
+        name=output,
+        family=family,
+        containers=frozenset({container}),
+        score=lambda _probe: rank,
+        extract=lambda probe, full: extract(probe, name=probe.name),
+        outputs=(output,),
+        merge=merge,
+        traits=traits or Traits(),
+        fuzz=(FuzzEntry(f"{family}.extract", extract, seeds),),
+    )

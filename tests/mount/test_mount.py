@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.gpx_tools import gpsbabel_points, ogr_points, validate
 from tests.mount.conftest import MountFactory
-from tests.paths import GPX_XSD, ROOT, SAMPLES
+from tests.paths import ROOT, SAMPLES
 
 # A card-like copy of real samples (copied into the test's tmp folder, never into the repo).
 CARD_FILES = {
@@ -183,33 +184,11 @@ def test_every_gpx_validates_and_tools_agree_on_point_counts(
     assert len(gpx_files) >= 5
     for gpx in gpx_files:
         info = json.loads((gpx.parent / "info.json").read_text())
-        subprocess.run(
-            ["xmllint", "--noout", "--schema", str(GPX_XSD), str(gpx)],
-            check=True,
-            capture_output=True,
-        )
-        ogr = subprocess.run(
-            ["ogrinfo", "-ro", "-so", str(gpx), "track_points"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        ogr_count = int(
-            next(line for line in ogr.splitlines() if "Feature Count" in line).split(":")[1]
-        )
-        babel = (
-            subprocess.run(
-                ["gpsbabel", "-t", "-i", "gpx", "-f", str(gpx), "-o", "unicsv", "-F", "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()
-        )
+        validate(gpx)
+        ogr_count, babel_count = ogr_points(gpx), gpsbabel_points(gpx)
         parsed = gpxpy.parse(gpx.read_text())
         ours = sum(len(s.points) for t in parsed.tracks for s in t.segments)
-        assert ogr_count == len(babel) - 1 == ours == info["gps_valid"], gpx
+        assert ogr_count == babel_count == ours == info["gps_valid"], gpx
 
 
 def test_hero8_without_fix_has_csv_rows_but_no_track(mount: MountFactory, card: Path) -> None:
@@ -406,12 +385,7 @@ def test_generated_demo_footage_reads_whole_and_validates(
         info = json.loads((folder / "info.json").read_text())
         assert info["format"] == video.format.replace("novatek-mov", "novatek-mp4")
         assert info["gps_valid"] == len(video.valid_samples)
-        gpx = folder / "track.gpx"
-        subprocess.run(
-            ["xmllint", "--noout", "--schema", str(GPX_XSD), str(gpx)],
-            check=True,
-            capture_output=True,
-        )
+        validate(folder / "track.gpx")
     for path in all_files(m.path):
         assert path.stat().st_size == len(path.read_bytes()), path
 

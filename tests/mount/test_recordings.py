@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from tests.footage.recordings import RecordingsCard, make_recordings_card
+from tests.gpx_tools import gpsbabel_points, ogr_points, validate
 from tests.mount.conftest import MountFactory
-from tests.paths import GPX_XSD, SAMPLES
+from tests.paths import SAMPLES
 
 VIEW = "recordings"
 # Where our grouping puts the card's lone parking clips: in the view's mirror of
@@ -182,30 +183,10 @@ def test_joined_gpx_validates_and_gdal_and_gpsbabel_read_every_point(
             assert truth.valid_total == 0, truth.folder
             continue
         gpx = folder / "track.gpx"
-        subprocess.run(
-            ["xmllint", "--noout", "--schema", str(GPX_XSD), str(gpx)],
-            check=True,
-            capture_output=True,
-        )
-        ogr = subprocess.run(
-            ["ogrinfo", "-ro", "-so", str(gpx), "track_points"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        ogr_count = int(next(x for x in ogr.splitlines() if "Feature Count" in x).split(":")[1])
-        babel = (
-            subprocess.run(
-                ["gpsbabel", "-t", "-i", "gpx", "-f", str(gpx), "-o", "unicsv", "-F", "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()
-        )
+        validate(gpx)
+        ogr_count, babel_count = ogr_points(gpx), gpsbabel_points(gpx)
         info = _info(folder)
-        assert ogr_count == len(babel) - 1 == gpx.read_text().count("<trkpt") == info["gps_valid"]
+        assert ogr_count == babel_count == gpx.read_text().count("<trkpt") == info["gps_valid"]
 
 
 def test_all_gpmf_is_the_chapters_all_gpmf_end_to_end(

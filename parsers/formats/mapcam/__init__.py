@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from telemetryfs.parsers import detect
-from telemetryfs.parsers.format import Format, FuzzEntry
+from telemetryfs.parsers.format import single_format
 from telemetryfs.parsers.formats.mapcam.parse import extract
-from telemetryfs.parsers.probe import Probe
 
 __all__ = ["FORMATS", "extract"]
 
-
-def _score(probe: Probe) -> int:
-    return 1  # the only AVI format
-
-
 FORMATS = (
-    Format(
-        name="mapcam-avi",
+    single_format(
         family="mapcam",
-        containers=frozenset({detect.AVI}),
-        score=_score,
-        extract=lambda probe, full: extract(probe, name=probe.name),
-        outputs=("mapcam-avi",),
-        fuzz=(FuzzEntry("mapcam.extract", extract, ("avi",)),),
+        container=detect.AVI,
+        extract=extract,
+        output="mapcam-avi",
+        rank=1,  # the only AVI format
+        seeds=("avi",),
     ),
 )

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from telemetryfs.parsers import detect
-from telemetryfs.parsers.format import Format, FuzzEntry, Traits
+from telemetryfs.parsers.format import Traits, single_format
 from telemetryfs.parsers.formats.nmea_log.parse import extract, merge
-from telemetryfs.parsers.probe import Probe
 
 __all__ = ["FORMATS", "extract", "merge"]
 
-
-def _score(probe: Probe) -> int:
-    return 1  # the only NMEA format
-
-
 FORMATS = (
-    Format(
-        name="nmea",
+    single_format(
         family="nmea",
-        containers=frozenset({detect.NMEA}),
-        score=_score,
-        extract=lambda probe, full: extract(probe, name=probe.name),
-        outputs=("nmea",),
-        merge=merge,
+        container=detect.NMEA,
+        extract=extract,
+        output="nmea",
+        rank=1,  # the only NMEA format
+        seeds=("nmea",),
         # A log named like a video (CLIP.NMEA beside CLIP.MP4) belongs to it.
         traits=Traits(sidecar_for=frozenset({detect.MP4, detect.AVI, detect.TS})),
-        fuzz=(FuzzEntry("nmea.extract", extract, ("nmea",)),),
+        merge=merge,
     ),
 )

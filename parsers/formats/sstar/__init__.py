@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from telemetryfs.parsers import detect
-from telemetryfs.parsers.format import Format, FuzzEntry
+from telemetryfs.parsers.format import single_format
 from telemetryfs.parsers.formats.sstar.parse import extract
-from telemetryfs.parsers.probe import Probe
 
 __all__ = ["FORMATS", "extract"]
 
-
-def _score(probe: Probe) -> int:
-    return 20  # ssmd metadata tracks: after the formats with their own boxes
-
-
 FORMATS = (
-    Format(
-        name="sstar-ssmd",
+    single_format(
         family="sstar",
-        containers=frozenset({detect.MP4}),
-        score=_score,
-        extract=lambda probe, full: extract(probe, name=probe.name),
-        outputs=("sstar-ssmd",),
-        fuzz=(FuzzEntry("sstar.extract", extract, ("sstar",)),),
+        container=detect.MP4,
+        extract=extract,
+        output="sstar-ssmd",
+        rank=20,  # ssmd metadata tracks: after the formats with their own boxes
+        seeds=("sstar",),
     ),
 )
