@@ -418,7 +418,7 @@ def _write(
                mp4write.gmhd(box(b"gpmd", b"\0" * 4)), [len(p) for p in payloads], rec.payload_ms),
     ]  # fmt: skip
     # File order as gopro.py: each payload after the frames and audio of its second.
-    start_s = rec.start_ms / 1000 + first * payload_s
+    start_s = (rec.start_ms + first * rec.payload_ms) / 1000
     frame_s = 1 / float(fps)
     groups: list[list[mp4write.Piece]] = [
         [(i * frame_s, 0, 0, s, None) for i, s in enumerate(sizes)],
@@ -450,7 +450,7 @@ def _write(
     }
     # No GPS truth: the samples are the camera's; tests decode them from the source.
     return Footage(os.fspath(path), "gopro-mp4", rec.profile.model, rec.profile.firmware,
-                   start_s, count * payload_s, loaded.gps_key, {}, info)  # fmt: skip
+                   start_s, count * rec.payload_ms / 1000, loaded.gps_key, {}, info)  # fmt: skip
 
 
 def make_real_gopro(
