@@ -10,10 +10,15 @@ Examples::
     .venv/bin/python scripts/make_footage.py card OUTDIR --clips 1000
     .venv/bin/python scripts/make_footage.py demo OUTDIR
     .venv/bin/python scripts/make_footage.py recordings-card OUTDIR --route-out CARD.json
+    .venv/bin/python scripts/make_footage.py real DIR --source hero7 --duration-s 3600
+    .venv/bin/python scripts/make_footage.py real-recording DIR --source hero11 --chapters 12 --chapter-s 900
 
 ``--route-out`` writes what the file encodes (every GPS sample after
 quantisation) as JSON: one object for a file, a list for a directory; for
-``recordings-card``, the expected recordings (folders, parts, joins).
+``recordings-card``, the expected recordings (folders, parts, joins). ``real``
+and ``real-recording`` carry a real camera's GPMF payloads (HERO7 or HERO11,
+repeated with their clocks moved on: tests/footage/real_payloads.py); their
+JSON describes the files, not GPS samples.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ from tests.footage import (  # noqa: E402  (needs the repo root on sys.path firs
     make_novatek,
     make_recordings_card,
     write_manifest,
+)
+from tests.footage.real_payloads import (  # noqa: E402
+    SOURCES,
+    make_real_gopro,
+    make_real_recording,
 )
 
 
@@ -156,6 +166,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path)
     p.add_argument("--route-out", type=Path, default=None)
 
+    for name, helptext in (
+        ("real", "one GoPro MP4 carrying a real camera's GPMF payloads"),
+        ("real-recording", "a GoPro recording in chapters carrying real GPMF payloads"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("out", type=Path, help="directory (real: or a file name)")
+        common(p, None)
+        p.add_argument("--source", choices=sorted(SOURCES), default="hero7")
+        p.add_argument("--number", type=int, default=1, help="file number (GX01nnnn)")
+        if name == "real":
+            p.add_argument("--duration-s", type=float, default=3600.0)
+            p.add_argument("--chapter", type=int, default=1, help="chapter number of the name")
+            p.add_argument("--video-mbps", type=float, default=45.0)
+        else:
+            p.add_argument("--chapters", type=int, default=12)
+            p.add_argument("--chapter-s", type=float, default=900.0, help="seconds per chapter")
+            p.add_argument("--video-mbps", type=float, default=35.0)
+
     p = sub.add_parser("recordings-card", help="recordings to join, with their truth")
     p.add_argument("out", type=Path)
     p.add_argument("--route-out", type=Path, default=None, help="write the expected recordings")
@@ -165,8 +193,32 @@ def _parser() -> argparse.ArgumentParser:
 def _make(args: argparse.Namespace) -> Footage | list[Footage] | RecordingsCard:
     if args.kind in ("card", "demo", "gopro-recording", "recording", "recordings-card"):
         args.out.mkdir(parents=True, exist_ok=True)
+    elif args.kind in ("real", "real-recording") and not args.out.suffix:
+        args.out.mkdir(parents=True, exist_ok=True)  # a directory: GX01nnnn.MP4 ... in it
     else:
         args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.kind == "real":
+        return make_real_gopro(
+            args.out,
+            duration_s=args.duration_s,
+            source=args.source,
+            start_utc=args.start,
+            number=args.number,
+            chapter=args.chapter,
+            seed=args.seed,
+            video_mbps=args.video_mbps,
+        )
+    if args.kind == "real-recording":
+        return make_real_recording(
+            args.out,
+            chapters=args.chapters,
+            chapter_s=args.chapter_s,
+            source=args.source,
+            number=args.number,
+            start_utc=args.start,
+            seed=args.seed,
+            video_mbps=args.video_mbps,
+        )
     if args.kind == "gopro":
         return make_gopro(
             args.out,
@@ -250,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         items = made if isinstance(made, list) else [made]
     for f in items:
-        print(f"{f.path}\t{f.format}\t{f.duration:.1f} s\t{len(f.samples)} GPS samples")
+        if "source" in f.info:  # real payloads: no decoded samples
+            what = f"{f.info['payloads']} {f.info['source']['name']} payloads"
+        else:
+            what = f"{len(f.samples)} GPS samples"
+        print(f"{f.path}\t{f.format}\t{f.duration:.1f} s\t{what}")
     print(f"{len(items)} file(s) in {time.monotonic() - began:.2f} s", file=sys.stderr)
     if args.route_out is not None:
         if isinstance(made, list):

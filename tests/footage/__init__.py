@@ -11,7 +11,9 @@ compare a parser's output with independent expectations.
 - :func:`make_mapcam`: MAP CAM AVI with 58-byte GPS records;
 - :func:`make_card`, :func:`make_demo`: whole directory trees;
 - :func:`make_recordings_card`: recordings to join (GoPro chapters, dashcam
-  drives) with the truth of every join.
+  drives) with the truth of every join;
+- :func:`make_real_gopro`, :func:`make_real_recording`: GoPro MP4s whose
+  GPMF track repeats a real HERO7/HERO11's payloads (benchmark load).
 
 Command line: ``scripts/make_footage.py``.
 """
@@ -20,6 +22,7 @@ from tests.footage.card import make_card, make_demo
 from tests.footage.gopro import gopro_name, make_gopro, make_gopro_recording
 from tests.footage.mapcam import make_mapcam, mapcam_name
 from tests.footage.novatek import make_novatek, novatek_name
+from tests.footage.real_payloads import make_real_gopro, make_real_recording
 from tests.footage.recordings import RecordingsCard, RecordingTruth, make_recordings_card
 from tests.footage.route import Route, RoutePoint, route_at
 from tests.footage.truth import Footage, write_manifest
@@ -37,6 +40,8 @@ __all__ = [
     "make_gopro_recording",
     "make_mapcam",
     "make_novatek",
+    "make_real_gopro",
+    "make_real_recording",
     "make_recordings_card",
     "mapcam_name",
     "novatek_name",
