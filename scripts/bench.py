@@ -414,21 +414,18 @@ def list_view(view: Path, folders: list[str]) -> None:
 
 
 def ensure_recording(work: Path, chapters: int, chapter_s: float) -> Path:
-    """A long GoPro recording: ``chapters`` whole chapters of ``chapter_s`` seconds."""
-    from tests.footage import make_gopro_recording
+    """A long GoPro recording of ``chapters`` chapters of ``chapter_s`` seconds, built from
+    real HERO7 payloads (20 GPMF streams: the generator's three would hide costs)."""
+    from tests.footage.real_payloads import make_real_recording
 
     folder = work / "recording"
-    stamp = work / f".recording-{chapters}-{chapter_s:g}"
+    stamp = work / f".recording-real-{chapters}-{chapter_s:g}"
     if not stamp.exists():
         shutil.rmtree(folder, ignore_errors=True)
         (folder / "DCIM/100GOPRO").mkdir(parents=True)
         print(f"generating a {chapters}-chapter recording ...", file=sys.stderr)
-        make_gopro_recording(
-            folder / "DCIM/100GOPRO",
-            duration_s=chapters * chapter_s,
-            chapter_s=chapter_s,
-            number=42,
-            video_mbps=35.0,
+        make_real_recording(
+            folder / "DCIM/100GOPRO", chapters=chapters, chapter_s=chapter_s, number=42
         )
         stamp.touch()
     return folder
