@@ -45,8 +45,6 @@ from telemetryfs.parsers.join import (
 )
 from telemetryfs.parsers.model import ParseWarning, Telemetry
 
-DEFAULT_NAME = "recordings"
-
 
 @dataclass(frozen=True, slots=True)
 class PartKey:
@@ -102,8 +100,8 @@ class RecordingsIndex:
         self._stats: dict[str, os.stat_result] = {}
         # Relative path -> the file to read (a symlink's target inside root).
         self._real: dict[str, str] = {}
-        # Relative path of a video -> its sidecar (an NMEA log of the same stem).
-        self._sidecars: dict[str, str] = {}
+        # Relative path of a video -> its sidecar (an NMEA log of the same stem) and its stat.
+        self._sidecars: dict[str, tuple[str, os.stat_result]] = {}
         self._recordings: dict[str, Recording] = {}
         self._dirs: dict[str, set[str]] = {"": set()}
         self.scans = 0
@@ -116,7 +114,7 @@ class RecordingsIndex:
             if time.monotonic() - self._scanned_at < self.ttl:
                 return
             real: dict[str, str] = {}
-            sidecars: dict[str, str] = {}
+            sidecars: dict[str, tuple[str, os.stat_result]] = {}
             stats = self._walk(real, sidecars)
             files = [FootageFile(p, st.st_size, st.st_mtime_ns) for p, st in stats.items()]
             recordings = {r.folder: r for r in group_recordings(files, trip_gap_s=self.trip_gap_s)}
@@ -133,7 +131,9 @@ class RecordingsIndex:
             self._scanned_at = time.monotonic()
             self.scans += 1
 
-    def _walk(self, real: dict[str, str], sidecars: dict[str, str]) -> dict[str, os.stat_result]:
+    def _walk(
+        self, real: dict[str, str], sidecars: dict[str, tuple[str, os.stat_result]]
+    ) -> dict[str, os.stat_result]:
         """Every file named like footage below root, with its stat (symlinks never followed
         out of root; links to directories never followed)."""
         found: dict[str, os.stat_result] = {}
@@ -200,29 +200,21 @@ class RecordingsIndex:
         self, rel: str, st: os.stat_result, number: int, role: str, missing_before: bool = False
     ) -> PartKey:
         path = self._real.get(rel) or os.path.join(os.fsdecode(self.root), rel)
-        sidecar = self._sidecars.get(rel)
-        try:
-            sidecar_st = os.stat(sidecar) if sidecar else None
-        except OSError:
-            sidecar, sidecar_st = None, None
+        sidecar, sidecar_st = self._sidecars.get(rel, (None, None))
         key = SourceKey.from_stat(path, st, sidecar, sidecar_st)
         return PartKey(key, rel, number, role, missing_before)
 
-    def stat_of(self, folder: str) -> os.stat_result | None:
-        """The stat a view folder takes its owner and permissions from (its first member's)."""
-        recording = self._recordings.get(folder)
-        if recording is not None and recording.parts:
-            return self._stats.get(recording.parts[0].path)
-        return None
 
-
-def _sidecar_pairs(top: str, videos: list[str], names: list[str]) -> dict[str, str]:
-    """Video name -> the sidecar log beside it (same stem, a sidecar format by content).
+def _sidecar_pairs(
+    top: str, videos: list[str], names: list[str]
+) -> dict[str, tuple[str, os.stat_result]]:
+    """Video name -> the sidecar log beside it and its stat (same stem, a sidecar format
+    by content).
 
     Only files sharing a video's stem are opened, so listing stays cheap.
     """
     stems = {_stem(v): v for v in videos}
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, os.stat_result]] = {}
     for name in sorted(names):
         video = stems.get(_stem(name))
         if video is None or name == video or video in found or detect.named_like_video(name):
@@ -231,10 +223,11 @@ def _sidecar_pairs(top: str, videos: list[str], names: list[str]) -> dict[str, s
         try:
             with open_file(path) as f:
                 container = detect.sniff_file(f, name)
+                st = os.fstat(f.fileno())
         except (OSError, ParseError):
             continue
         if container in registry.sidecar_containers():
-            found[video] = path
+            found[video] = (path, st)
     return found
 
 
