@@ -71,14 +71,52 @@ class SourceKey:
         )
 
 
-class LruCache(Generic[T]):
-    """A least-recently-used map bounded by the total cost of its values."""
+class MemoryBudget:
+    """One memory budget shared by several LRU caches, with an eviction order.
 
-    def __init__(self, capacity: int, cost: Callable[[T], int]) -> None:
+    Caches join in the order they give memory back: derived data that is cheap
+    to rebuild (rendered bytes, stream indexes) goes before parsed telemetry,
+    which costs a parse or a disk-cache load to get again. The item being put
+    is never evicted by its own put: a single item larger than the budget (the
+    full telemetry of an hour of a real camera's 20 streams, a recording's
+    track) stays, alone, until something else needs the room. So memory is
+    bounded by the budget plus the one largest item, and nothing is rebuilt on
+    every read because it did not fit.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.total = 0
+        self._order: list[LruCache[Any]] = []
+
+    def join(self, cache: LruCache[Any]) -> None:
+        self._order.append(cache)
+
+    def make_room(self, keep: tuple[LruCache[Any], Hashable]) -> None:
+        for cache in self._order:
+            while self.total > self.capacity and cache.evict_oldest(keep):
+                pass
+            if self.total <= self.capacity:
+                return
+
+
+class LruCache(Generic[T]):
+    """A least-recently-used map bounded by the total cost of its values.
+
+    Bounded by its own ``capacity`` (a value bigger than it is refused), or, with
+    a ``budget``, by the budget it shares with other caches (see MemoryBudget).
+    """
+
+    def __init__(
+        self, capacity: int, cost: Callable[[T], int], budget: MemoryBudget | None = None
+    ) -> None:
         self.capacity = capacity
         self._cost = cost
         self._items: OrderedDict[Hashable, tuple[T, int]] = OrderedDict()
         self.total = 0
+        self._budget = budget
+        if budget is not None:
+            budget.join(self)
 
     def get(self, key: Hashable) -> T | None:
         item = self._items.get(key)
@@ -90,18 +128,33 @@ class LruCache(Generic[T]):
     def put(self, key: Hashable, value: T) -> None:
         cost = self._cost(value)
         self.pop(key)
-        if cost > self.capacity:
+        if self._budget is None and cost > self.capacity:
             return  # would evict everything else and still not fit
         self._items[key] = (value, cost)
-        self.total += cost
-        while self.total > self.capacity:
-            _, (_, old_cost) = self._items.popitem(last=False)
-            self.total -= old_cost
+        self._add(cost)
+        if self._budget is not None:
+            self._budget.make_room((self, key))
+        else:
+            while self.total > self.capacity:
+                self.evict_oldest((self, key))
+
+    def evict_oldest(self, keep: tuple[LruCache[Any], Hashable]) -> bool:
+        """Drop the least recently used item other than ``keep``; False if none."""
+        for key in self._items:
+            if (self, key) != keep:
+                self.pop(key)
+                return True
+        return False
 
     def pop(self, key: Hashable) -> None:
         item = self._items.pop(key, None)
         if item is not None:
-            self.total -= item[1]
+            self._add(-item[1])
+
+    def _add(self, cost: int) -> None:
+        self.total += cost
+        if self._budget is not None:
+            self._budget.total += cost
 
     def __len__(self) -> int:
         return len(self._items)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 import trio
 
 from telemetryfs.fs import products, recordings, view
-from telemetryfs.fs.cache import DiskCache, LruCache, SourceKey
+from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, SourceKey
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.options import Options, Stats
@@ -59,12 +59,18 @@ class Store:
         self.options = options
         self.stats = stats or Stats()
         budget = max(options.cache_mb, 8) * 1024 * 1024
-        self._telemetry: LruCache[Parsed] = LruCache(budget // 2, _telemetry_cost)
-        self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
+        # Parsed telemetry and what is derived from it share most of the budget;
+        # derived data gives its memory back first (it is cheap to rebuild from
+        # the telemetry, which costs a parse), so a video is parsed at most once
+        # per level whatever is read, and in whatever order.
+        shared = MemoryBudget(budget * 7 // 8)
+        self._bytes: LruCache[bytes] = LruCache(0, len, shared)
         self._indexes: LruCache[StreamIndex] = LruCache(
-            budget // 8,
+            0,
             lambda i: 2048 + 8 * len(i.ends),  # the layout's formatters weigh ~2 KB
+            shared,
         )
+        self._telemetry: LruCache[Parsed] = LruCache(0, _telemetry_cost, shared)
         self._failures: dict[Key, ParseError] = {}
         self._entry_lists: LruCache[list[Entry]] = LruCache(
             budget // 32, lambda e: 100 + 80 * len(e)
