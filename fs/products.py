@@ -257,9 +257,11 @@ def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: in
         last = bisect.bisect_left(index.ends, body_end)
         chunk_start = index.ends[first - 1] if first else 0
         wanted = stream.chunks[first : last + 1]
-        text = b"".join(
-            render_stream.render_chunk(index.layout, c, extract.decode_chunk(stream, d))
-            for c, d in iter_chunk_data(fds, wanted)
+        text = render_stream.render_chunks(
+            index.layout,
+            list(iter_chunk_data(fds, wanted)),
+            stream.codec,
+            lambda data: extract.decode_chunk(stream, data),
         )
         out.append(text[body_off - chunk_start : body_end - chunk_start])
     return b"".join(out)

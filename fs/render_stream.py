@@ -25,9 +25,21 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from telemetryfs.parsers.model import Chunk, ColumnFormat, Stream, Telemetry, Value
+import numpy as np
 
+from telemetryfs.parsers.model import (
+    ArrayCodec,
+    Chunk,
+    ColumnFormat,
+    Stream,
+    StreamCodec,
+    Telemetry,
+    Value,
+)
+
+from . import render_columns
 from .render_common import iso_millis
 
 UTC_WIDTH = len("2017-04-17T17:31:03.055Z")
@@ -48,6 +60,8 @@ class StreamLayout:
     # One printf format for a whole row of numbers (None when a column is text):
     # a single % per row is several times faster than a call per value.
     row_format: str | None = None
+    # The value columns' printf specs when every one is a number (the vectorised path).
+    specs: tuple[str, ...] | None = None
 
     def chunk_size(self, chunk: Chunk) -> int:
         if self.whole_text:
@@ -85,7 +99,77 @@ def stream_layout(stream: Stream, telemetry: Telemetry | None = None) -> StreamL
         row_width,
         whole_text,
         row_format,
+        tuple(numeric) if row_format is not None else None,
     )
+
+
+def render_chunks(
+    layout: StreamLayout,
+    pieces: Sequence[tuple[Chunk, bytes]],
+    codec: StreamCodec | None,
+    decode: Callable[[bytes], Sequence[tuple[Value, ...]]],
+) -> bytes:
+    """The rows of consecutive chunks (their ``render_chunk`` bytes, joined).
+
+    Numeric streams go through numpy, all chunks in one go; any chunk that
+    does not fit that path (cut, damaged, text) sends the whole run through
+    :func:`render_chunk`, whose output is the reference.
+    """
+    if layout.specs is not None and isinstance(codec, ArrayCodec):
+        arrays = []
+        for chunk, data in pieces:
+            array = codec.decode_array(data) if chunk.start is not None else None
+            if array is None or len(array) != chunk.count:
+                break
+            arrays.append(array)
+        else:
+            body = _render_arrays(layout, [c for c, _ in pieces], arrays)
+            if body is not None:
+                return body
+    return b"".join(render_chunk(layout, c, decode(d)) for c, d in pieces)
+
+
+def _render_arrays(layout: StreamLayout, chunks: list[Chunk], arrays: list[Any]) -> bytes | None:
+    assert layout.specs is not None
+    counts = [c.count for c in chunks]
+    n = sum(counts)
+    if not n:
+        return b""
+    values = np.concatenate([a for a in arrays if len(a)])
+    # start + i * step, per chunk, as render_chunk computes it (same doubles).
+    times = np.concatenate(
+        [
+            c.start + np.arange(c.count) * (c.duration / c.count if c.duration else 0.0)
+            for c in chunks
+            if c.count and c.start is not None
+        ]
+    )
+    columns = [render_columns.format_fixed(times, layout.time_width, 6)]
+    if layout.utc_fit is not None:
+        columns.append(_utc_array(layout.utc_fit, times))
+    for j, spec in enumerate(layout.specs):
+        columns.append(render_columns.format_spec(values[:, j], spec, len(spec % 0.0)))
+    if any(c is None for c in columns):
+        return None
+    return render_columns.join_columns([c for c in columns if c is not None], n)
+
+
+def _utc_array(fit: tuple[float, float], times: Any) -> Any:
+    """The utc_time column as _utc_text writes it, as an (n, UTC_WIDTH) byte array."""
+    ms = np.rint((fit[0] + fit[1] * times) * 1000)
+    if not np.isfinite(ms).all() or np.abs(ms).max() >= 2.0**53:
+        return None
+    seconds, millis = np.divmod(ms.astype(np.int64), 1000)
+    unique, which = np.unique(seconds, return_inverse=True)
+    prefixes = [_second_prefix(int(second)) for second in unique]
+    if not all(prefixes):
+        return None
+    table = render_columns.format_texts(prefixes, UTC_WIDTH - 4)
+    if table is None:
+        return None
+    millis_text = np.stack([millis // 100, millis // 10 % 10, millis % 10], axis=1) + ord("0")
+    zed = np.full((len(millis), 1), ord("Z"), dtype=np.uint8)
+    return np.concatenate([table[which], millis_text.astype(np.uint8), zed], axis=1)
 
 
 def render_header(layout: StreamLayout) -> bytes:

@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # GPS fix kinds, as GPMF's GPSF and NMEA's GGA/GSA report them.
 FIX_NONE = 0
@@ -131,6 +131,17 @@ class StreamCodec(Protocol):
 
     def decode(self, data: bytes) -> list[tuple[Value, ...]]:
         """The rows of one chunk's bytes (raises ParseError when they do not fit)."""
+        ...
+
+
+@runtime_checkable
+class ArrayCodec(StreamCodec, Protocol):
+    """A codec that can also decode a chunk of numbers into one (n, columns)
+    float64 array, value for value equal to ``decode`` (None when it cannot):
+    what lets renderers format whole columns at once."""
+
+    def decode_array(self, data: bytes) -> Any:
+        """The chunk's rows as a numpy array, or None."""
         ...
 
 

@@ -7,7 +7,12 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.fs.render_stream import render_chunk, render_chunk_slowly, stream_layout
+from telemetryfs.fs.render_stream import (
+    render_chunk,
+    render_chunk_slowly,
+    render_chunks,
+    stream_layout,
+)
 from telemetryfs.parsers.encodings.gpmf import Codec
 from telemetryfs.parsers.model import Chunk, Extent, GpsSample, Stream, Telemetry
 
@@ -147,3 +152,44 @@ def test_a_chunk_rendered_at_once_equals_the_careful_renderer(
     n = len(fields)
     rows = [tuple(values[i * n : i * n + n]) for i in range(count)]
     assert render_chunk(layout, chunk, rows) == render_chunk_slowly(layout, chunk, rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.text(alphabet="bBsSlLjJQfd", min_size=1, max_size=4),
+    counts=st.lists(st.integers(0, 30), min_size=1, max_size=4),
+    seed=st.binary(min_size=64, max_size=64),
+    start=st.floats(0, 1e5),
+    scale=st.sampled_from([1.0, 10.0, 418.0, 3.0e-7, 1e7]),
+    with_utc=st.booleans(),
+)
+def test_chunks_rendered_through_numpy_equal_the_careful_renderer(
+    fields: str, counts: list[int], seed: bytes, start: float, scale: float, with_utc: bool
+) -> None:
+    """render_chunks decodes consecutive chunks into one array and formats
+    columns at once; byte for byte what decoding and rendering each chunk writes,
+    for every numeric type, any raw bits (NaN, inf, -0.0, extremes) and scale."""
+    sizes = {"b": 1, "B": 1, "s": 2, "S": 2, "l": 4, "L": 4, "j": 8, "J": 8, "Q": 8, "f": 4, "d": 8}
+    struct_size = sum(sizes[c] for c in fields)
+    codec = Codec(
+        type="?",
+        struct_size=struct_size,
+        fields=fields,
+        widths=tuple(sizes[c] for c in fields),
+        scale=(scale,) * len(fields),
+    )
+    pieces, offset, at = [], 0, start
+    for n in counts:
+        raw = (seed * (1 + n * struct_size // len(seed)))[: n * struct_size]
+        seed = seed[7:] + seed[:7]  # a different row mix per chunk
+        pieces.append((Chunk(Extent(offset, len(raw)), n, at, 1.001), raw))
+        offset, at = offset + len(raw), at + 1.001
+    chunks = tuple(c for c, _ in pieces)
+    stream = Stream("X", "X", None, None, tuple(fields), sum(counts), chunks, codec)
+    gps = (
+        GpsSample(utc=1_700_000_000.0, video_time=0.0, lat=1.0, lon=2.0),
+        GpsSample(utc=1_700_000_010.0, video_time=10.0, lat=1.0, lon=2.0),
+    )
+    layout = stream_layout(stream, Telemetry(format="gopro-mp4", gps=gps) if with_utc else None)
+    careful = b"".join(render_chunk(layout, c, codec.decode(d)) for c, d in pieces)
+    assert render_chunks(layout, pieces, codec, codec.decode) == careful

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from telemetryfs.parsers.encodings.gpmf.klv import (
     _FIXED_POINT,
     _TEXT,
@@ -77,6 +79,11 @@ class Codec:
     def column_formats(self) -> tuple[ColumnFormat, ...]:
         """How each column is written in a stream CSV: wide enough for its type's range."""
         return _column_formats(self)
+
+    def decode_array(self, data: bytes) -> np.ndarray[Any, Any] | None:
+        """The rows of one chunk as an (n, columns) float64 array, or None when a
+        column is not a number. Equal value for value to :meth:`decode`."""
+        return decode_array(self, data)
 
 
 # Value range of each GPMF integer type char (fixed-point divisors: klv._FIXED_POINT).
@@ -401,3 +408,56 @@ def _same(value: Value) -> Value:
 
 def _divide(divisor: float, value: float) -> float:
     return value / divisor
+
+
+# numpy's big-endian dtype of each numeric GPMF type char (struct formats in TYPES).
+_NUMPY_TYPES = {
+    "b": ">i1", "B": ">u1", "s": ">i2", "S": ">u2", "l": ">i4", "L": ">u4",
+    "j": ">i8", "J": ">u8", "q": ">i4", "Q": ">i8", "f": ">f4", "d": ">f8",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _numpy_dtype(fields: str) -> np.dtype[Any] | None:
+    if any(c not in _NUMPY_TYPES for c in fields):
+        return None
+    return np.dtype([(f"c{i}", _NUMPY_TYPES[c]) for i, c in enumerate(fields)])
+
+
+def decode_array(codec: Codec, data: bytes) -> np.ndarray[Any, Any] | None:
+    """decode_chunk for all-numeric codecs, as an (n, columns) float64 array.
+
+    The same arithmetic as the per-value path (a float64 division by the same
+    divisor, a negation for MTRX), so every value is the same double: a CSV
+    formatted from either is byte-identical. None for text, hex or odd layouts.
+    """
+    if codec.whole_text or not codec.fields or codec.struct_size <= 0:
+        return None
+    dtype = _numpy_dtype(codec.fields)
+    divisors = _divisors(codec.fields, codec.scale)
+    if dtype is None or divisors is None or dtype.itemsize != codec.struct_size:
+        return None
+    records = np.frombuffer(data, dtype, count=len(data) // codec.struct_size)
+    columns = []
+    # Signalling NaNs and overflowing divisions are data, not errors: the
+    # per-value path turns them into nan and inf without a word, so does this.
+    with np.errstate(all="ignore"):
+        for i, divisor in enumerate(divisors):
+            column = records[f"c{i}"].astype(np.float64)
+            columns.append(column / divisor if divisor != 1.0 else column)
+    if codec.matrix:
+        n = len(columns)
+        if len(codec.matrix) != n * n:
+            return None
+        rotated = []
+        for i in range(n):
+            nonzero = [(j, m) for j, m in enumerate(codec.matrix[i * n : i * n + n]) if m]
+            if len(nonzero) != 1:
+                return None
+            j, sign = nonzero[0]
+            column = columns[j] if sign > 0 else -columns[j]
+            if sign < 0 and codec.fields[j] not in "fd" and divisors[j] == 1.0:
+                column += 0.0  # the other path negates ints, which have no -0
+            rotated.append(column)
+        columns = rotated
+    return np.column_stack(columns) if columns else None
