@@ -1,0 +1,570 @@
+"""One MP4 from several: a new moov over the parts' media, never copying the media.
+
+The way gyroflow's mp4-merge joins GoPro chapters: every track's sample tables
+(stts, ctts, stss, stsz, stsc, stco/co64, sdtp) are appended part after part,
+chunk offsets rebased onto the parts' mdat payloads laid end to end behind
+the new moov (co64 when the result passes 4 GiB), and the durations summed
+in mvhd, tkhd, mdhd and elst. A timecode track (tmcd) keeps its first
+sample only, stretched over the whole. Everything else (stsd, udta, tref ...)
+is the first part's.
+
+The result is a list of pieces: the new header as bytes, then each part's
+mdat payload as an Extent (``part`` = its index), so the joined file is
+served from the parts' byte ranges and its exact size is known from the
+box headers alone.
+
+Parts join when every track has the same handler, timescale, sample
+description (codec, resolution, codec private data) and sample duration
+(frame rate) as in the first part; otherwise :class:`JoinRefused` says why.
+A part that does not play on its own (no moov, or samples beyond its end,
+as in a chapter cut by a dead battery) ends the join: the parts before it
+are joined and ``note`` says what was left out.
+
+References: ISO/IEC 14496-12 §8.3-§8.7; gyroflow/mp4-merge (src/lib.rs).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from telemetryfs.parsers.binio import U32BE, U64BE, file_size, read_at
+from telemetryfs.parsers.containers.mp4.boxes import MDAT, MOOV, Box, iter_boxes
+from telemetryfs.parsers.errors import MalformedError, ParseError
+from telemetryfs.parsers.model import Extent, Piece
+
+# Sample-table boxes rebuilt from all parts; the others listed here are dropped
+# (sample groups, sub-samples, composition bounds: per-part facts we do not join).
+_REBUILT = (b"stts", b"ctts", b"stss", b"stsz", b"stz2", b"stsc", b"stco", b"co64", b"sdtp")
+_DROPPED = frozenset({b"sgpd", b"sbgp", b"subs", b"saiz", b"saio", b"cslg", b"stps", b"padb"})
+_NESTED = frozenset({b"trak", b"mdia", b"minf", b"stbl", b"edts"})
+MAX_ENTRIES = 24 * 3600 * 240  # a day at 240 samples a second: more is a lying count
+FOUR_GIB = 1 << 32
+
+
+class JoinRefused(ParseError):
+    """The parts cannot be joined into one movie (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedMovie:
+    """The joined file: its pieces in order, its size, and what went into it."""
+
+    pieces: tuple[Piece, ...]
+    size: int
+    parts: int  # how many parts, from the first, are in it
+    duration_s: float
+    note: str | None = None  # why later parts were left out
+
+
+@dataclass(slots=True)
+class _Track:
+    """One trak of one part: its boxes (by kind, whole) and its decoded tables."""
+
+    boxes: dict[bytes, bytes]
+    handler: bytes
+    timescale: int
+    media_duration: int
+    tkhd_duration: int
+    stts: list[tuple[int, int]]
+    ctts: list[tuple[int, int]] | None
+    stss: list[int] | None
+    sizes: list[int]
+    stsc: list[tuple[int, int, int]]
+    chunks: list[int]
+    sdtp: bytes | None
+
+    @property
+    def samples(self) -> int:
+        return len(self.sizes)
+
+
+@dataclass(slots=True)
+class _Part:
+    ftyp: bytes
+    moov: bytes  # the moov's payload
+    timescale: int
+    duration: int
+    tracks: list[_Track]
+    mdats: list[Box]
+    trak_order: list[int] = field(default_factory=list)
+
+
+def join_movies(sources: Sequence[BinaryIO]) -> JoinedMovie:
+    """Join the movies in ``sources`` (in order) into one.
+
+    Raises:
+        JoinRefused: the first part does not play, or a part's tracks differ
+            from the first's (the message names the part and the difference).
+    """
+    if not sources:
+        raise JoinRefused("no parts")
+    parts: list[_Part] = []
+    note = None
+    for number, f in enumerate(sources, 1):
+        try:
+            part = _read_part(f)
+        except ParseError as exc:
+            if not parts:
+                raise JoinRefused(f"part 1 does not play: {exc}") from exc
+            note = f"joined parts 1-{len(parts)}; part {number} does not play: {exc}"
+            break
+        if parts:
+            _check_same(parts[0], part, number)
+        parts.append(part)
+    return _build(parts, note)
+
+
+# -- reading one part -------------------------------------------------------------
+
+
+def _read_part(f: BinaryIO) -> _Part:
+    size = file_size(f)
+    ftyp, moov_box, mdats = b"", None, []
+    for box in iter_boxes(f, 0, size):
+        if box.kind == b"ftyp" and not ftyp and box.end - box.offset <= 4096:
+            ftyp = read_at(f, box.offset, box.end - box.offset)
+        elif box.kind == MOOV and moov_box is None:
+            moov_box = box
+        elif box.kind == MDAT:
+            mdats.append(box)
+    if moov_box is None:
+        raise MalformedError("no moov (cut short?)")
+    if moov_box.data_size > 64 * 1024 * 1024:
+        raise MalformedError(f"moov of {moov_box.data_size} bytes")
+    moov = read_at(f, moov_box.data_offset, moov_box.data_size)
+    children = list(_boxes(moov))
+    mvhd = next((d for k, d in children if k == b"mvhd"), None)
+    if mvhd is None:
+        raise MalformedError("no mvhd")
+    timescale, duration = _header_times(mvhd, 12, 20)
+    tracks = [_read_track(d) for k, d in children if k == b"trak"]
+    part = _Part(ftyp, moov, timescale, duration, tracks, mdats)
+    _check_inside(part)
+    return part
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(kind, whole box bytes) of the boxes laid out in ``data``."""
+    return [(b.kind, data[b.offset : b.end]) for b in iter_boxes(io.BytesIO(data), 0, len(data))]
+
+
+def _payload(box: bytes) -> bytes:
+    return box[16:] if U32BE.unpack_from(box)[0] == 1 else box[8:]
+
+
+def _header_times(box: bytes, v0: int, v1: int) -> tuple[int, int]:
+    """(timescale, duration) of an mvhd or mdhd (whole box; ``v0``/``v1``: where the
+    timescale lies in the payload of version 0 / 1)."""
+    data = _payload(box)
+    try:
+        if data[0] == 1:
+            return struct.unpack_from(">IQ", data, v1)  # type: ignore[return-value]
+        return struct.unpack_from(">II", data, v0)  # type: ignore[return-value]
+    except (struct.error, IndexError) as exc:
+        raise MalformedError("movie header too short") from exc
+
+
+def _tkhd_duration(box: bytes) -> int:
+    data = _payload(box)
+    try:
+        if data[0] == 1:
+            return int(U64BE.unpack_from(data, 28)[0])
+        return int(U32BE.unpack_from(data, 20)[0])
+    except (struct.error, IndexError) as exc:
+        raise MalformedError("tkhd too short") from exc
+
+
+def _flatten(box: bytes, found: dict[bytes, bytes]) -> None:
+    for kind, child in _boxes(_payload(box)):
+        found.setdefault(kind, child)
+        if kind in _NESTED:
+            _flatten(child, found)
+
+
+def _read_track(trak: bytes) -> _Track:
+    boxes: dict[bytes, bytes] = {}
+    _flatten(trak, boxes)
+    for kind in (b"tkhd", b"mdhd", b"hdlr", b"stsd", b"stts", b"stsc"):
+        if kind not in boxes:
+            raise MalformedError(f"track without {kind.decode()}")
+    timescale, media_duration = _header_times(boxes[b"mdhd"], 12, 20)
+    handler = _payload(boxes[b"hdlr"])[8:12]
+    sizes = _sizes(boxes)
+    stts = _entries(boxes[b"stts"], ">II")
+    if sum(count for count, _ in stts) != len(sizes):
+        raise MalformedError("stts and stsz count different samples")
+    ctts = _entries(boxes[b"ctts"], ">II") if b"ctts" in boxes else None
+    stss = [n for (n,) in _entries(boxes[b"stss"], ">I")] if b"stss" in boxes else None
+    if b"stco" in boxes:
+        chunks = [c for (c,) in _entries(boxes[b"stco"], ">I")]
+    elif b"co64" in boxes:
+        chunks = [c for (c,) in _entries(boxes[b"co64"], ">Q")]
+    else:
+        raise MalformedError("track without stco or co64")
+    sdtp = _payload(boxes[b"sdtp"])[4:] if b"sdtp" in boxes else None
+    if sdtp is not None and len(sdtp) != len(sizes):
+        sdtp = None
+    return _Track(
+        boxes,
+        handler,
+        timescale,
+        media_duration,
+        _tkhd_duration(boxes[b"tkhd"]),
+        stts,
+        ctts,
+        stss,
+        sizes,
+        _entries(boxes[b"stsc"], ">III"),
+        chunks,
+        sdtp,
+    )
+
+
+def _entries(box: bytes, layout: str) -> list[tuple[int, ...]]:
+    """The entries of a full box table (version/flags, count, entries), count checked."""
+    data = _payload(box)
+    entry = struct.Struct(layout)
+    if len(data) < 8:
+        raise MalformedError(f"{box[4:8].decode('latin-1')} too short")
+    (count,) = U32BE.unpack_from(data, 4)
+    if count > MAX_ENTRIES or count * entry.size > len(data) - 8:
+        raise MalformedError(f"{box[4:8].decode('latin-1')} announces {count} entries")
+    return list(entry.iter_unpack(data[8 : 8 + count * entry.size]))
+
+
+def _sizes(boxes: dict[bytes, bytes]) -> list[int]:
+    if b"stsz" in boxes:
+        data = _payload(boxes[b"stsz"])
+        if len(data) < 12:
+            raise MalformedError("stsz too short")
+        uniform, count = struct.unpack_from(">II", data, 4)
+        if count > MAX_ENTRIES:
+            raise MalformedError(f"stsz announces {count} samples")
+        if uniform:
+            return [uniform] * count
+        if count * 4 > len(data) - 12:
+            raise MalformedError(f"stsz announces {count} samples")
+        return list(struct.unpack_from(f">{count}I", data, 12))
+    if b"stz2" in boxes:
+        data = _payload(boxes[b"stz2"])
+        if len(data) < 12:
+            raise MalformedError("stz2 too short")
+        bits, count = data[7], U32BE.unpack_from(data, 8)[0]
+        body = data[12:]
+        if bits not in (4, 8, 16) or count > MAX_ENTRIES or (count * bits + 7) // 8 > len(body):
+            raise MalformedError(f"stz2 of {count} {bits}-bit sizes")
+        if bits == 16:
+            return list(struct.unpack_from(f">{count}H", body))
+        if bits == 8:
+            return list(body[:count])
+        return [(body[i // 2] >> (0 if i % 2 else 4)) & 0xF for i in range(count)]
+    raise MalformedError("track without stsz or stz2")
+
+
+def _chunk_sizes(track: _Track) -> list[int]:
+    """Bytes in each chunk (stsc expanded over the chunk list)."""
+    out: list[int] = []
+    sample = 0
+    runs = track.stsc
+    for r, (first, per_chunk, _) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(track.chunks)
+        if first < 1 or last > len(track.chunks) or last < first - 1:
+            raise MalformedError(f"stsc refers to chunks {first}..{last}")
+        for _ in range(first - 1, last):
+            take = max(0, min(per_chunk, track.samples - sample))
+            out.append(sum(track.sizes[sample : sample + take]))
+            sample += take
+    if sample != track.samples:
+        raise MalformedError(f"the chunks hold {sample} of {track.samples} samples")
+    return out[: len(track.chunks)]
+
+
+def _check_inside(part: _Part) -> None:
+    """Every chunk lies inside one mdat: the part plays on its own."""
+    starts = [m.data_offset for m in part.mdats]
+    for track in part.tracks:
+        for offset, size in zip(track.chunks, _chunk_sizes(track), strict=False):
+            i = bisect.bisect_right(starts, offset) - 1
+            if size and (i < 0 or offset + size > part.mdats[i].end):
+                raise MalformedError(f"a chunk at {offset} lies outside the media data")
+
+
+# -- comparing parts ----------------------------------------------------------------
+
+
+def _check_same(first: _Part, part: _Part, number: int) -> None:
+    if len(part.tracks) != len(first.tracks):
+        raise JoinRefused(
+            f"part {number} has {len(part.tracks)} tracks, part 1 has {len(first.tracks)}"
+        )
+    for a, b in zip(first.tracks, part.tracks, strict=True):
+        what = a.handler.decode("latin-1")
+        if a.handler != b.handler:
+            raise JoinRefused(f"part {number} has a {b.handler!r} track where part 1 has {what}")
+        if a.timescale != b.timescale:
+            raise JoinRefused(f"part {number}'s {what} track has another timescale")
+        if _codec_params(a.boxes[b"stsd"]) != _codec_params(b.boxes[b"stsd"]):
+            raise JoinRefused(
+                f"part {number}'s {what} track has other codec parameters "
+                f"({_describe(b)} where part 1 has {_describe(a)})"
+            )
+        if a.handler == b"vide" and a.stts[:1] != b.stts[:1] and a.stts and b.stts:
+            raise JoinRefused(
+                f"part {number}'s frame rate differs ({_rate(b)} where part 1 has {_rate(a)} fps)"
+            )
+
+
+def _codec_params(stsd: bytes) -> bytes:
+    """The sample descriptions with the bitrate fields zeroed: encoders write each file's
+    own measured bitrates there (esds, btrt), which say nothing about decoding it."""
+    data = bytearray(stsd)
+    at = data.find(b"btrt")
+    if at >= 4 and at + 16 <= len(data):
+        data[at + 4 : at + 16] = bytes(12)
+    at = data.find(b"esds")
+    try:
+        p = at + 8  # past the kind and version/flags
+        if at >= 4 and data[p] == 0x03:  # ES_Descriptor
+            p = _skip_length(data, p + 1)
+            flags = data[p + 2]
+            p += 3 + (2 if flags & 0x80 else 0)
+            p += (1 + data[p]) if flags & 0x40 else 0
+            p += 2 if flags & 0x20 else 0
+            if data[p] == 0x04:  # DecoderConfigDescriptor: bufferSizeDB, max and avg bitrate
+                p = _skip_length(data, p + 1) + 2
+                data[p : p + 11] = bytes(len(data[p : p + 11]))
+    except IndexError:
+        pass  # a short descriptor: compared as it is
+    return bytes(data)
+
+
+def _skip_length(data: bytearray, p: int) -> int:
+    """Past an MPEG-4 descriptor's variable-length size field (at most 4 bytes)."""
+    for _ in range(4):
+        p += 1
+        if not data[p - 1] & 0x80:
+            break
+    return p
+
+
+def _describe(track: _Track) -> str:
+    """The first sample entry's format, and a picture size for video."""
+    stsd = _payload(track.boxes[b"stsd"])
+    fmt = stsd[12:16].decode("latin-1", "replace")
+    if track.handler == b"vide" and len(stsd) >= 44:
+        width, height = struct.unpack_from(">HH", stsd, 8 + 32)
+        return f"{fmt} {width}x{height}"
+    return f"{fmt}, other settings" if fmt else "no sample entry"
+
+
+def _rate(track: _Track) -> str:
+    return f"{track.timescale / track.stts[0][1]:.3f}" if track.stts[0][1] else "?"
+
+
+# -- building ------------------------------------------------------------------------
+
+
+def _build(parts: list[_Part], note: str | None) -> JoinedMovie:
+    first = parts[0]
+    extents: list[Extent] = []
+    for index, part in enumerate(parts):
+        extents += [Extent(m.data_offset, m.data_size, index) for m in part.mdats]
+    payload = sum(e.size for e in extents)
+
+    def header(base: int, wide: bool) -> bytes:
+        moov = _moov(parts, _rebaser(parts, base), wide)
+        return first.ftyp + moov + struct.pack(">I4sQ", 1, MDAT, 16 + payload)
+
+    wide = False
+    size = len(header(0, wide)) + payload
+    if size >= FOUR_GIB:
+        wide = True
+        size = len(header(0, wide)) + payload
+    head_len = size - payload
+    head = header(head_len, wide)
+    duration = sum(p.duration / p.timescale for p in parts if p.timescale)
+    return JoinedMovie((head, *extents), size, len(parts), duration, note)
+
+
+def _rebaser(parts: list[_Part], base: int) -> list[tuple[list[int], list[int]]]:
+    """Per part: the mdats' payload starts and where each lands in the joined file."""
+    out = []
+    pos = base
+    for part in parts:
+        starts, targets = [], []
+        for m in part.mdats:
+            starts.append(m.data_offset)
+            targets.append(pos)
+            pos += m.data_size
+        out.append((starts, targets))
+    return out
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    if len(payload) + 8 >= FOUR_GIB:
+        raise MalformedError("box too large")
+    return struct.pack(">I4s", len(payload) + 8, kind) + payload
+
+
+def _moov(parts: list[_Part], rebase: list[tuple[list[int], list[int]]], wide: bool) -> bytes:
+    first = parts[0]
+    movie_ticks = sum(_convert(p.duration, p.timescale, first.timescale) for p in parts)
+    out = []
+    trak = 0
+    for kind, box in _boxes(first.moov):
+        if kind == b"mvhd":
+            out.append(_with_duration(box, 16, 24, movie_ticks))
+        elif kind == b"trak":
+            tracks = [p.tracks[trak] for p in parts]
+            out.append(_trak(box, tracks, parts, rebase, wide))
+            trak += 1
+        else:
+            out.append(box)
+    return _box(MOOV, b"".join(out))
+
+
+def _convert(ticks: int, scale: int, to: int) -> int:
+    return ticks * to // scale if scale else 0
+
+
+def _with_duration(box: bytes, v0: int, v1: int, ticks: int) -> bytes:
+    """A copy of an mvhd/tkhd/mdhd with another duration (at ``v0``/``v1`` in its payload)."""
+    data = bytearray(_payload(box))
+    if data[0] == 1:
+        U64BE.pack_into(data, v1, ticks)
+    else:
+        if ticks >= FOUR_GIB:
+            raise JoinRefused("the joined duration does not fit a version-0 header")
+        U32BE.pack_into(data, v0, ticks)
+    return _box(box[4:8], bytes(data))
+
+
+def _trak(
+    box: bytes,
+    tracks: list[_Track],
+    parts: list[_Part],
+    rebase: list[tuple[list[int], list[int]]],
+    wide: bool,
+) -> bytes:
+    movie_scale = parts[0].timescale
+    movie_ticks = sum(
+        _convert(t.tkhd_duration, p.timescale, movie_scale)
+        for t, p in zip(tracks, parts, strict=True)
+    )
+    media_ticks = sum(t.media_duration for t in tracks)
+    tables = _tables(tracks, rebase, wide, media_ticks)
+    replaced = {
+        b"tkhd": _with_duration(tracks[0].boxes[b"tkhd"], 20, 28, movie_ticks),
+        b"mdhd": _with_duration(tracks[0].boxes[b"mdhd"], 16, 24, media_ticks),
+    }
+    if b"elst" in tracks[0].boxes:
+        replaced[b"elst"] = _elst(tracks, parts, movie_scale)
+    return _rewrite(box, replaced, tables)
+
+
+def _rewrite(box: bytes, replaced: dict[bytes, bytes], tables: bytes) -> bytes:
+    """A copy of a container box with boxes replaced, and the stbl's tables swapped."""
+    kind = box[4:8]
+    out = []
+    for child_kind, child in _boxes(_payload(box)):
+        if child_kind in replaced:
+            out.append(replaced[child_kind])
+        elif child_kind == b"stbl":
+            keep = [c for k, c in _boxes(_payload(child)) if k not in _REBUILT + tuple(_DROPPED)]
+            out.append(_box(b"stbl", b"".join(keep) + tables))
+        elif child_kind in _NESTED:
+            out.append(_rewrite(child, replaced, tables))
+        else:
+            out.append(child)
+    return _box(kind, b"".join(out))
+
+
+def _elst(tracks: list[_Track], parts: list[_Part], movie_scale: int) -> bytes:
+    """The first part's edit list, its one real edit lengthened by the later parts'."""
+    entries: list[tuple[int, int, int]] = []
+    extra = 0
+    for index, (track, part) in enumerate(zip(tracks, parts, strict=True)):
+        edits = _edits(track.boxes.get(b"elst"))
+        real = [e for e in edits if e[1] != -1]
+        if index == 0:
+            entries = edits
+        elif real:
+            extra += sum(_convert(e[0], part.timescale, movie_scale) for e in real)
+        else:
+            extra += _convert(track.tkhd_duration, part.timescale, movie_scale)
+    out = bytearray(struct.pack(">BxxxI", 1, len(entries)))
+    lengthened = False
+    for segment, media_time, rate in entries:
+        if media_time != -1 and not lengthened:
+            segment += extra
+            lengthened = True
+        out += struct.pack(">QqI", segment, media_time, rate)
+    return _box(b"elst", bytes(out))
+
+
+def _edits(box: bytes | None) -> list[tuple[int, int, int]]:
+    if box is None:
+        return []
+    data = _payload(box)
+    version = data[0] if data else 0
+    entry = struct.Struct(">QqI" if version == 1 else ">IiI")
+    edits = _entries(box, entry.format)
+    return [(int(s), int(m), int(r)) for s, m, r in edits]
+
+
+def _tables(
+    tracks: list[_Track], rebase: list[tuple[list[int], list[int]]], wide: bool, media_ticks: int
+) -> bytes:
+    """The joined stts, ctts, stss, stsz, stsc, stco/co64 (and sdtp) of one track."""
+    first = tracks[0]
+    if first.handler == b"tmcd":
+        # A timecode track names the start time: its first sample, over the whole.
+        tracks = [first]
+        stts = [(1, media_ticks)] if first.samples == 1 else list(first.stts)
+    else:
+        stts = [e for t in tracks for e in t.stts]
+    sizes = [s for t in tracks for s in t.sizes]
+    out = [_table(b"stts", ">II", stts)]
+    if any(t.ctts is not None for t in tracks):
+        ctts = [e for t in tracks for e in (t.ctts if t.ctts is not None else [(t.samples, 0)])]
+        version = max(_payload(t.boxes[b"ctts"])[0] for t in tracks if t.ctts is not None)
+        out.append(_table(b"ctts", ">II", ctts, version))
+    if any(t.stss is not None for t in tracks):
+        stss: list[tuple[int]] = []
+        before = 0
+        for t in tracks:
+            numbers = t.stss if t.stss is not None else range(1, t.samples + 1)
+            stss += [(before + n,) for n in numbers]
+            before += t.samples
+        out.append(_table(b"stss", ">I", stss))
+    if sizes and all(s == sizes[0] for s in sizes):
+        out.append(_box(b"stsz", struct.pack(">III", 0, sizes[0], len(sizes))))
+    else:
+        body = struct.pack(f">III{len(sizes)}I", 0, 0, len(sizes), *sizes)
+        out.append(_box(b"stsz", body))
+    stsc: list[tuple[int, int, int]] = []
+    chunks: list[tuple[int]] = []
+    for index, t in enumerate(tracks):
+        stsc += [(first_chunk + len(chunks), n, desc) for first_chunk, n, desc in t.stsc]
+        starts, targets = rebase[index]
+        for c in t.chunks:
+            i = max(bisect.bisect_right(starts, c) - 1, 0)
+            chunks.append((targets[i] + c - starts[i] if starts else c,))
+    out.append(_table(b"stsc", ">III", stsc))
+    out.append(_table(b"co64" if wide else b"stco", ">Q" if wide else ">I", chunks))
+    if all(t.sdtp is not None for t in tracks):
+        out.append(_box(b"sdtp", b"\0\0\0\0" + b"".join(t.sdtp or b"" for t in tracks)))
+    return b"".join(out)
+
+
+def _table(kind: bytes, layout: str, rows: Sequence[tuple[int, ...]], version: int = 0) -> bytes:
+    entry = struct.Struct(layout)
+    body = bytearray(struct.pack(">BxxxI", version, len(rows)))
+    for row in rows:
+        body += entry.pack(*row)
+    return _box(kind, bytes(body))
