@@ -15,7 +15,7 @@ box headers alone.
 
 Parts join when every track has the same handler, timescale, sample
 description (codec, resolution, codec private data) and sample duration
-(frame rate) as in the first part; otherwise :class:`JoinRefused` says why.
+(frame rate) as in the first part; otherwise :class:`JoinRefusedError` says why.
 A part that does not play on its own (no moov, or samples beyond its end,
 as in a chapter cut by a dead battery) ends the join: the parts before it
 are joined and ``note`` says what was left out.
@@ -29,12 +29,12 @@ import bisect
 import io
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import U32BE, U64BE, file_size, read_at
+from telemetryfs.parsers.binio import BOX_HEADER, U32BE, U64BE, file_size, read_at
 from telemetryfs.parsers.containers.mp4.boxes import MDAT, MOOV, Box, iter_boxes
-from telemetryfs.parsers.errors import MalformedError, ParseError
+from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedError
 from telemetryfs.parsers.model import Extent, Piece
 
 # Sample-table boxes rebuilt from all parts; the others listed here are dropped
@@ -46,7 +46,7 @@ MAX_ENTRIES = 24 * 3600 * 240  # a day at 240 samples a second: more is a lying 
 FOUR_GIB = 1 << 32
 
 
-class JoinRefused(ParseError):
+class JoinRefusedError(ParseError):
     """The parts cannot be joined into one movie (the message says why)."""
 
 
@@ -70,11 +70,11 @@ class _Track:
     timescale: int
     media_duration: int
     tkhd_duration: int
-    stts: list[tuple[int, int]]
-    ctts: list[tuple[int, int]] | None
+    stts: list[tuple[int, ...]]
+    ctts: list[tuple[int, ...]] | None
     stss: list[int] | None
     sizes: list[int]
-    stsc: list[tuple[int, int, int]]
+    stsc: list[tuple[int, ...]]
     chunks: list[int]
     sdtp: bytes | None
 
@@ -91,18 +91,18 @@ class _Part:
     duration: int
     tracks: list[_Track]
     mdats: list[Box]
-    trak_order: list[int] = field(default_factory=list)
+    cut: bool = False  # the file ends inside its media: only what lies inside is kept
 
 
 def join_movies(sources: Sequence[BinaryIO]) -> JoinedMovie:
     """Join the movies in ``sources`` (in order) into one.
 
     Raises:
-        JoinRefused: the first part does not play, or a part's tracks differ
+        JoinRefusedError: the first part does not play, or a part's tracks differ
             from the first's (the message names the part and the difference).
     """
     if not sources:
-        raise JoinRefused("no parts")
+        raise JoinRefusedError("no parts")
     parts: list[_Part] = []
     note = None
     for number, f in enumerate(sources, 1):
@@ -110,13 +110,23 @@ def join_movies(sources: Sequence[BinaryIO]) -> JoinedMovie:
             part = _read_part(f)
         except ParseError as exc:
             if not parts:
-                raise JoinRefused(f"part 1 does not play: {exc}") from exc
-            note = f"joined parts 1-{len(parts)}; part {number} does not play: {exc}"
+                raise JoinRefusedError(f"part 1 does not play: {exc}") from exc
+            note = f"{_joined(len(parts))}; part {number} does not play: {exc}"
             break
         if parts:
             _check_same(parts[0], part, number)
         parts.append(part)
+        if part.cut:
+            seconds = part.duration / part.timescale if part.timescale else 0.0
+            note = f"part {number} is cut short: its first {seconds:.3f} s are joined"
+            if number < len(sources):
+                note += f", the parts after it are not ({_joined(number)})"
+            break
     return _build(parts, note)
+
+
+def _joined(count: int) -> str:
+    return "joined part 1 only" if count == 1 else f"joined parts 1-{count}"
 
 
 # -- reading one part -------------------------------------------------------------
@@ -125,7 +135,7 @@ def join_movies(sources: Sequence[BinaryIO]) -> JoinedMovie:
 def _read_part(f: BinaryIO) -> _Part:
     size = file_size(f)
     ftyp, moov_box, mdats = b"", None, []
-    for box in iter_boxes(f, 0, size):
+    for box in _top_boxes(f, size):
         if box.kind == b"ftyp" and not ftyp and box.end - box.offset <= 4096:
             ftyp = read_at(f, box.offset, box.end - box.offset)
         elif box.kind == MOOV and moov_box is None:
@@ -144,8 +154,35 @@ def _read_part(f: BinaryIO) -> _Part:
     timescale, duration = _header_times(mvhd, 12, 20)
     tracks = [_read_track(d) for k, d in children if k == b"trak"]
     part = _Part(ftyp, moov, timescale, duration, tracks, mdats)
-    _check_inside(part)
+    if _trim_to_media(part):
+        part.cut = True
+        # The part ends with its last whole frame; a track the cut shortened less (a
+        # timecode's one sample, a second of GPMF) ends there too.
+        video = [t.tkhd_duration for t in tracks if t.handler == b"vide"]
+        part.duration = max(video or [t.tkhd_duration for t in tracks])
+        for t in tracks:
+            if t.tkhd_duration > part.duration:
+                t.media_duration = t.media_duration * part.duration // t.tkhd_duration
+                t.tkhd_duration = part.duration
+    if not any(t.samples for t in tracks):
+        raise MalformedError("no sample lies in the file")
     return part
+
+
+def _top_boxes(f: BinaryIO, size: int) -> list[Box]:
+    """The top-level boxes; an mdat that runs past the end of a file cut short ends there."""
+    boxes: list[Box] = []
+    try:
+        boxes.extend(iter_boxes(f, 0, size))
+    except TruncatedError as exc:
+        at = exc.offset if exc.offset is not None else size
+        if size - at < 16:
+            raise
+        length, kind = BOX_HEADER.unpack(read_at(f, at, 8))
+        if kind != MDAT:
+            raise
+        boxes.append(Box(MDAT, at, 16 if length == 1 else 8, size))
+    return boxes
 
 
 def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -163,10 +200,12 @@ def _header_times(box: bytes, v0: int, v1: int) -> tuple[int, int]:
     data = _payload(box)
     try:
         if data[0] == 1:
-            return struct.unpack_from(">IQ", data, v1)  # type: ignore[return-value]
-        return struct.unpack_from(">II", data, v0)  # type: ignore[return-value]
+            scale, ticks = struct.unpack_from(">IQ", data, v1)
+        else:
+            scale, ticks = struct.unpack_from(">II", data, v0)
     except (struct.error, IndexError) as exc:
         raise MalformedError("movie header too short") from exc
+    return int(scale), int(ticks)
 
 
 def _tkhd_duration(box: bytes) -> int:
@@ -266,9 +305,10 @@ def _sizes(boxes: dict[bytes, bytes]) -> list[int]:
     raise MalformedError("track without stsz or stz2")
 
 
-def _chunk_sizes(track: _Track) -> list[int]:
-    """Bytes in each chunk (stsc expanded over the chunk list)."""
+def _chunk_sizes(track: _Track) -> tuple[list[int], list[int]]:
+    """Bytes and samples in each chunk (stsc expanded over the chunk list)."""
     out: list[int] = []
+    counts: list[int] = []
     sample = 0
     runs = track.stsc
     for r, (first, per_chunk, _) in enumerate(runs):
@@ -278,20 +318,60 @@ def _chunk_sizes(track: _Track) -> list[int]:
         for _ in range(first - 1, last):
             take = max(0, min(per_chunk, track.samples - sample))
             out.append(sum(track.sizes[sample : sample + take]))
+            counts.append(take)
             sample += take
     if sample != track.samples:
         raise MalformedError(f"the chunks hold {sample} of {track.samples} samples")
-    return out[: len(track.chunks)]
+    return out, counts
 
 
-def _check_inside(part: _Part) -> None:
-    """Every chunk lies inside one mdat: the part plays on its own."""
+def _trim_to_media(part: _Part) -> bool:
+    """Keep each track's chunks up to the first that does not lie inside an mdat (a file
+    cut short plays up to there). Returns whether anything was cut."""
     starts = [m.data_offset for m in part.mdats]
+    cut = False
     for track in part.tracks:
-        for offset, size in zip(track.chunks, _chunk_sizes(track), strict=False):
+        sizes, counts = _chunk_sizes(track)
+        kept = 0
+        for offset, size in zip(track.chunks, sizes, strict=True):
             i = bisect.bisect_right(starts, offset) - 1
             if size and (i < 0 or offset + size > part.mdats[i].end):
-                raise MalformedError(f"a chunk at {offset} lies outside the media data")
+                break
+            kept += 1
+        if kept < len(track.chunks):
+            _truncate(track, kept, sum(counts[:kept]))
+            cut = True
+    return cut
+
+
+def _truncate(track: _Track, chunks: int, samples: int) -> None:
+    """Cut a track's tables to its first ``chunks`` chunks holding ``samples`` samples."""
+    track.chunks = track.chunks[:chunks]
+    track.stsc = [run for run in track.stsc if run[0] <= chunks]
+    track.sizes = track.sizes[:samples]
+    track.stts = _cut_runs(track.stts, samples)
+    if track.ctts is not None:
+        track.ctts = _cut_runs(track.ctts, samples)
+    if track.stss is not None:
+        track.stss = [n for n in track.stss if n <= samples]
+    if track.sdtp is not None:
+        track.sdtp = track.sdtp[:samples]
+    ticks = sum(count * delta for count, delta in track.stts)
+    if track.media_duration:
+        track.tkhd_duration = track.tkhd_duration * ticks // track.media_duration
+    track.media_duration = ticks
+
+
+def _cut_runs(runs: list[tuple[int, ...]], samples: int) -> list[tuple[int, ...]]:
+    """Run-length (count, value) entries cut to cover ``samples`` samples."""
+    out: list[tuple[int, ...]] = []
+    left = samples
+    for count, value in runs:
+        if left <= 0:
+            break
+        out.append((min(count, left), value))
+        left -= count
+    return out
 
 
 # -- comparing parts ----------------------------------------------------------------
@@ -299,24 +379,31 @@ def _check_inside(part: _Part) -> None:
 
 def _check_same(first: _Part, part: _Part, number: int) -> None:
     if len(part.tracks) != len(first.tracks):
-        raise JoinRefused(
+        raise JoinRefusedError(
             f"part {number} has {len(part.tracks)} tracks, part 1 has {len(first.tracks)}"
         )
     for a, b in zip(first.tracks, part.tracks, strict=True):
-        what = a.handler.decode("latin-1")
+        what = _HANDLERS.get(a.handler, a.handler.decode("latin-1"))
         if a.handler != b.handler:
-            raise JoinRefused(f"part {number} has a {b.handler!r} track where part 1 has {what}")
-        if a.timescale != b.timescale:
-            raise JoinRefused(f"part {number}'s {what} track has another timescale")
+            other = _HANDLERS.get(b.handler, b.handler.decode("latin-1"))
+            raise JoinRefusedError(f"part {number} has a {other} track where part 1 has {what}")
         if _codec_params(a.boxes[b"stsd"]) != _codec_params(b.boxes[b"stsd"]):
-            raise JoinRefused(
+            raise JoinRefusedError(
                 f"part {number}'s {what} track has other codec parameters "
                 f"({_describe(b)} where part 1 has {_describe(a)})"
             )
-        if a.handler == b"vide" and a.stts[:1] != b.stts[:1] and a.stts and b.stts:
-            raise JoinRefused(
+        if a.timescale != b.timescale:
+            raise JoinRefusedError(
+                f"part {number}'s {what} track has another timescale "
+                f"({b.timescale} where part 1 has {a.timescale})"
+            )
+        if a.handler == b"vide" and a.stts and b.stts and a.stts[0][1] != b.stts[0][1]:
+            raise JoinRefusedError(
                 f"part {number}'s frame rate differs ({_rate(b)} where part 1 has {_rate(a)} fps)"
             )
+
+
+_HANDLERS = {b"vide": "video", b"soun": "audio", b"meta": "metadata", b"tmcd": "timecode"}
 
 
 def _codec_params(stsd: bytes) -> bytes:
@@ -439,7 +526,7 @@ def _with_duration(box: bytes, v0: int, v1: int, ticks: int) -> bytes:
         U64BE.pack_into(data, v1, ticks)
     else:
         if ticks >= FOUR_GIB:
-            raise JoinRefused("the joined duration does not fit a version-0 header")
+            raise JoinRefusedError("the joined duration does not fit a version-0 header")
         U32BE.pack_into(data, v0, ticks)
     return _box(box[4:8], bytes(data))
 
@@ -493,7 +580,7 @@ def _elst(tracks: list[_Track], parts: list[_Part], movie_scale: int) -> bytes:
         real = [e for e in edits if e[1] != -1]
         if index == 0:
             entries = edits
-        elif real:
+        elif real and not part.cut:
             extra += sum(_convert(e[0], part.timescale, movie_scale) for e in real)
         else:
             extra += _convert(track.tkhd_duration, part.timescale, movie_scale)
