@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from telemetryfs.parsers.containers import mp4
+from tests.footage.gopro import make_gopro_recording
 from tests.mount.conftest import MountFactory
 from tests.paths import SAMPLES
 
@@ -209,3 +211,40 @@ def test_rsync_copies_derived_tracks_only_and_stays_stable(
     again = _run("rsync", "-a", "--itemize-changes", f"{m.path}/", backup)
     assert again.returncode == 0, again.stderr
     assert again.stdout == ""
+
+
+def test_a_join_past_4_gib_uses_64_bit_chunk_offsets(mount: MountFactory, tmp_path: Path) -> None:
+    """Two sparse 3.7 GB HEVC chapters (generated, no disk used): co64, and the offsets
+    land where the parts' samples are (the gpmd track read by ffmpeg is all.gpmf)."""
+    source = tmp_path / "big"
+    gopro = source / GOPRO
+    gopro.mkdir(parents=True)
+    make_gopro_recording(gopro, duration_s=1300, chapter_s=650)
+    parts = sorted(gopro.iterdir())
+    assert len(parts) == 2
+    assert sum(p.stat().st_size for p in parts) > 1 << 32
+    m = mount(source, "-o", "video")
+    folder = m.path / VIEW / "GX0001"
+    joined = folder / "GX0001.MP4"
+    with joined.open("rb") as f:
+        moov = mp4.find_moov(f)
+        assert moov is not None
+        kinds = [
+            {b.kind for b in mp4.iter_children(f, t.stbl)}
+            for t in mp4.read_movie(f, moov).tracks
+            if t.stbl is not None
+        ]
+    assert kinds
+    assert all(b"co64" in k and b"stco" not in k for k in kinds)
+    probe = _ffprobe(joined, "-show_entries", "stream=index,codec_tag_string:format=duration")
+    summed = sum(
+        float(_ffprobe(p, "-show_entries", "format=duration")["format"]["duration"]) for p in parts
+    )
+    assert float(probe["format"]["duration"]) == pytest.approx(summed, abs=0.01)
+    data = tmp_path / "gpmd.bin"
+    index = _stream(probe, "gpmd")["index"]
+    done = _run(
+        "ffmpeg", "-v", "fatal", "-i", joined, "-map", f"0:{index}", "-c", "copy", "-f", "data", data
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert data.read_bytes() == (folder / "streams" / "all.gpmf").read_bytes()

@@ -122,7 +122,10 @@ def join_movies(sources: Sequence[BinaryIO]) -> JoinedMovie:
             if number < len(sources):
                 note += f", the parts after it are not ({_joined(number)})"
             break
-    return _build(parts, note)
+    try:
+        return _build(parts, note)
+    except struct.error as exc:  # a sum that overflows its field: lying durations
+        raise JoinRefusedError(f"the joined tables do not fit their fields: {exc}") from exc
 
 
 def _joined(count: int) -> str:
@@ -152,7 +155,7 @@ def _read_part(f: BinaryIO) -> _Part:
     if mvhd is None:
         raise MalformedError("no mvhd")
     timescale, duration = _header_times(mvhd, 12, 20)
-    tracks = [_read_track(d) for k, d in children if k == b"trak"]
+    tracks = [_read_track(d, size) for k, d in children if k == b"trak"]
     part = _Part(ftyp, moov, timescale, duration, tracks, mdats)
     if _trim_to_media(part):
         part.cut = True
@@ -225,7 +228,7 @@ def _flatten(box: bytes, found: dict[bytes, bytes]) -> None:
             _flatten(child, found)
 
 
-def _read_track(trak: bytes) -> _Track:
+def _read_track(trak: bytes, file_bytes: int) -> _Track:
     boxes: dict[bytes, bytes] = {}
     _flatten(trak, boxes)
     for kind in (b"tkhd", b"mdhd", b"hdlr", b"stsd", b"stts", b"stsc"):
@@ -233,7 +236,7 @@ def _read_track(trak: bytes) -> _Track:
             raise MalformedError(f"track without {kind.decode()}")
     timescale, media_duration = _header_times(boxes[b"mdhd"], 12, 20)
     handler = _payload(boxes[b"hdlr"])[8:12]
-    sizes = _sizes(boxes)
+    sizes = _sizes(boxes, file_bytes)
     stts = _entries(boxes[b"stts"], ">II")
     if sum(count for count, _ in stts) != len(sizes):
         raise MalformedError("stts and stsz count different samples")
@@ -276,7 +279,7 @@ def _entries(box: bytes, layout: str) -> list[tuple[int, ...]]:
     return list(entry.iter_unpack(data[8 : 8 + count * entry.size]))
 
 
-def _sizes(boxes: dict[bytes, bytes]) -> list[int]:
+def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> list[int]:
     if b"stsz" in boxes:
         data = _payload(boxes[b"stsz"])
         if len(data) < 12:
@@ -285,6 +288,8 @@ def _sizes(boxes: dict[bytes, bytes]) -> list[int]:
         if count > MAX_ENTRIES:
             raise MalformedError(f"stsz announces {count} samples")
         if uniform:
+            if count * uniform > file_bytes:
+                raise MalformedError(f"stsz announces {count} samples of {uniform} bytes")
             return [uniform] * count
         if count * 4 > len(data) - 12:
             raise MalformedError(f"stsz announces {count} samples")
@@ -467,11 +472,12 @@ def _build(parts: list[_Part], note: str | None) -> JoinedMovie:
         moov = _moov(parts, _rebaser(parts, base), wide)
         return first.ftyp + moov + struct.pack(">I4sQ", 1, MDAT, 16 + payload)
 
-    wide = False
-    size = len(header(0, wide)) + payload
-    if size >= FOUR_GIB:
-        wide = True
-        size = len(header(0, wide)) + payload
+    # With co64 the header is longest: if even then every offset stays below 4 GiB,
+    # 32-bit stco will do (a header's length does not depend on the offsets it holds).
+    size = len(header(0, True)) + payload
+    wide = size >= FOUR_GIB
+    if not wide:
+        size = len(header(0, False)) + payload
     head_len = size - payload
     head = header(head_len, wide)
     duration = sum(p.duration / p.timescale for p in parts if p.timescale)
