@@ -20,6 +20,7 @@ import pytest
 
 from telemetryfs.parsers.containers import mp4
 from tests.footage.gopro import make_gopro_recording
+from tests.footage.recordings import make_recordings_card
 from tests.mount.conftest import MountFactory
 from tests.paths import SAMPLES
 
@@ -248,3 +249,24 @@ def test_a_join_past_4_gib_uses_64_bit_chunk_offsets(mount: MountFactory, tmp_pa
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert data.read_bytes() == (folder / "streams" / "all.gpmf").read_bytes()
+
+
+def test_a_dashcam_drive_joins_its_segments(mount: MountFactory, tmp_path: Path) -> None:
+    """Novatek one-minute segments (the recordings card's generator) join into one drive."""
+    card = make_recordings_card(tmp_path / "rcard").root
+    m = mount(card, "-o", "video")
+    folder = m.path / "recordings/DCIM/Movie/2026-04-06_092000_F"
+    joined = folder / "2026-04-06_092000_F.MP4"
+    lines = (folder / "concat.txt").read_text().splitlines()
+    parts = [Path(line.split("'")[1]) for line in lines if line.startswith("file ")]
+    assert len(parts) > 1
+    join = json.loads((folder / "info.json").read_text())["video_join"]
+    assert join["parts"] == len(parts)
+    assert join["reason"] is None
+    probe = ["-show_entries", "stream=codec_tag_string,nb_frames:format=duration"]
+    whole = _ffprobe(joined, *probe)
+    each = [_ffprobe(p, *probe) for p in parts]
+    summed = sum(float(e["format"]["duration"]) for e in each)
+    assert float(whole["format"]["duration"]) == pytest.approx(summed, abs=0.01)
+    frames = sum(int(_stream(e, "avc1")["nb_frames"]) for e in each)
+    assert int(_stream(whole, "avc1")["nb_frames"]) == frames
