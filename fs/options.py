@@ -22,6 +22,8 @@ class Options:
     recordings: str | None = "recordings"
     # A dashcam drive ends where segments pause longer than this beyond their length.
     trip_gap_s: float = 600.0
+    # -o video: the videos themselves, and each recording's joined MP4 (fs/joined_video.py).
+    video: bool = False
 
 
 @dataclass(slots=True)

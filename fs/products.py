@@ -40,10 +40,13 @@ from .render_stream import StreamLayout
 GENERATED = "generated"
 RAW = "raw"
 STREAM = "stream"
+# With -o video: the video itself, or a recording's joined video (fs/joined_video.py).
+VIDEO = "video"
 
 INFO = "info.json"
 STREAMS_DIR = "streams"
 TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
+SUBTITLES = "track.srt"
 
 # Reads of the source for raw files and stream chunks are merged when the gap
 # between two byte ranges is below this: one larger pread beats many small ones.
@@ -95,6 +98,30 @@ def list_entries(t: Telemetry | None) -> list[Entry]:
     return entries
 
 
+def with_video(entries: list[Entry], video_name: str) -> list[Entry]:
+    """The entries of a folder that also shows its video (``-o video``): the video, and
+    ``track.srt`` again under the video's stem, where VLC and mpv look for subtitles."""
+    out = [*entries, Entry(video_name, VIDEO)]
+    alias = subtitles_alias(video_name)
+    if alias is not None and any(e.name == SUBTITLES for e in entries):
+        out.append(Entry(alias, GENERATED))
+    return out
+
+
+def subtitles_alias(video_name: str) -> str | None:
+    """``GX010042.srt`` for ``GX010042.MP4`` (None when that is track.srt's own name)."""
+    stem = video_name.rsplit(".", 1)[0] if "." in video_name[1:] else video_name
+    alias = f"{stem}.srt"
+    return None if alias == SUBTITLES else alias
+
+
+def product_name(name: str) -> str:
+    """The product a file name serves: ``<stem>.srt`` beside a video is track.srt."""
+    if name.endswith(".srt") and "/" not in name:
+        return SUBTITLES
+    return name
+
+
 def needs_full(name: str) -> bool:
     """Whether building ``name`` needs every stream indexed (not just the GPS track)."""
     return name == INFO or name.startswith(STREAMS_DIR + "/")
@@ -111,6 +138,7 @@ def build_generated(
         source_name: the video's file name (titles in GPX/KML).
         context: facts for info.json (source size, mtime, error, options).
     """
+    name = product_name(name)
     if name == INFO:
         return render.render_info(
             t, source_name=source_name, error=context.get("error"), extra=context
@@ -315,10 +343,19 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
 
 
 def raw_extents_between(layout: RawLayout, start: int, end: int) -> list[Extent]:
-    """The source ranges behind bytes ``[start, end)`` of a raw file."""
+    """The source ranges behind bytes ``[start, end)`` of a raw file, cut to the window
+    (a video served whole is one extent of gigabytes: only the window is announced)."""
     first = max(bisect.bisect_right(layout.starts, start) - 1, 0)
     last = bisect.bisect_left(layout.starts, end)
-    return [p for p in layout.pieces[first:last] if isinstance(p, Extent)]
+    out = []
+    for i in range(first, last):
+        piece, at = layout.pieces[i], layout.starts[i]
+        if isinstance(piece, Extent):
+            skip = max(start - at, 0)
+            size = min(piece.size - skip, end - at - skip)
+            if size > 0:
+                out.append(Extent(piece.offset + skip, size, piece.part))
+    return out
 
 
 def chunk_extents(stream: Stream) -> list[Extent]:

@@ -46,6 +46,11 @@ mount options (-o, comma-separated):
   norecordings         no recordings folder
   trip_gap=SECONDS     a dashcam pause longer than this (beyond the segment length)
                        starts a new drive (default 600)
+  video                each video folder also shows the video itself (GX010042.MP4/
+                       GX010042.MP4, served from the source) and each recording its
+                       chapters joined into one MP4 (no copy on disk), with the
+                       subtitles beside them (GX010042.srt); off, so that rsync of
+                       the mount copies the derived tracks only
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
 
 examples:
@@ -143,6 +148,8 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.recordings = None
         elif name == "trip_gap":
             options.trip_gap_s = _seconds(name, arg)
+        elif name == "video":
+            options.video = True
         elif name == "rw":
             raise UsageError("telemetryfs is read-only: -o rw is not possible")
         elif name not in _ACCEPTED:

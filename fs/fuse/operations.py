@@ -340,6 +340,10 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         if entry.kind == products.GENERATED:
             return BytesFile(await self.store.generated(key, name))
+        if entry.kind == products.VIDEO:
+            layout = await self.store.video_layout(key)
+            fds = await self.store.run_io(open_sources, key)
+            return RawFileHandle(self.store, fds, layout)  # the source's bytes, read as asked
         t = await self.store.telemetry(key, full=True)
         if entry.kind == products.RAW:
             raw = products.find_raw(t, name)

@@ -19,12 +19,13 @@ from typing import Any, NamedTuple, TypeVar
 
 import trio
 
-from telemetryfs.fs import products, recordings, view
+from telemetryfs.fs import joined_video, products, recordings, view
 from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, SourceKey
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
+from telemetryfs.fs.joined_video import JoinedVideo
 from telemetryfs.fs.options import Options, Stats
-from telemetryfs.fs.products import Entry, StreamIndex
+from telemetryfs.fs.products import Entry, RawLayout, StreamIndex
 from telemetryfs.fs.recordings import RecordingKey
 from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
@@ -79,6 +80,17 @@ class Store:
         # Entry lists from a GPS-only parse, good for the track files only (find_entry).
         self._track_entries: LruCache[list[Entry]] = LruCache(
             budget // 64, lambda e: 100 + 80 * len(e)
+        )
+        # Recordings' joined videos (-o video): a header of a few MB and the media's ranges.
+        self._joined: LruCache[JoinedVideo] = LruCache(
+            budget // 8,
+            lambda j: (
+                1024
+                + sum(
+                    len(p) if isinstance(p, bytes) else 64
+                    for p in (j.layout.pieces if j.layout else ())
+                )
+            ),
         )
         self._flight = SingleFlight()
         self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
@@ -226,6 +238,10 @@ class Store:
 
     async def entries(self, key: Key) -> list[Entry]:
         """The files of a video folder (parses the video fully the first time)."""
+        return await self._with_video(key, await self._derived_entries(key))
+
+    async def _derived_entries(self, key: Key) -> list[Entry]:
+        """The files derived from the telemetry (kept per version, whatever the options)."""
         known = await self._known_entries(key)
         if known is None:
             t = await self.telemetry_or_none(key, full=True)
@@ -251,6 +267,8 @@ class Store:
         """The entry ``name`` of a video folder, parsing as little as that needs."""
         if name == products.INFO:
             return Entry(name, products.GENERATED)
+        if self.options.video and self._named_like_video(key, name):
+            return await self._video_entry(key, name)
         track_file = name in products.TRACK_FILES
         known = self._entry_lists.get(key)
         if known is None and track_file:
@@ -264,18 +282,19 @@ class Store:
             if self._settled(key):
                 self._track_entries.put(key, known)
         elif known is None:
-            known = await self.entries(key)
+            known = await self._derived_entries(key)
         return next((e for e in known if e.name == name), None)
 
     async def top_entries(self, key: Key) -> list[Entry]:
         """Enough entries to list a video folder's top level (a GPS-only parse will do)."""
         known = await self._known_entries(key)
-        if known is not None:
-            return known
-        hit = self._telemetry.get(key)
-        if hit is not None and hit.full:
-            return await self.entries(key)
-        return products.list_entries(await self.telemetry_or_none(key, full=False))
+        if known is None:
+            hit = self._telemetry.get(key)
+            if hit is not None and hit.full:
+                known = await self._derived_entries(key)
+            else:
+                known = products.list_entries(await self.telemetry_or_none(key, full=False))
+        return await self._with_video(key, known)
 
     async def known_size(self, key: Key, name: str) -> int | None:
         """The size of ``name`` if it was ever computed for this version, else None."""
@@ -305,6 +324,8 @@ class Store:
         return size
 
     async def _compute_size(self, key: Key, entry: Entry) -> int:
+        if entry.kind == products.VIDEO:
+            return (await self.video_layout(key)).size
         if entry.kind == products.GENERATED:
             return len(await self.generated(key, entry.name))
         t = await self.telemetry(key, full=True)
@@ -331,6 +352,8 @@ class Store:
             if data is None:
                 t = await self.telemetry_or_none(key, full=products.needs_full(name))
                 context = self._info_context(key)
+                if name == products.INFO and self.options.video and isinstance(key, RecordingKey):
+                    context[joined_video.VIDEO_JOIN] = (await self.joined(key)).facts
                 data = await trio.to_thread.run_sync(
                     self._render, t, name, context, limiter=self.parse_limiter
                 )
@@ -372,6 +395,70 @@ class Store:
             )
             self._indexes.put(cache_key, index)
         return index
+
+    # -- the videos themselves (-o video) ------------------------------------------
+
+    def _video_candidate(self, key: Key) -> str | None:
+        """The name the folder's video would have, knowing nothing of its content."""
+        if isinstance(key, SourceKey):
+            return joined_video.own_video_name(os.path.basename(key.path))
+        return joined_video.recording_video_name(key) if key.parts else None
+
+    async def video_name(self, key: Key) -> str | None:
+        """The video a folder shows (None: -o video is off, the source is no video, or the
+        recording's parts do not join)."""
+        name = self._video_candidate(key) if self.options.video else None
+        joinable = not isinstance(key, RecordingKey) or (await self.joined(key)).layout
+        return name if name is not None and joinable else None
+
+    async def _with_video(self, key: Key, entries: list[Entry]) -> list[Entry]:
+        name = await self.video_name(key)
+        return entries if name is None else products.with_video(entries, name)
+
+    def _named_like_video(self, key: Key, name: str) -> bool:
+        """Whether ``name`` would be the folder's video or its subtitles' alias."""
+        candidate = self._video_candidate(key)
+        return candidate is not None and name in (candidate, products.subtitles_alias(candidate))
+
+    async def _video_entry(self, key: Key, name: str) -> Entry | None:
+        """The video, or its subtitles under its stem, if the folder shows them."""
+        video = await self.video_name(key)
+        if video is None:
+            return None
+        if name == video:
+            return Entry(name, products.VIDEO)
+        if await self.find_entry(key, products.SUBTITLES) is None:
+            return None
+        return Entry(name, products.GENERATED)
+
+    async def joined(self, key: RecordingKey) -> JoinedVideo:
+        """A recording's joined video, built from its parts' moovs (once per version)."""
+
+        def build() -> JoinedVideo:
+            fds: list[int] = []
+            try:
+                for part in key.parts:
+                    fds.append(open_source_checked(part.key))
+                return joined_video.join_recording(key, fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+        async def run() -> JoinedVideo:
+            joined = await trio.to_thread.run_sync(build, limiter=self.parse_limiter)
+            self._joined.put(key, joined)
+            return joined
+
+        return await self._flight.run(("joined", key), lambda: self._joined.get(key), run)
+
+    async def video_layout(self, key: Key) -> RawLayout:
+        """Where the folder's video's bytes come from (the source, or the parts joined)."""
+        if isinstance(key, SourceKey):
+            return joined_video.source_layout(key.size)
+        layout = (await self.joined(key)).layout
+        if layout is None:
+            raise FileNotFoundError(joined_video.recording_video_name(key))
+        return layout
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs

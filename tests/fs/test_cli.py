@@ -150,3 +150,11 @@ def test_recordings_options() -> None:
     for bad in ("recordings=", "recordings=a/b", "recordings=..", "trip_gap=-1", "trip_gap=soon"):
         with pytest.raises(UsageError):
             parse_mount_options([bad], Options())
+
+
+def test_video_option() -> None:
+    options = Options()
+    assert options.video is False  # off: rsync of the mount copies derived tracks only
+    parse_mount_options(["ro,video"], options)
+    assert options.video is True
+    assert "  video " in run_cli("--help").stdout

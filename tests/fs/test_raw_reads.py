@@ -93,6 +93,9 @@ def test_extents_between_cover_the_window() -> None:
     raw = RawFile("x", (b"ab", Extent(100, 10), b"c", Extent(500, 10), Extent(900, 10)))
     layout = raw_layout(raw)  # raw offsets: ab 0-2, 2-12, c 12-13, 13-23, 23-33
     assert raw_extents_between(layout, 0, 2) == []
-    assert raw_extents_between(layout, 0, 3) == [Extent(100, 10)]
-    assert raw_extents_between(layout, 11, 14) == [Extent(100, 10), Extent(500, 10)]
-    assert raw_extents_between(layout, 20, 100) == [Extent(500, 10), Extent(900, 10)]
+    assert raw_extents_between(layout, 0, 3) == [Extent(100, 1)]
+    assert raw_extents_between(layout, 11, 14) == [Extent(109, 1), Extent(500, 1)]
+    assert raw_extents_between(layout, 20, 100) == [Extent(507, 3), Extent(900, 10)]
+    # One extent of a whole video: only the window is announced, not gigabytes.
+    whole = raw_layout(RawFile("v", (Extent(0, 4 << 30),)))
+    assert raw_extents_between(whole, 1 << 30, (1 << 30) + 4096) == [Extent(1 << 30, 4096)]
