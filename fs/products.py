@@ -4,7 +4,9 @@ A video ``NAME.EXT`` becomes the folder ``NAME.EXT/`` holding:
 
 - ``info.json``: always (also for a video that failed to parse);
 - ``track.csv``: when the video has GPS samples (valid or not);
-- ``track.gpx``, ``track.kml``, ``track.geojson``: when it has at least one valid fix;
+- ``track.gpx``, ``track.kml``, ``track.geojson``, ``preview.svg``: when it has at
+  least one valid fix;
+- ``track.srt``, ``track.vtt``: subtitles, when it has GPS samples (valid or not);
 - ``streams/``: every raw file (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``) and
   one ``<name>.csv`` per decoded stream.
 
@@ -43,7 +45,9 @@ STREAM = "stream"
 
 INFO = "info.json"
 STREAMS_DIR = "streams"
-TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
+PREVIEW = "preview.svg"
+SUBTITLES = ("track.srt", "track.vtt")
+TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson", PREVIEW, *SUBTITLES)
 
 # Reads of the source for raw files and stream chunks are merged when the gap
 # between two byte ranges is below this: one larger pread beats many small ones.
@@ -85,6 +89,8 @@ def list_entries(t: Telemetry | None) -> list[Entry]:
         entries.append(Entry("track.csv", GENERATED))
         if any(s.valid for s in t.gps):
             entries += [Entry("track.kml", GENERATED), Entry("track.geojson", GENERATED)]
+            entries.append(Entry(PREVIEW, GENERATED))
+        entries += [Entry(name, GENERATED) for name in SUBTITLES]
     if RECORDING_INFO in t.info:
         entries.append(Entry(CONCAT, GENERATED))
     for raw in t.raw_files:
@@ -127,6 +133,12 @@ def build_generated(
         return render.render_kml(t, name=source_name)
     if name == "track.geojson":
         return render.render_geojson(t, name=source_name)
+    if name == PREVIEW:
+        return render.render_preview(t, name=source_name)
+    if name == "track.srt":
+        return render.render_srt(t)
+    if name == "track.vtt":
+        return render.render_vtt(t)
     stream = find_stream(t, name)
     if stream is not None and stream.codec is None:
         return render.render_gps_table(t)
