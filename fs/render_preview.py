@@ -3,7 +3,7 @@
 No map tiles: it works offline and shows the shape alone. The parts, top down:
 
 - a title line: the video's name, its start on the clock info.json implies
-  (render_clock.py), the distance along the drawn track;
+  (render_clock.py), the distance along the track (fixes a second apart);
 - the map: Web Mercator around the track (angles and shapes are right, so a
   square block looks square), scaled to fit 760 x 480 pixels, north up. Only
   valid fixes are drawn, in the segments of every map output
@@ -22,7 +22,6 @@ deterministic, like every rendered file, so its exact size is known as theirs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from itertools import pairwise
 
 from telemetryfs.parsers.model import GpsSample, Telemetry
@@ -38,6 +37,7 @@ from .render_svg import (
     nice_floor,
     nice_step,
     num,
+    path_data,
     simplify,
     speed_colour,
     text,
@@ -53,6 +53,10 @@ PAD = 14  # inside the map's frame: room for the markers
 MAP_BACKGROUND = "#f3f1ea"
 MIN_SPAN_M = 200.0  # the narrowest map, so a track at one place still has a scale
 TOLERANCE = 0.5  # pixels
+# The most route points drawn: beyond, the tolerance doubles until they fit
+# (a noisy hour-long walk on a small map), keeping the file under ~100 KB.
+MAX_ROUTE_POINTS = 3000
+MAX_TOLERANCE = 8.0
 ROUTE_WIDTH = 3
 EARTH_RADIUS = 6_371_008.8  # metres (IUGG mean radius)
 MAX_LAT = 85.051_128_78  # Web Mercator's square world
@@ -166,13 +170,12 @@ def _route(pixels: list[list[Point]], segments: list[list[GpsSample]], top: floa
     """One path per colour; each simplified stretch takes the colour of its mean speed."""
     paths: dict[str, list[str]] = {}
     dots = []
-    for points, samples in zip(pixels, segments, strict=True):
+    for points, samples, kept in zip(pixels, segments, _simplified(pixels), strict=True):
         if len(points) == 1:
             colour = speed_colour(_speed(samples[0]), top)
             x, y = points[0]
             dots.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="2" fill="{colour}"/>')
             continue
-        kept = simplify(points, TOLERANCE)
         sums, counts = [0.0], [0]
         for s in samples:
             v = _speed(s)
@@ -184,25 +187,29 @@ def _route(pixels: list[list[Point]], segments: list[list[GpsSample]], top: floa
             n = counts[b] - counts[a]
             colour = speed_colour((sums[b] - sums[a]) / n if n else None, top)
             if colour != run_colour and len(run) > 1:
-                paths.setdefault(run_colour, []).append(_path_data(points, run))
+                paths.setdefault(run_colour, []).append(path_data([points[i] for i in run]))
                 run = [a]
             run_colour = colour
             run.append(b)
-        paths.setdefault(run_colour, []).append(_path_data(points, run))
+        paths.setdefault(run_colour, []).append(path_data([points[i] for i in run]))
     out = []
     for colour in (*SPEED_COLOURS, UNKNOWN_SPEED):
         if colour in paths:
             out.append(
-                f'<path d="{" ".join(paths[colour])}" fill="none" stroke="{colour}"'
+                f'<path d="{"".join(paths[colour])}" fill="none" stroke="{colour}"'
                 f' stroke-width="{ROUTE_WIDTH}" stroke-linecap="round" stroke-linejoin="round"/>'
             )
     return out + dots
 
 
-def _path_data(points: Sequence[Point], indices: list[int]) -> str:
-    x, y = points[indices[0]]
-    rest = " ".join(f"{num(points[i][0])} {num(points[i][1])}" for i in indices[1:])
-    return f"M{num(x)} {num(y)}L{rest}"
+def _simplified(pixels: list[list[Point]]) -> list[list[int]]:
+    """The indices of each segment's points to draw, within the MAX_ROUTE_POINTS budget."""
+    tolerance = TOLERANCE
+    while True:
+        kept = [simplify(points, tolerance) for points in pixels]
+        if sum(map(len, kept)) <= MAX_ROUTE_POINTS or tolerance >= MAX_TOLERANCE:
+            return kept
+        tolerance *= 2
 
 
 def _markers(start: Point, end: Point) -> list[str]:
@@ -242,8 +249,21 @@ def _legend(top_kmh: float, y: float) -> list[str]:
 
 
 def _length_m(seg: list[GpsSample]) -> float:
+    """The distance along the fixes, taken at most once a second.
+
+    At 18 Hz, a receiver's metre of noise between fixes adds up to more than the
+    way travelled; a second apart, the way dominates.
+    """
     total = 0.0
-    for a, b in pairwise(seg):
+    kept = [seg[0]]
+    for s in seg[1:]:
+        last = kept[-1].utc if kept[-1].utc is not None else kept[-1].video_time
+        now = s.utc if s.utc is not None else s.video_time
+        if last is None or now is None or abs(now - last) >= 1.0:
+            kept.append(s)
+    if kept[-1] is not seg[-1]:
+        kept.append(seg[-1])
+    for a, b in pairwise(kept):
         (lat1, lon1), (lat2, lon2) = _position(a), _position(b)
         p1, p2 = math.radians(lat1), math.radians(lat2)
         dl = math.radians(lon2 - lon1)

@@ -18,7 +18,7 @@ from typing import TypeGuard
 from telemetryfs.parsers.model import GpsSample
 
 from .render_clock import Clock
-from .render_svg import FAINT, Point, nice_step, num, simplify, text
+from .render_svg import FAINT, Point, nice_step, num, path_data, simplify, text
 
 LEFT = 64
 RIGHT = 736  # the plot's right edge
@@ -28,7 +28,7 @@ BELOW = 44  # room below for the time ticks and the axis title
 HEIGHT = TOP_LABELS + PLOT_H + BELOW
 SPEED_INK = "#1f4e9c"
 ALTITUDE_INK = "#8a6d3b"
-ALTITUDE_FILL = "#e8e0cc"
+ALTITUDE_FILL = "#ddd0b0"
 TOLERANCE = 0.5  # pixels
 
 # Time tick steps in seconds: round clock intervals up to a day.
@@ -132,18 +132,16 @@ def _altitude_axis(timed: list[list[tuple[float, GpsSample]]]) -> _Axis | None:
 def _altitude_area(
     seg: list[tuple[float, GpsSample]], x_of: _XOf, axis: _Axis, top: float
 ) -> list[str]:
+    """The ground under the altitude line, filled (no separate line: half the bytes)."""
     line = _column_means(seg, x_of, lambda s: s.ele, lambda v: axis.y(v, top))
+    base = top + PLOT_H
     out = []
-    base = num(top + PLOT_H)
     for run in line:
         if len(run) < 2:
             continue
-        pts = " ".join(f"{num(x)} {num(y)}" for x, y in run)
-        out.append(
-            f'<path d="M{num(run[0][0])} {base} L{pts} {num(run[-1][0])} {base} Z"'
-            f' fill="{ALTITUDE_FILL}" stroke="none"/>'
-        )
-    return out + _polyline(line, ALTITUDE_INK, 1.0)
+        outline = [(run[0][0], base), *run, (run[-1][0], base)]
+        out.append(f'<path d="{path_data(outline)}z" fill="{ALTITUDE_FILL}" stroke="none"/>')
+    return out
 
 
 def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
@@ -153,9 +151,8 @@ def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
             x, y = run[0]
             out.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="{width}" fill="{colour}"/>')
         elif run:
-            pts = " ".join(f"{num(x)} {num(y)}" for x, y in run[1:])
             out.append(
-                f'<path d="M{num(run[0][0])} {num(run[0][1])} L{pts}" fill="none"'
+                f'<path d="{path_data(run)}" fill="none"'
                 f' stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
             )
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 from xml.sax.saxutils import escape
 
 from .render_common import safe_text
@@ -38,6 +39,27 @@ def num(value: float) -> str:
     """A coordinate with one decimal (a tenth of a pixel), ``-0.0`` written as ``0.0``."""
     text = f"{value:.1f}"
     return "0.0" if text == "-0.0" else text
+
+
+def tenths(value: int) -> str:
+    """A length in tenths of a pixel, written short: ``12``, ``-.5``, ``3.2``."""
+    whole, tenth = divmod(abs(value), 10)
+    sign = "-" if value < 0 else ""
+    if not tenth:
+        return f"{sign}{whole}"
+    return f"{sign}{whole or ''}.{tenth}"
+
+
+def path_data(points: Sequence[Point]) -> str:
+    """``M`` to the first point, then relative ``l`` steps (a third shorter than absolute).
+
+    Steps are taken between positions rounded to a tenth of a pixel, so the
+    rounding never accumulates along the line.
+    """
+    grid = [(round(x * 10), round(y * 10)) for x, y in points]
+    x0, y0 = grid[0]
+    steps = " ".join(f"{tenths(b[0] - a[0])} {tenths(b[1] - a[1])}" for a, b in pairwise(grid))
+    return f"M{tenths(x0)} {tenths(y0)}l{steps}" if steps else f"M{tenths(x0)} {tenths(y0)}"
 
 
 def xml_text(text: str) -> str:
