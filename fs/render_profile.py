@@ -91,11 +91,13 @@ def render_profile(
                 text(RIGHT + 6, altitude.y(tick, top) + 4, label, size=11, fill=ALTITUDE_INK)
             )
         out.append(text(RIGHT, top - 8, "altitude, m", size=11, anchor="end", fill=ALTITUDE_INK))
-        for seg in timed:
-            out += _altitude_area(seg, x_of, altitude, top)
-    for seg in timed:
-        line = _column_means(seg, x_of, _kmh, lambda v: speed.y(v, top))
-        out += _polyline(line, SPEED_INK, 1.5)
+        out += _altitude_area(timed, x_of, altitude, top)
+    # Every segment in one element per series: a recording of many short
+    # segments costs its points, not an element each.
+    runs = [
+        run for seg in timed for run in _column_means(seg, x_of, _kmh, lambda v: speed.y(v, top))
+    ]
+    out += _polyline(runs, SPEED_INK, 1.5)
     out += _time_ticks(t0, t1, x_of, top + PLOT_H, on_clock)
     title = f"time ({clock.label})" if on_clock else "video time"
     out.append(text((LEFT + RIGHT) / 2, top + PLOT_H + 36, title, size=11, anchor="middle"))
@@ -130,31 +132,33 @@ def _altitude_axis(timed: list[list[tuple[float, GpsSample]]]) -> _Axis | None:
 
 
 def _altitude_area(
-    seg: list[tuple[float, GpsSample]], x_of: _XOf, axis: _Axis, top: float
+    timed: list[list[tuple[float, GpsSample]]], x_of: _XOf, axis: _Axis, top: float
 ) -> list[str]:
     """The ground under the altitude line, filled (no separate line: half the bytes)."""
-    line = _column_means(seg, x_of, lambda s: s.ele, lambda v: axis.y(v, top))
     base = top + PLOT_H
-    out = []
-    for run in line:
-        if len(run) < 2:
-            continue
-        outline = [(run[0][0], base), *run, (run[-1][0], base)]
-        out.append(f'<path d="{path_data(outline)}z" fill="{ALTITUDE_FILL}" stroke="none"/>')
-    return out
+    shapes = []
+    for seg in timed:
+        for run in _column_means(seg, x_of, lambda s: s.ele, lambda v: axis.y(v, top)):
+            if len(run) >= 2:
+                shapes.append(path_data([(run[0][0], base), *run, (run[-1][0], base)]) + "z")
+    if not shapes:
+        return []
+    return [f'<path d="{"".join(shapes)}" fill="{ALTITUDE_FILL}" stroke="none"/>']
 
 
 def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
+    """One path of every run of two points or more; a dot for a lone point."""
     out = []
+    lines = "".join(path_data(run) for run in runs if len(run) > 1)
+    if lines:
+        out.append(
+            f'<path d="{lines}" fill="none"'
+            f' stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
+        )
     for run in runs:
         if len(run) == 1:
             x, y = run[0]
             out.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="{width}" fill="{colour}"/>')
-        elif run:
-            out.append(
-                f'<path d="{path_data(run)}" fill="none"'
-                f' stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
-            )
     return out
 
 
