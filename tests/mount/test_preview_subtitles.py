@@ -363,3 +363,28 @@ def test_a_dashcam_clock_zone_shows_local_time_and_lost_seconds(
     lost = [n for n, c in enumerate(cues) if c.content == "no GPS fix"]
     assert lost == list(range(30, 40)), lost
     assert b"time (UTC+03:00)" in (folder / "preview.svg").read_bytes()
+
+
+def test_mpv_shows_the_cue_of_the_second_it_plays(mount: MountFactory, card: Card) -> None:
+    """A real player: mpv plays karma.mp4 (a real clip) with the mount's subtitles beside it."""
+    mpv = shutil.which("mpv")
+    assert mpv is not None, "mpv is not installed (scripts/setup test_pkgs)"
+    m = mount(card.root)
+    video = card.root / "DCIM/100GOPRO/karma.mp4"
+    folder = m.path / "DCIM/100GOPRO/karma.mp4"
+    cues = list(srt.parse((folder / "track.srt").read_text(encoding="utf-8")))
+    for name in ("track.srt", "track.vtt"):
+        for at in (0.5, 5.5, 11.2):
+            out = _run(
+                mpv,
+                "--no-config",
+                "--vo=null",
+                "--ao=null",
+                f"--sub-file={folder / name}",
+                f"--start={at}",
+                "--frames=1",
+                "--term-playing-msg=SUB<${sub-text}>",
+                video,
+            ).decode()
+            shown = out[out.index("SUB<") + 4 : out.index(">", out.index("SUB<"))]
+            assert shown == cues[math.floor(at)].content, (name, at, shown)
