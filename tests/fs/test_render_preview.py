@@ -191,3 +191,10 @@ def test_listed_in_folders_with_a_fix_and_built_by_products() -> None:
     assert not {"preview.svg", "track.srt"} & {
         e.name for e in products.list_entries(Telemetry(format="x"))
     }
+
+
+def test_a_strange_file_name_stays_valid_xml(tmp_path: Path) -> None:
+    svg = render_preview(_track([(46.5, 6.6), (46.6, 6.7)]), name='a&<b>"\x01\udcff.MP4')
+    title = next(t for t in ET.fromstring(svg).iter(f"{SVG}text"))
+    assert title.text == 'a&<b>"\ufffd\ufffd.MP4'
+    _rsvg(svg, tmp_path)
