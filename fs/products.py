@@ -4,7 +4,9 @@ A video ``NAME.EXT`` becomes the folder ``NAME.EXT/`` holding:
 
 - ``info.json``: always (also for a video that failed to parse);
 - ``track.csv``: when the video has GPS samples (valid or not);
-- ``track.gpx``, ``track.kml``, ``track.geojson``: when it has at least one valid fix;
+- ``track.gpx``, ``track.kml``, ``track.geojson``, ``preview.svg``: when it has at
+  least one valid fix;
+- ``track.srt``, ``track.vtt``: subtitles, when it has GPS samples (valid or not);
 - ``streams/``: every raw file (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``) and
   one ``<name>.csv`` per decoded stream.
 
@@ -45,8 +47,10 @@ VIDEO = "video"
 
 INFO = "info.json"
 STREAMS_DIR = "streams"
-TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson")
-SUBTITLES = "track.srt"
+PREVIEW = "preview.svg"
+SRT = "track.srt"  # also shown as <stem>.srt beside a video (-o video)
+SUBTITLES = (SRT, "track.vtt")
+TRACK_FILES = ("track.gpx", "track.csv", "track.kml", "track.geojson", PREVIEW, *SUBTITLES)
 
 # Reads of the source for raw files and stream chunks are merged when the gap
 # between two byte ranges is below this: one larger pread beats many small ones.
@@ -88,6 +92,8 @@ def list_entries(t: Telemetry | None) -> list[Entry]:
         entries.append(Entry("track.csv", GENERATED))
         if any(s.valid for s in t.gps):
             entries += [Entry("track.kml", GENERATED), Entry("track.geojson", GENERATED)]
+            entries.append(Entry(PREVIEW, GENERATED))
+        entries += [Entry(name, GENERATED) for name in SUBTITLES]
     if RECORDING_INFO in t.info:
         entries.append(Entry(CONCAT, GENERATED))
     for raw in t.raw_files:
@@ -103,7 +109,7 @@ def with_video(entries: list[Entry], video_name: str) -> list[Entry]:
     ``track.srt`` again under the video's stem, where VLC and mpv look for subtitles."""
     out = [*entries, Entry(video_name, VIDEO)]
     alias = subtitles_alias(video_name)
-    if alias is not None and any(e.name == SUBTITLES for e in entries):
+    if alias is not None and any(e.name == SRT for e in entries):
         out.append(Entry(alias, GENERATED))
     return out
 
@@ -112,13 +118,13 @@ def subtitles_alias(video_name: str) -> str | None:
     """``GX010042.srt`` for ``GX010042.MP4`` (None when that is track.srt's own name)."""
     stem = video_name.rsplit(".", 1)[0] if "." in video_name[1:] else video_name
     alias = f"{stem}.srt"
-    return None if alias == SUBTITLES else alias
+    return None if alias == SRT else alias
 
 
 def product_name(name: str) -> str:
     """The product a file name serves: ``<stem>.srt`` beside a video is track.srt."""
     if name.endswith(".srt") and "/" not in name:
-        return SUBTITLES
+        return SRT
     return name
 
 
@@ -155,6 +161,12 @@ def build_generated(
         return render.render_kml(t, name=source_name)
     if name == "track.geojson":
         return render.render_geojson(t, name=source_name)
+    if name == PREVIEW:
+        return render.render_preview(t, name=source_name)
+    if name == "track.srt":
+        return render.render_srt(t)
+    if name == "track.vtt":
+        return render.render_vtt(t)
     stream = find_stream(t, name)
     if stream is not None and stream.codec is None:
         return render.render_gps_table(t)

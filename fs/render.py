@@ -16,6 +16,8 @@ file                       function
 ``track.kml``              ``render_kml(t, name=video_name)``
 ``track.geojson``          ``render_geojson(t, name=video_name)``
 ``info.json``              ``render_info(t_or_None, source_name=…, error=…)``
+``preview.svg``            ``render_preview(t, name=video_name)``: map and profile
+``track.srt`` / ``.vtt``   ``render_srt(t)`` / ``render_vtt(t)``: a cue per second
 =========================  ======================================================
 
 The choices (segments, DOP element, extension namespace, CSV dialect, number
@@ -32,7 +34,9 @@ from .render_csv import (
 from .render_geo import render_geojson, render_kml
 from .render_gpx import TPX_NS, dop_kind, render_gpx
 from .render_info import MAX_WARNINGS, render_info
+from .render_preview import render_preview
 from .render_segments import GAP_FACTOR, GAP_FLOOR_S, split_segments
+from .render_subtitles import render_srt, render_vtt
 
 # Bump on any change to any rendered byte.
 
@@ -53,5 +57,8 @@ __all__ = [
     "render_gpx",
     "render_info",
     "render_kml",
+    "render_preview",
+    "render_srt",
+    "render_vtt",
     "split_segments",
 ]

@@ -427,7 +427,7 @@ class Store:
             return None
         if name == video:
             return Entry(name, products.VIDEO)
-        if await self.find_entry(key, products.SUBTITLES) is None:
+        if await self.find_entry(key, products.SRT) is None:
             return None
         return Entry(name, products.GENERATED)
 

@@ -7,11 +7,11 @@ from telemetryfs.fs.products import GENERATED, VIDEO, Entry
 
 
 def test_the_video_and_its_subtitles_alias() -> None:
-    derived = [Entry("info.json", GENERATED), Entry(products.SUBTITLES, GENERATED)]
+    derived = [Entry("info.json", GENERATED), Entry(products.SRT, GENERATED)]
     names = {e.name: e.kind for e in products.with_video(derived, "GX010042.MP4")}
     assert names["GX010042.MP4"] == VIDEO
     assert names["GX010042.srt"] == GENERATED
-    assert products.product_name("GX010042.srt") == products.SUBTITLES
+    assert products.product_name("GX010042.srt") == products.SRT
     assert products.product_name("streams/x.srt") == "streams/x.srt"
 
 

@@ -19,6 +19,7 @@ KARMA = SAMPLES / "gopro/mp4/karma.mp4"
 def test_build_gives_every_small_file_of_a_video_folder(tmp_path: Path) -> None:
     files = view.build(KARMA)
     assert {"info.json", "track.gpx", "track.csv", "track.kml", "track.geojson"} <= set(files)
+    assert {"preview.svg", "track.srt", "track.vtt"} <= set(files)
     assert not any(name.endswith(".gpmf") for name in files)  # raw files are products, not built
     info = json.loads(files["info.json"])
     gpx = tmp_path / "track.gpx"

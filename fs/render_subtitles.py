@@ -1,0 +1,123 @@
+"""``track.srt`` and ``track.vtt``: the telemetry as subtitles, one cue per second of video.
+
+Cue ``n`` runs from ``n`` to ``n + 1`` seconds of video time (``video_time_s``,
+so a player shows it in sync with the picture) and tells what the GPS said in
+that second: the clock time, speed, altitude, coordinates and, where the format
+records it (GoPro), the fix and its DOP. The sample shown is the first valid
+fix in the second; a second without one says ``no GPS fix`` rather than
+repeating an older position.
+
+Choices:
+
+- the number of cues is the video's whole seconds (``Telemetry.duration``
+  rounded down); without a duration (a lone NMEA log) the track's last second
+  ends them. Capped at ``MAX_CUES`` (a day), so a garbage duration cannot
+  make a file of gigabytes;
+- the time is UTC, or local time where info.json knows the zone (see
+  render_clock.py), named on every cue (``2024-04-06 16:45:10 UTC+02:00``);
+- samples without a video time (a lone NMEA log) are placed by their UTC
+  time from the first one;
+- ASCII text only, no markup: nothing a player could misread as a tag, and
+  both formats' rules on ``-->`` and blank lines hold by construction.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from typing import TypeGuard
+
+from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
+
+from .render_clock import Clock, clock_of
+
+MAX_CUES = 24 * 3600
+NO_FIX = "no GPS fix"
+
+
+def render_srt(telemetry: Telemetry) -> bytes:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm`` times, a blank line after each."""
+    out = []
+    for n, text in enumerate(cue_texts(telemetry)):
+        out.append(f"{n + 1}\n{_stamp(n, ',')} --> {_stamp(n + 1, ',')}\n{text}\n\n")
+    return "".join(out).encode("utf-8")
+
+
+def render_vtt(telemetry: Telemetry) -> bytes:
+    """WebVTT: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times."""
+    out = ["WEBVTT\n\n"]
+    for n, text in enumerate(cue_texts(telemetry)):
+        out.append(f"{_stamp(n, '.')} --> {_stamp(n + 1, '.')}\n{text}\n\n")
+    return "".join(out).encode("utf-8")
+
+
+def cue_texts(telemetry: Telemetry) -> list[str]:
+    """The text of each second's cue, in order."""
+    times, fixes = _timed_fixes(telemetry.gps)
+    count = _cue_count(telemetry.duration, times)
+    clock = clock_of(telemetry)
+    texts = []
+    for second in range(count):
+        i = bisect.bisect_left(times, float(second))
+        if i < len(times) and times[i] < second + 1:
+            texts.append(_describe(fixes[i], clock))
+        else:
+            texts.append(NO_FIX)
+    return texts
+
+
+def _timed_fixes(gps: Sequence[GpsSample]) -> tuple[list[float], list[GpsSample]]:
+    """The valid fixes with a finite position, sorted by their video time."""
+    use_utc = all(s.video_time is None for s in gps)
+    origin = next((s.utc for s in gps if _finite(s.utc)), None) if use_utc else 0.0
+    timed = []
+    for s in gps:
+        when = s.utc if use_utc else s.video_time
+        if not s.valid or origin is None or not _finite(when):
+            continue
+        if _finite(s.lat) and _finite(s.lon):
+            timed.append((when - origin, s))
+    timed.sort(key=lambda pair: pair[0])
+    return [t for t, _ in timed], [s for _, s in timed]
+
+
+def _cue_count(duration: float | None, times: list[float]) -> int:
+    if duration is not None and math.isfinite(duration) and duration > 0:
+        seconds = math.floor(duration)
+    elif times:
+        seconds = math.floor(times[-1]) + 1
+    else:
+        seconds = 0
+    return max(0, min(seconds, MAX_CUES))
+
+
+def _describe(s: GpsSample, clock: Clock) -> str:
+    lines = []
+    shown = clock.datetime(s.utc)
+    if shown is not None:
+        lines.append(f"{shown:%Y-%m-%d %H:%M:%S} {clock.label}")
+    numbers = []
+    speed = s.speed_2d if _finite(s.speed_2d) else s.speed_3d
+    if speed is not None and math.isfinite(speed):
+        numbers.append(f"{speed * 3.6:.1f} km/h")
+    if s.ele is not None and math.isfinite(s.ele):
+        numbers.append(f"{s.ele:.0f} m")
+    if numbers:
+        lines.append("  ".join(numbers))
+    lines.append(f"{s.lat:.6f}, {s.lon:.6f}")
+    if s.fix is not None:
+        quality = f"GPS fix {FIX_NAMES.get(s.fix, str(s.fix)).upper()}"
+        if s.dop is not None and math.isfinite(s.dop):
+            quality += f", DOP {s.dop:.2f}"
+        lines.append(quality)
+    return "\n".join(lines)
+
+
+def _stamp(seconds: int, comma: str) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{comma}000"
+
+
+def _finite(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,200 @@
+"""preview.svg without FUSE: odd tracks still render, invalid fixes are not drawn, an hour stays small."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from telemetryfs.fs import products
+from telemetryfs.fs.render_preview import render_preview
+from telemetryfs.parsers.model import GpsSample, Telemetry
+
+SVG = "{http://www.w3.org/2000/svg}"
+START = 1_775_485_282.0  # 2026-04-06T14:21:22Z
+
+
+def _track(points: list[tuple[float, float]], *, step: float = 1.0, **kw: object) -> Telemetry:
+    gps = tuple(
+        GpsSample(
+            utc=START + i * step,
+            video_time=i * step,
+            lat=lat,
+            lon=lon,
+            ele=400.0 + i % 7,
+            speed_2d=5.0 + i % 11,
+            fix=3,
+        )
+        for i, (lat, lon) in enumerate(points)
+    )
+    return Telemetry(format="gopro-mp4", gps=gps, duration=len(points) * step, **kw)  # type: ignore[arg-type]
+
+
+def _rsvg(svg: bytes, tmp_path: Path) -> None:
+    """librsvg draws it without a complaint (the engine of GNOME's thumbnailers)."""
+    rsvg = shutil.which("rsvg-convert")
+    assert rsvg is not None, "rsvg-convert is missing (librsvg2-bin in scripts/setup test_pkgs)"
+    path = tmp_path / "preview.svg"
+    path.write_bytes(svg)
+    done = subprocess.run(
+        [rsvg, str(path), "-o", str(tmp_path / "p.png")], capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr, done.stderr
+
+
+def _route_paths(svg: bytes) -> list[str]:
+    """The d of every route stroke (width 3) in the map."""
+    root = ET.fromstring(svg)
+    return [p.attrib["d"] for p in root.iter(f"{SVG}path") if p.get("stroke-width") == "3"]
+
+
+def _numbers(svg: bytes) -> list[float]:
+    return [float(x) for x in re.findall(rb"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", svg)]
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(46.5, 6.6)],  # one fix
+        [(46.5, 6.6)] * 50,  # parked: every fix at one place
+        [(0.0, 0.0), (0.0, 0.0)],
+        [(89.9999, 179.9999), (89.9999, 179.9999)],  # near the pole: Mercator's y is clamped
+        [(10.0, 6.6), (10.0, 6.7)],  # due east: no height at all
+        [(10.0, 6.6), (10.1, 6.6)],  # due north: no width
+    ],
+)
+def test_degenerate_tracks_render_a_marker_and_never_divide_by_zero(
+    points: list[tuple[float, float]], tmp_path: Path
+) -> None:
+    svg = render_preview(_track(points), name="clip.MP4")
+    root = ET.fromstring(svg)
+    assert not any(math.isnan(v) or math.isinf(v) for v in _numbers(svg))
+    circles = [c for c in root.iter(f"{SVG}circle") if c.get("r") == "6"]
+    assert len(circles) == 1  # the start marker
+    map_rect = next(r for r in root.iter(f"{SVG}rect") if r.get("id") == "map")
+    x, y = float(circles[0].attrib["cx"]), float(circles[0].attrib["cy"])
+    assert (
+        float(map_rect.attrib["x"])
+        < x
+        < float(map_rect.attrib["x"]) + float(map_rect.attrib["width"])
+    )
+    assert (
+        float(map_rect.attrib["y"])
+        < y
+        < float(map_rect.attrib["y"]) + float(map_rect.attrib["height"])
+    )
+    _rsvg(svg, tmp_path)
+
+
+def test_invalid_fixes_are_not_drawn_and_gaps_stay_open() -> None:
+    line = [(46.5 + i * 1e-4, 6.6 + i * 2e-4) for i in range(100)]
+    clean = _track(line)
+    # A garbage fix marked invalid at the end changes nothing that is drawn.
+    garbage = GpsSample(START + 100, 100.0, 0.0, 0.0, speed_2d=5.0, fix=0, valid=False)
+    with_garbage = Telemetry(format="gopro-mp4", gps=(*clean.gps, garbage), duration=100.0)
+    assert render_preview(with_garbage, name="x") == render_preview(clean, name="x")
+    # An invalid fix in the middle cuts the line in two: two subpaths, one per segment.
+    gps = list(clean.gps)
+    gps[50] = GpsSample(START + 50, 50.0, 0.0, 0.0, fix=0, valid=False)
+    svg = render_preview(Telemetry(format="gopro-mp4", gps=tuple(gps), duration=100.0), name="x")
+    assert sum(d.count("M") for d in _route_paths(svg)) == 2
+    # So does a recording's break (a missing chapter) where the times run on.
+    broken = Telemetry(format="gopro-mp4", gps=clean.gps, duration=100.0, breaks=(30,))
+    assert sum(d.count("M") for d in _route_paths(render_preview(broken, name="x"))) == 2
+
+
+def test_a_track_across_the_antimeridian_stays_small(tmp_path: Path) -> None:
+    points = [(-17.0, 179.999 - i * 1e-4) for i in range(10)] + [
+        (-17.0, -179.999 + i * 1e-4) for i in range(10)
+    ]
+    svg = render_preview(_track(points), name="fiji")
+    scale = re.search(rb">(\d+(?:\.\d+)?) (k?m)</text>", svg)
+    assert scale is not None
+    metres = float(scale.group(1)) * (1000 if scale.group(2) == b"km" else 1)
+    assert metres < 2000  # the 2 km track, not the 40,000 km world
+    _rsvg(svg, tmp_path)
+
+
+def test_no_speed_no_altitude_no_clock_still_render(tmp_path: Path) -> None:
+    gps = tuple(
+        GpsSample(None, float(i), 46.5 + i * 1e-4, 6.6 + (i % 5) * 1e-4, ele=math.nan)
+        for i in range(30)
+    )
+    svg = render_preview(Telemetry(format="novatek-mp4", gps=gps), name="x")
+    assert b">video time</text>" in svg
+    assert b"altitude, m" not in svg
+    _rsvg(svg, tmp_path)
+
+
+def test_local_time_where_info_knows_the_zone() -> None:
+    line = [(46.5 + i * 1e-4, 6.6) for i in range(20)]
+    local = render_preview(_track(line, info={"time_offset_detected_s": 7200}), name="x")
+    assert b"time (UTC+02:00)" in local
+    assert b"2026-04-06 14:21 UTC+02:00" in local  # the recorded clock is the local one
+    shifted = render_preview(_track(line, info={"time_offset_applied_s": -16200}), name="x")
+    assert b"2026-04-06 09:51 UTC-04:30" in shifted  # corrected to UTC, shown local again
+    assert b"time (UTC)" in render_preview(_track(line), name="x")
+
+
+def _noisy_hour(seed: int) -> Telemetry:
+    """An hour at 18 Hz of a slow, wandering walk with GPS noise: the hardest line to simplify."""
+    rng = random.Random(seed)
+    lat, lon, heading = 46.5, 6.6, 0.0
+    gps = []
+    for i in range(3600 * 18):
+        heading += rng.gauss(0, 0.05)
+        lat += math.cos(heading) * 1.4 / 18 / 111_000
+        lon += math.sin(heading) * 1.4 / 18 / 76_000
+        gps.append(
+            GpsSample(
+                START + i / 18,
+                i / 18,
+                lat + rng.gauss(0, 2e-5),
+                lon + rng.gauss(0, 2e-5),
+                ele=400 + rng.gauss(0, 3),
+                speed_2d=abs(rng.gauss(1.4, 0.5)),
+                fix=3,
+            )
+        )
+    return Telemetry(format="gopro-mp4", gps=tuple(gps), duration=3600.0)
+
+
+def test_an_hour_of_noisy_fixes_stays_under_100_kb_and_renders_fast() -> None:
+    t = _noisy_hour(1)
+    began = time.perf_counter()
+    svg = render_preview(t, name="walk")
+    took = time.perf_counter() - began
+    assert len(svg) < 100_000, len(svg)
+    assert took < 5.0, took
+    assert render_preview(t, name="walk") == svg  # deterministic: the exact size is stable
+
+
+def test_listed_in_folders_with_a_fix_and_built_by_products() -> None:
+    t = _track([(46.5, 6.6), (46.6, 6.7)])
+    names = [e.name for e in products.list_entries(t)]
+    assert {"preview.svg", "track.srt", "track.vtt"} <= set(names)
+    assert products.build_generated(t, "preview.svg", "clip.MP4", {}) == render_preview(
+        t, name="clip.MP4"
+    )
+    never = Telemetry(format="gopro-mp4", gps=(GpsSample(START, 0.0, 0.0, 0.0, valid=False),))
+    names = [e.name for e in products.list_entries(never)]
+    assert "preview.svg" not in names
+    assert {"track.srt", "track.vtt"} <= set(names)
+    assert not {"preview.svg", "track.srt"} & {
+        e.name for e in products.list_entries(Telemetry(format="x"))
+    }
+
+
+def test_a_strange_file_name_stays_valid_xml(tmp_path: Path) -> None:
+    svg = render_preview(_track([(46.5, 6.6), (46.6, 6.7)]), name='a&<b>"\x01\udcff.MP4')
+    title = next(t for t in ET.fromstring(svg).iter(f"{SVG}text"))
+    assert title.text == 'a&<b>"\ufffd\ufffd.MP4'
+    _rsvg(svg, tmp_path)
