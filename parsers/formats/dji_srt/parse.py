@@ -135,20 +135,26 @@ def _value(text: str) -> Value:
     return int(number) if re.fullmatch(r"[-+]?\d+", text.strip()) else number
 
 
+def _pairs(text: str, found: dict[str, Value], *, prefixes: bool) -> None:
+    prefix = ""
+    for pair in _PAIR.finditer(text):
+        key, raw = pair.group(1).lower(), pair.group(2)
+        if raw is None:
+            prefix = key + "_" if prefixes else ""
+            continue
+        found.setdefault(prefix + _KEY_NAMES.get(key, key), _value(raw))
+
+
 def _fields(payload: str) -> dict[str, Value]:
     """Every ``name -> value`` a cue's payload carries."""
     found: dict[str, Value] = {}
     for bracket in _BRACKET.finditer(payload):
-        prefix = ""
-        for pair in _PAIR.finditer(bracket.group(1)):
-            key, raw = pair.group(1).lower(), pair.group(2)
-            if raw is None:
-                prefix = key + "_"
-                continue
-            found.setdefault(prefix + _KEY_NAMES.get(key, key), _value(raw))
+        _pairs(bracket.group(1), found, prefixes=True)
     outside = _BRACKET.sub(" ", payload)
+    # ``FrameCnt : 1``, and the FPV goggles' ``signal:4 ch:5 uavBat:15.6V``.
+    _pairs(_PAREN_GPS.sub(" ", _PAREN_HOME.sub(" ", outside)), found, prefixes=False)
     for name, pattern in _INLINE:
-        if name not in found and (m := pattern.search(outside)):
+        if (m := pattern.search(outside)) and (name not in found or found[name] == ""):
             found[name] = _value(m.group(1))
     for m in _PRY.finditer(outside):
         parts = [_number(p) for p in m.group(2).split(",")]
