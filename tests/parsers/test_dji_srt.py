@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import io
 import json
 import math
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from telemetryfs.parsers import extract as dispatch
+from telemetryfs.parsers.cleanup import to_utc
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.formats.dji_srt import extract
 from telemetryfs.parsers.model import Telemetry
@@ -152,7 +154,8 @@ def test_multi_line_cues_with_an_empty_line_inside() -> None:
         assert len(t.gps) == len(t.valid_gps) == cues
         row = dict(zip(t.extra_columns, t.gps[0].extra, strict=True))
         # The fields after the empty line and its '0' belong to the same cue.
-        assert row["ct"] in (5256, 5534) and row["gb_pitch"] in (-86.7, -12.5)
+        assert row["ct"] in (5256, 5534)
+        assert row["gb_pitch"] in (-86.7, -12.5)
         assert row["rel_alt"] in (43.225, 54.821)
 
 
@@ -166,8 +169,10 @@ def test_file_without_timecodes_is_split_on_blank_lines() -> None:
 
 def test_mavic_air_without_gps_shows_its_fields_with_no_track() -> None:
     t = dispatch.extract(PARSER / "mavic_air.SRT")
-    assert t.error is None and not t.valid_gps
-    assert _column(t, "iso") == [100, 100] and _column(t, "ct") == [5627, 5627]
+    assert t.error is None
+    assert not t.valid_gps
+    assert _column(t, "iso") == [100, 100]
+    assert _column(t, "ct") == [5627, 5627]
 
 
 def test_fpv_goggles_srt_without_gps() -> None:
@@ -178,12 +183,9 @@ def test_fpv_goggles_srt_without_gps() -> None:
         "glsBatCells:3 delay:28ms bitrate:25.3Mbps\n\n"
     )
     data = "".join(cue.format(n=n, m=n + 1) for n in range(1, 4)).encode()
-    tmp = SAMPLES  # never written: parse from memory
-    del tmp
-    import io
-
     t = extract(io.BytesIO(data), name="DJIG0001.srt")
-    assert not t.valid_gps and t.error is None
+    assert not t.valid_gps
+    assert t.error is None
     assert _column(t, "uavbat") == ["15.6V"] * 3
     assert _column(t, "flighttime") == [1, 2, 3]
     assert [s.video_time for s in t.gps] == [1.0, 2.0, 3.0]
@@ -198,7 +200,8 @@ def test_broken_samples() -> None:
     assert [s.valid for s in t.gps][-1] is False
     assert all(s.valid for s in t.gps[:5] if s.lat is not None and s.lon is not None)
     t = _parse(PARSER / "broken_incomplete.SRT")
-    assert t.gps and t.gps[0].valid
+    assert t.gps
+    assert t.gps[0].valid
 
 
 def test_dates_are_local_and_become_utc_by_the_zone_at_the_first_fix() -> None:
@@ -216,16 +219,12 @@ def test_dates_are_local_and_become_utc_by_the_zone_at_the_first_fix() -> None:
 
 
 def test_summer_time_comes_from_the_zone_rules() -> None:
-    import io
-
     def track(date: str) -> bytes:
         return (
             f'1\n00:00:00,000 --> 00:00:00,033\n<font size="28">FrameCnt: 1, DiffTime: 33ms\n'
             f"{date}\n[iso: 100] [latitude: 52.2297] [longitude: 21.0122] "
             f"[rel_alt: 1.0 abs_alt: 110.0] </font>\n\n"
         ).encode()
-
-    from telemetryfs.parsers.cleanup import to_utc
 
     winter = to_utc(extract(io.BytesIO(track("2024-01-10 12:00:00.000")), name="a.SRT"))
     summer = to_utc(extract(io.BytesIO(track("2024-07-10 12:00:00.000")), name="a.SRT"))
@@ -244,8 +243,6 @@ def test_p4_rtk_has_no_date_so_nothing_to_shift() -> None:
 
 @pytest.mark.parametrize("name", ["p4_rtk.SRT", "MAVIC3.srt", "mavic_pro.SRT"])
 def test_truncation_at_ten_points(name: str) -> None:
-    import io
-
     data = (PARSER / name).read_bytes()[:400_000]
     full = extract(io.BytesIO(data), name=name)
     for k in range(1, 11):
