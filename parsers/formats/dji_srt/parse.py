@@ -22,6 +22,7 @@ post-processing convert them (cleanup.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -53,7 +54,6 @@ _PAREN_HOME = re.compile(r"\bHOME\s*\(([^)]*)\)")
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 # key : value inside a bracket; a key followed by another key is a prefix
 # (``Drone: Yaw:30.6, Pitch:3.0``).
-_PAIR = re.compile(r"([A-Za-z_][A-Za-z_0-9.]*)\s*:\s*([^\s,\[\]:]+(?=[\s,\]]|$))?")
 # Inline ``F/5.6, SS 400, ISO 100 ...`` fields (P4P, Mavic Mini) and the 2017 ones.
 _INLINE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("fnum", re.compile(r"(?<![\w.])F/(" + _NUM + ")")),
@@ -127,40 +127,64 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+@functools.lru_cache(maxsize=8192)
 def _value(text: str) -> Value:
-    """A field as a number when it is one, else the text as written."""
-    number = _number(text) if re.fullmatch(_NUM + "[mM°]?", text.strip()) else None
-    if number is None:
-        return text.strip()
-    return int(number) if re.fullmatch(r"[-+]?\d+", text.strip()) else number
+    """A field as a number when it is one, else the text as written (values repeat
+    from cue to cue: cached)."""
+    text = text.strip()
+    bare = text[:-1] if text[-1:] in ("m", "M", "°") else text
+    try:
+        return int(bare)
+    except ValueError:
+        pass
+    try:
+        number = float(bare)
+    except ValueError:
+        return text
+    # float() also reads 'nan', 'inf' and '1_0': those stay text.
+    return number if math.isfinite(number) and bare[-1:].isdigit() and "_" not in bare else text
+
+
+# ``[`` (a new bracket: no prefix) or ``key : value`` / ``key :`` (a prefix).
+_TOKEN = re.compile(r"(\[)|([A-Za-z_][A-Za-z_0-9.]*)\s*:\s*([^\s,\[\]:]+(?=[\s,\]]|$))?")
 
 
 def _pairs(text: str, found: dict[str, Value], *, prefixes: bool) -> None:
     prefix = ""
-    for pair in _PAIR.finditer(text):
-        key, raw = pair.group(1).lower(), pair.group(2)
-        if raw is None:
-            prefix = key + "_" if prefixes else ""
-            continue
-        found.setdefault(prefix + _KEY_NAMES.get(key, key), _value(raw))
+    for bracket, key, raw in _TOKEN.findall(text):
+        if bracket:
+            prefix = ""
+        elif not raw:
+            prefix = key.lower() + "_" if prefixes else ""
+        else:
+            key = key.lower()
+            found.setdefault(prefix + _KEY_NAMES.get(key, key), _value(raw))
 
 
 def _fields(payload: str) -> dict[str, Value]:
     """Every ``name -> value`` a cue's payload carries."""
     found: dict[str, Value] = {}
-    for bracket in _BRACKET.finditer(payload):
-        _pairs(bracket.group(1), found, prefixes=True)
-    outside = _BRACKET.sub(" ", payload)
-    # ``FrameCnt : 1``, and the FPV goggles' ``signal:4 ch:5 uavBat:15.6V``.
-    _pairs(_PAREN_GPS.sub(" ", _PAREN_HOME.sub(" ", outside)), found, prefixes=False)
-    for name, pattern in _INLINE:
-        if (m := pattern.search(outside)) and (name not in found or found[name] == ""):
-            found[name] = _value(m.group(1))
-    for m in _PRY.finditer(outside):
-        parts = [_number(p) for p in m.group(2).split(",")]
-        for axis, value in zip(("pitch", "roll", "yaw"), parts, strict=False):
-            found[f"{'drone' if m.group(1) == 'F' else 'gimbal'}_{axis}"] = value
-    home = _PAREN_HOME.search(outside)
+    if "[" in payload:
+        _pairs(_brackets(payload), found, prefixes=True)
+        outside = _BRACKET.sub(" ", payload)
+    else:
+        outside = payload
+    if "(" in outside:
+        # ``FrameCnt : 1``, and the FPV goggles' ``signal:4 ch:5 uavBat:15.6V``.
+        _pairs(_PAREN_GPS.sub(" ", _PAREN_HOME.sub(" ", outside)), found, prefixes=False)
+    else:
+        _pairs(outside, found, prefixes=False)
+    if "[" not in payload:  # the inline styles (P4P, Mavic Mini, 2017) have no brackets
+        for name, pattern in _INLINE:
+            m = pattern.search(outside)
+            if m and (name not in found or found[name] == ""):
+                found[name] = _value(m.group(1))
+    if "PRY" in outside:
+        for m in _PRY.finditer(outside):
+            parts = [_number(p) for p in m.group(2).split(",")]
+            for axis, value in zip(("pitch", "roll", "yaw"), parts, strict=False):
+                found[f"{'drone' if m.group(1) == 'F' else 'gimbal'}_{axis}"] = value
+    home = _PAREN_HOME.search(outside) if "HOME" in outside else None
     if home:
         parts = [_number(p) for p in home.group(1).split(",")]
         if len(parts) >= 2:
@@ -170,8 +194,15 @@ def _fields(payload: str) -> dict[str, Value]:
     return found
 
 
+def _brackets(payload: str) -> str:
+    """The bracket groups of a payload, each starting with ``[`` (a prefix ends there)."""
+    return "".join(f"[{b}]" for b in _BRACKET.findall(payload))
+
+
 def _gps(payload: str) -> tuple[float | None, float | None, float | None, int | None]:
     """lat, lon, altitude and satellites of a ``GPS(...)`` group (either order)."""
+    if "GPS" not in payload:
+        return None, None, None, None
     m = _PAREN_GPS.search(_BRACKET.sub(" ", payload))
     if m is None:
         return None, None, None, None
