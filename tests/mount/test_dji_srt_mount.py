@@ -26,8 +26,19 @@ def _rows(folder: Path) -> list[dict[str, str]]:
 def _clip(path: Path) -> None:
     """A one-second MP4 with no telemetry, made by ffmpeg."""
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x64:d=1"]
-        + ["-c:v", "mpeg4", "-y", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=64x64:d=1",
+            "-c:v",
+            "mpeg4",
+            "-y",
+            str(path),
+        ],
         check=True,
         timeout=60,
     )
@@ -106,5 +117,5 @@ def test_70mai_clip_named_in_warsaw_winter_time(mount: MountFactory, tmp_path: P
     named = dt.datetime(2019, 11, 30, 12, 1, 56, tzinfo=ZoneInfo("Europe/Warsaw"))
     first = dt.datetime.fromisoformat(valid[0]["utc_time"].replace("Z", "+00:00"))
     # The first fix is the clip start plus its seconds into the clip.
-    assert dt.timedelta(0) <= first - named.astimezone(dt.timezone.utc) < dt.timedelta(seconds=60)
+    assert dt.timedelta(0) <= first - named.astimezone(dt.UTC) < dt.timedelta(seconds=60)
     assert valid[0]["utc_time"].startswith("2019-11-30T11:0")
