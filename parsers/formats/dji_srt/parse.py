@@ -30,7 +30,6 @@ from typing import BinaryIO
 
 from telemetryfs.parsers.binio import file_size, read_upto
 from telemetryfs.parsers.errors import MalformedError, UnsupportedError
-from telemetryfs.parsers.formats.nmea_log.parse import merge as merge_sidecar
 from telemetryfs.parsers.model import Extent, ParseWarning, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
 from telemetryfs.parsers.records import Record, Source, posix, to_telemetry
@@ -299,12 +298,35 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
 
 
 def merge(video: Telemetry | None, sidecar: Telemetry) -> Telemetry:
-    """A clip's telemetry with the track of its SRT merged in (as NMEA sidecars are)."""
-    merged = merge_sidecar(video, sidecar)
-    streams = tuple(
-        dataclasses.replace(s, fourcc="SRT", label="GPS from the DJI SRT sidecar")
-        if s.name == "gps" and merged.info.get("gps_source") == "sidecar"
-        else s
-        for s in merged.streams
+    """A clip's telemetry with the track of its SRT (DJI_0001.SRT beside DJI_0001.MP4).
+
+    A clip with a track of its own keeps it (the SRT repeats it at a coarser
+    precision); otherwise the SRT's track and fields become the clip's. The
+    SRT's byte ranges are not the clip's, so its raw file stays out.
+    """
+    if video is None:
+        return dataclasses.replace(sidecar, info=dict(sidecar.info, gps_source="sidecar"))
+    if video.valid_gps:
+        return dataclasses.replace(
+            video, info=dict(video.info, gps_source="video", sidecar_records=len(sidecar.gps))
+        )
+    streams = (
+        *(s for s in video.streams if s.name != "gps"),
+        *(
+            dataclasses.replace(s, label="GPS from the DJI SRT sidecar")
+            for s in sidecar.streams
+            if s.name == "gps"
+        ),
     )
-    return dataclasses.replace(merged, streams=streams)
+    warnings = video.warnings + tuple(
+        ParseWarning(w.offset, f"sidecar: {w.reason}") for w in sidecar.warnings
+    )
+    return dataclasses.replace(
+        video,
+        gps=sidecar.gps,
+        gps_stream=sidecar.gps_stream,
+        extra_columns=sidecar.extra_columns,
+        streams=streams,
+        warnings=warnings,
+        info=dict(video.info, gps_source="sidecar", sidecar_records=len(sidecar.gps)),
+    )
