@@ -255,3 +255,54 @@ def test_truncation_at_ten_points(name: str) -> None:
         assert all(s.lat is None or (math.isfinite(s.lat) and abs(s.lat) <= 90) for s in t.gps)
         # Every cue before the cut is read whole.
         assert len(t.valid_gps) >= len(full.valid_gps) * k // 11 - 2
+
+
+# DJI_SRT_Parser 1.2.4 (npm dji_srt_parser, which resolves the zone with tz-lookup):
+# metadata().packets[0].DATE with setSmoothing(0), run under TZ=UTC on these samples
+# (node 'run.js' in a scratch folder, 2026-12-05). Third-party opinions, kept as data.
+ORACLE_FIRST_DATES = {
+    "DJI_SRT_Parser/MAVIC3.srt": "2021-12-25T12:27:52.373Z",
+    "DJI_SRT_Parser/air2s.srt": "2022-08-07T11:40:40.774Z",
+    "DJI_SRT_Parser/m2zoom.SRT": "2020-04-02T10:19:58.720Z",
+    "DJI_SRT_Parser/mavic_2_style.SRT": "2017-08-05T04:11:51.393Z",
+    "DJI_SRT_Parser/mavic_2pro_new.SRT": "2019-09-27T13:28:08.438Z",
+    "DJI_SRT_Parser/mavic_air.SRT": "2018-02-19T08:04:51.265Z",  # no GPS: kept as written
+    "DJI_SRT_Parser/mavic_air2.srt": "2022-05-01T13:01:58.531Z",
+    "DJI_SRT_Parser/mavic_pro.SRT": "2017-08-05T04:11:51.000Z",
+    "DJI_SRT_Parser/mavic_pro_buggy.SRT": "2018-08-19T06:00:36.000Z",
+    "DJI_SRT_Parser/old_format.SRT": "2017-08-05T04:11:51.000Z",
+    "dji-drone-metadata-embedder/Avata360_clip.SRT": "2026-05-27T11:10:00.015Z",
+    "dji-drone-metadata-embedder/Mini5PRO_clip.SRT": "2026-05-27T11:14:22.911Z",
+    "dji-drone-metadata-embedder/air3S_clip.SRT": "2026-05-17T12:28:30.219Z",
+    "dji-drone-metadata-embedder/neo2_clip.SRT": "2026-05-15T06:24:18.623Z",
+    # The zone comes from the first fix, not from the pre-lock 0/0 cues before it.
+    "dji-drone-metadata-embedder/neo2_clip_nogps.SRT": "2026-05-31T20:15:29.797Z",
+    "dji-srt-viewer/sample1.SRT": "2017-07-22T23:46:08.000Z",
+    "dji_srt2gpx/DJI.SRT": "2024-04-23T12:04:07.002Z",
+    "dji_srt2gpx/DJI_M300RTK.SRT": "2024-05-20T13:06:07.221Z",
+    "dji_srt2gpx/DJI_MAVIC.SRT": "2024-04-24T11:50:14.882Z",
+    "dji_srt2gpx/DJI_MAVIC_2_ZOOM.SRT": "2024-05-20T13:21:15.591Z",
+    "dji_srt2gpx/DJI_MAVIC_3T.SRT": "2024-05-23T15:36:01.877Z",
+    "dji_srt2gpx/DJI_MAVIC_ENTERPRISE.SRT": "2024-05-20T13:43:15.129Z",
+    "dji_srt2gpx/DJI_MAVIC_ENTERPRISE_ADVANCED.SRT": "2024-05-20T13:00:18.945Z",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE_FIRST_DATES))
+def test_first_date_in_utc_matches_dji_srt_parser(name: str) -> None:
+    t = dispatch.extract(DJI / name)
+    first = t.gps[0].utc
+    assert first is not None
+    ours = dt.datetime.fromtimestamp(round(first, 3), dt.UTC).isoformat(timespec="milliseconds")
+    assert ours.replace("+00:00", "Z") == ORACLE_FIRST_DATES[name]
+
+
+def test_matrice_300_disagrees_with_dji_srt_parser_1_2_4() -> None:
+    """1.2.4 reads GPS(36.6146,-6.1120,0.0M) as lon, lat (a point off Tanzania, UTC+3:
+    13:06:17Z). The third value carries an M: metres, not a satellite count, so the
+    pair is lat, lon (the rule DJI_SRT_Parser itself adopted later, index.js @b6ed7901):
+    Cádiz, Spanish summer time, 14:06:17Z."""
+    t = dispatch.extract(PARSER / "matrice_300.srt")
+    assert "0.0M)" in (PARSER / "matrice_300.srt").read_text()
+    assert t.gps[0].utc == _utc(2022, 6, 21, 14, 6, 17)
+    assert t.info["time_zone"] == "Europe/Madrid"
