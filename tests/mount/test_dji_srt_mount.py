@@ -86,6 +86,12 @@ def test_srt_beside_its_clip_and_alone(mount: MountFactory, tmp_path: Path) -> N
     assert info["error"] is None
     assert info["gps_valid"] == 0
     assert [r["ct"].strip() for r in _rows(no_gps)] == ["5627", "5627"]
+    assert info["gps_stream"] is None
+    assert not (no_gps / "track.gpx").exists()
+    with (no_gps / "streams/cues.csv").open(newline="") as f:
+        assert [r["iso"].strip() for r in csv.DictReader(f)] == ["100", "100"]
+    # The raw stream is the SRT byte for byte.
+    assert (no_gps / "streams/cues.raw").read_bytes() == (PARSER / "mavic_air.SRT").read_bytes()
 
 
 def test_camera_clock_keep_and_time_offset(mount: MountFactory, tmp_path: Path) -> None:

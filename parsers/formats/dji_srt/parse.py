@@ -287,13 +287,26 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     times = [r.video_time for r in records if r.video_time is not None]
     last_end = max((e for e in ends if e is not None), default=None)
     duration = last_end if last_end is not None else (max(times) if times else None)
-    return to_telemetry(
+    telemetry = to_telemetry(
         SOURCE,
         records,
         raw=[Extent(0, file_size(f))],
         duration=duration,
         info=info,
         warnings=warnings,
+    )
+    if with_position:
+        return telemetry
+    # FPV goggles and some models: signal, battery, exposure... but no position.
+    # The fields are a stream of their own, not a GPS stream.
+    return dataclasses.replace(
+        telemetry,
+        gps_stream=None,
+        streams=tuple(
+            dataclasses.replace(s, name="cues", label="DJI SRT cue fields (no GPS)")
+            for s in telemetry.streams
+        ),
+        raw_files=tuple(dataclasses.replace(r, name="cues.raw") for r in telemetry.raw_files),
     )
 
 
