@@ -15,6 +15,8 @@ class Options:
     allow_other: bool = False
     cache_mb: int = 64
     time_offset_s: float = 0.0
+    # -o camera_clock=keep: camera-local clocks (DJI SRT, 70mai) not moved to UTC.
+    keep_camera_clock: bool = False
     disk_cache: Path | None = None
     disk_cache_mb: int = 1024
     parse_threads: int = 1

@@ -33,7 +33,12 @@ def telemetry_cost(t: Telemetry) -> int:
 
 
 def parse(
-    key: SourceKey, *, full: bool, time_offset_s: float = 0.0, opener: Opener = open_file
+    key: SourceKey,
+    *,
+    full: bool,
+    time_offset_s: float = 0.0,
+    opener: Opener = open_file,
+    keep_camera_clock: bool = False,
 ) -> Telemetry:
     """The parsed video of one source version (no cyclic GC while it runs).
 
@@ -42,7 +47,12 @@ def parse(
     """
     with GC_PAUSE:
         return extract.extract(
-            key.path, full=full, sidecar=key.sidecar, time_offset_s=time_offset_s, opener=opener
+            key.path,
+            full=full,
+            sidecar=key.sidecar,
+            time_offset_s=time_offset_s,
+            opener=opener,
+            keep_camera_clock=keep_camera_clock,
         )
 
 

@@ -2,7 +2,9 @@
 
 - garbage fixes (a point thousands of kilometres off, then back) are marked
   invalid, as users of the Novatek scripts asked for;
-- ``shift_time`` corrects cameras whose clock records local time.
+- ``shift_time`` corrects cameras whose clock records local time;
+- ``to_utc`` turns a camera's local wall clock into UTC by the time zone at
+  the first fix (families with ``Clock.LOCAL``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from telemetryfs.parsers import localtime
 from telemetryfs.parsers.model import GpsSample, ParseWarning, Telemetry
 
 # Faster than any camera carrier (the Novatek script's threshold, "for the ones
@@ -28,6 +31,31 @@ def shift_time(telemetry: Telemetry, seconds: float) -> Telemetry:
     )
     info = dict(telemetry.info, time_offset_applied_s=-seconds)
     return dataclasses.replace(telemetry, gps=gps, info=info)
+
+
+def to_utc(telemetry: Telemetry) -> Telemetry:
+    """Times recorded on a camera's local wall clock, moved to UTC.
+
+    The zone is the one at the first valid fix that has a time, and its
+    offset the one in force then (daylight saving time included); the whole
+    file gets that one offset. Without such a fix the times stay as recorded,
+    and info.json says the zone is unknown.
+    """
+    info = dict(telemetry.info, clock="camera-local", time_zone=None, utc_offset_s=None)
+    first = next(
+        (s for s in telemetry.gps if s.valid and s.lat is not None and s.lon is not None), None
+    )
+    if first is None:
+        return dataclasses.replace(telemetry, info=info)
+    zone = localtime.zone_at(first.lat or 0.0, first.lon or 0.0)
+    info["time_zone"] = zone
+    local = next((s.utc for s in telemetry.gps if s.valid and s.utc is not None), None)
+    offset = None if zone is None or local is None else localtime.utc_offset(zone, local)
+    if offset is None:
+        return dataclasses.replace(telemetry, info=info)
+    info["utc_offset_s"] = offset
+    shifted = shift_time(telemetry, -offset) if offset else telemetry
+    return dataclasses.replace(shifted, info=dict(shifted.info, **info))
 
 
 def flag_outliers(telemetry: Telemetry) -> Telemetry:

@@ -35,6 +35,7 @@ TS = "ts"
 GPMF = "gpmf"
 JPEG = "jpeg"
 NMEA = "nmea"
+SRT = "srt"  # DJI drone subtitles
 
 VIDEO_KINDS = frozenset({MP4, AVI, TS})
 
@@ -45,6 +46,9 @@ VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mov", ".m4v", ".lrv", ".avi", ".ts", ".mts", ".m2ts", ".3gp", ".360", ".insv"}
 )
 UNRECOGNISED = "unrecognised"
+
+# Words only a drone's SRT carries: a film's subtitles are not footage.
+_DJI_SRT_MARKS = (b"GPS", b"latitude", b"FrameCnt", b"SrtCnt", b"HOME", b"ISO", b"iso", b"uavBat")
 
 
 def named_like_video(name: str) -> bool:
@@ -77,6 +81,8 @@ def sniff(head: bytes, name: str = "") -> str | None:
         return JPEG
     if looks_like_nmea(head) or (name.lower().endswith(".nmea") and b"$G" in head[:512]):
         return NMEA
+    if name.lower().endswith(".srt") and any(m in head for m in _DJI_SRT_MARKS):
+        return SRT
     return None
 
 

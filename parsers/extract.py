@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from telemetryfs.parsers import detect, integrity, registry
 from telemetryfs.parsers.binio import file_size, read_upto
-from telemetryfs.parsers.cleanup import flag_outliers, shift_time
+from telemetryfs.parsers.cleanup import flag_outliers, shift_time, to_utc
 from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedError, UnsupportedError
 from telemetryfs.parsers.format import Clock, Format
 from telemetryfs.parsers.model import Extent, ParseWarning, RawFile, Stream, Telemetry, Value
@@ -45,6 +45,7 @@ def extract(
     sidecar: str | os.PathLike[str] | None = None,
     time_offset_s: float = 0.0,
     opener: Opener = open_file,
+    keep_camera_clock: bool = False,
 ) -> Telemetry:
     """Parse one source file (and its sidecar, if any).
 
@@ -56,6 +57,9 @@ def extract(
             local time); subtracted from their times. Formats timed by the GPS
             clock (GoPro) are not shifted.
         opener: how to open the source (and the sidecar) for reading.
+        keep_camera_clock: keep the times of cameras that record their local
+            wall clock (DJI SRT, 70mai names) as recorded instead of moving
+            them to UTC by the time zone at the first fix.
 
     Raises:
         ParseError: the file is damaged beyond recovery, or cannot be read.
@@ -67,11 +71,19 @@ def extract(
             telemetry = with_integrity(_extract_probe(probe, full), f, probe.container)
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    if sidecar is not None:
-        telemetry = _merge_sidecar(telemetry, os.fspath(sidecar), opener)
     clock = registry.traits_of(telemetry.format).clock
-    if time_offset_s and clock is Clock.CAMERA:
+    if sidecar is not None:
+        telemetry, side_clock = _merge_sidecar(telemetry, os.fspath(sidecar), opener)
+        if telemetry.info.get("gps_source") == "sidecar":
+            clock = side_clock  # the track, and its times, are the sidecar's
+    if time_offset_s and clock is not Clock.GPS:
         telemetry = shift_time(telemetry, -time_offset_s)
+    elif clock is Clock.LOCAL and not keep_camera_clock:
+        telemetry = to_utc(telemetry)
+    # GPS and CAMERA families time their samples by the receiver's clock as
+    # the firmware wrote it (time_offset corrects firmware that localises it).
+    name_of_clock = "camera-local" if clock is Clock.LOCAL else "gps"
+    telemetry = dataclasses.replace(telemetry, info=dict(telemetry.info, clock=name_of_clock))
     return flag_outliers(telemetry)
 
 
@@ -203,7 +215,7 @@ def _recovered(telemetry: Telemetry, cause: ParseError) -> Telemetry:
     return dataclasses.replace(telemetry, error=telemetry.error or note)
 
 
-def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> Telemetry:
+def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> tuple[Telemetry, Clock]:
     """Merge the sidecar's track into the video's, by the sidecar family's own rule."""
     name = os.path.basename(sidecar)
     try:
@@ -215,7 +227,7 @@ def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> Teleme
             side = fmt.extract(probe, True)
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    return fmt.merge(telemetry, side)
+    return fmt.merge(telemetry, side), fmt.traits.clock
 
 
 def decode_chunk(stream: Stream, data: bytes) -> list[tuple[Value, ...]]:

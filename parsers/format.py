@@ -26,6 +26,9 @@ class Clock(enum.Enum):
 
     GPS = "gps"  # the GPS receiver's clock: true UTC, never shifted by -o time_offset
     CAMERA = "camera"  # the camera's own clock: may be local time (see time_offset)
+    # The camera's local time with no zone (DJI SRT dates, 70mai file names):
+    # turned into UTC by the time zone at the first fix (cleanup.to_utc).
+    LOCAL = "camera-local"
 
 
 class DopKind(enum.Enum):

@@ -9,7 +9,16 @@ from __future__ import annotations
 from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
-from telemetryfs.parsers.formats import gopro, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
+from telemetryfs.parsers.formats import (
+    dji_srt,
+    gopro,
+    ligogps,
+    mapcam,
+    nmea_log,
+    novatek,
+    seventymai,
+    sstar,
+)
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
@@ -19,6 +28,7 @@ FORMATS: tuple[Format, ...] = (
     *ligogps.FORMATS,
     *mapcam.FORMATS,
     *nmea_log.FORMATS,
+    *dji_srt.FORMATS,
 )
 
 

@@ -41,6 +41,8 @@ mount options (-o, comma-separated):
                        recently used videos' entries go first)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
                        local time (e.g. time_offset=+2); GoPro times are GPS UTC
+  camera_clock=keep    keep DJI SRT and 70mai times as the camera's wall clock
+                       wrote them (default: UTC by the time zone at the first fix)
   recordings=NAME      the folder of joined recordings at the root (default
                        "recordings"; a source entry of that name wins: rename it)
   norecordings         no recordings folder
@@ -142,6 +144,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.disk_cache_mb = _megabytes(name, arg)
         elif name == "time_offset":
             options.time_offset_s = parse_time_offset(arg)
+        elif name == "camera_clock":
+            if arg not in ("keep", "utc"):
+                raise UsageError(f"camera_clock={arg!r}: expected keep or utc")
+            options.keep_camera_clock = arg == "keep"
         elif name == "recordings":
             options.recordings = _folder_name(name, arg)
         elif name == "norecordings":

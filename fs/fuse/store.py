@@ -98,6 +98,7 @@ class Store:
         self.disk: DiskCache | None = None
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
+            offset += "-keepclock" if options.keep_camera_clock else ""
             self.disk = DiskCache(
                 options.disk_cache, offset, capacity=options.disk_cache_mb * 1024 * 1024
             )
@@ -194,7 +195,11 @@ class Store:
         self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
         log.debug("parse %s (full=%s)", key.path, full)
         return view.parse(
-            key, full=full, time_offset_s=self.options.time_offset_s, opener=open_sharing_gil
+            key,
+            full=full,
+            time_offset_s=self.options.time_offset_s,
+            opener=open_sharing_gil,
+            keep_camera_clock=self.options.keep_camera_clock,
         )
 
     async def _from_disk(self, key: Key, full: bool) -> Parsed | ParseError | None:

@@ -311,6 +311,9 @@ def seeds(kind: str) -> tuple[bytes, ...]:
         found += _samples("dashcam/dashcamigo/novatek__*.mp4", cap)
     elif kind == "ligogps":
         found += _ligogps()
+    elif kind == "dji-srt":
+        # Cues repeat one shape: the first 8 KB of a file hold every kind of line it has.
+        found += _samples("dji-srt/*/*.SRT", 8192) + _samples("dji-srt/*/*.srt", 8192)
     found += _generated(kind) + _builders(kind)
     return tuple(s for s in found if s)
 
