@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
-from telemetryfs.parsers.formats import gopro, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
+from telemetryfs.parsers.formats import garmin, gopro, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
@@ -19,6 +19,7 @@ FORMATS: tuple[Format, ...] = (
     *ligogps.FORMATS,
     *mapcam.FORMATS,
     *nmea_log.FORMATS,
+    *garmin.FORMATS,
 )
 
 
