@@ -41,7 +41,10 @@ class _Reader:
         if size < 0:
             size = self._end - self._pos
         if not self._at <= self._pos <= self._pos + size <= self._at + len(self._buf):
-            self._at, self._buf = self._pos, read_upto(f=self._f, offset=self._pos, size=max(size, _CHUNK))
+            self._at, self._buf = (
+                self._pos,
+                read_upto(f=self._f, offset=self._pos, size=max(size, _CHUNK)),
+            )
         start = self._pos - self._at
         out = self._buf[start : start + size]
         self._pos += len(out)
@@ -93,7 +96,11 @@ class _Collected:
                 sys_ms = _get(message, "system_timestamp_ms") or 0
                 self.correlation = (float(sys) + sys_ms / 1000.0, utc)
         elif name == "camera_event":
-            kind, clip, sys = _get(message, "camera_event_type"), _get(message, "camera_file_uuid"), _system_time(message)
+            kind, clip, sys = (
+                _get(message, "camera_event_type"),
+                _get(message, "camera_file_uuid"),
+                _system_time(message),
+            )
             if kind in ("video_start", "video_end") and isinstance(clip, str) and sys is not None:
                 self.events.append((kind, clip, sys))
         elif name == "device_info" and self.product is None:
@@ -107,7 +114,9 @@ class _Collected:
     def _take_gps(self, message: fitdecode.FitDataMessage) -> None:
         lat, lon = _degrees(_get(message, "position_lat")), _degrees(_get(message, "position_long"))
         velocity = _get(message, "velocity")
-        east, north, up = velocity if isinstance(velocity, tuple) and len(velocity) == 3 else (None,) * 3
+        east, north, up = (
+            velocity if isinstance(velocity, tuple) and len(velocity) == 3 else (None,) * 3
+        )
         record = Record(
             status="A" if lat is not None and lon is not None else "V",
             lat=lat,
@@ -145,7 +154,9 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         if not got.gps:
             kind = TruncatedError if isinstance(exc, fitdecode.FitEOFError) else MalformedError
             raise kind(f"not a readable FIT file: {exc}") from None
-        warnings.append(ParseWarning(None, f"FIT data damaged after {len(got.gps)} GPS samples: {exc}"))
+        warnings.append(
+            ParseWarning(None, f"FIT data damaged after {len(got.gps)} GPS samples: {exc}")
+        )
     if not got.gps:
         raise UnsupportedError("FIT file without gps_metadata")
     return _assemble(got, warnings)
@@ -175,8 +186,14 @@ def _assemble(got: _Collected, warnings: list[ParseWarning]) -> Telemetry:
         Record(
             utc=sys + offset if sys is not None and offset is not None else None,
             video_time=sys - first_sys if sys is not None and first_sys is not None else None,
-            status=r.status, lat=r.lat, lon=r.lon, ele=r.ele, speed=r.speed, course=r.course,
-            offset=r.offset, extra=r.extra,
+            status=r.status,
+            lat=r.lat,
+            lon=r.lon,
+            ele=r.ele,
+            speed=r.speed,
+            course=r.course,
+            offset=r.offset,
+            extra=r.extra,
         )
         for sys, _, r in got.gps
     ]
@@ -221,7 +238,11 @@ def _clips(events: list[tuple[str, str, float]], offset: float | None) -> list[d
 
 
 def _iso(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        dt.datetime.fromtimestamp(t, dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _span(records: list[Record]) -> float | None:
