@@ -9,11 +9,22 @@ from __future__ import annotations
 from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
-from telemetryfs.parsers.formats import garmin, gopro, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
+from telemetryfs.parsers.formats import (
+    garmin,
+    gopro,
+    ligogps,
+    mapcam,
+    nmea_log,
+    novatek,
+    seventymai,
+    sstar,
+    vueroid,
+)
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
     *seventymai.FORMATS,
+    *vueroid.FORMATS,
     *novatek.FORMATS,
     *sstar.FORMATS,
     *ligogps.FORMATS,

@@ -311,6 +311,8 @@ def seeds(kind: str) -> tuple[bytes, ...]:
         found += _samples("dashcam/dashcamigo/novatek__*.mp4", cap)
     elif kind == "ligogps":
         found += _ligogps()
+    elif kind == "vueroid":
+        found += _samples("dashcam-more/dashcamigo/vueroid-*.mp4", cap)
     elif kind == "fit":
         found += _samples("garmin-virb/trek-view/*.fit", cap)
     found += _generated(kind) + _builders(kind)
