@@ -269,6 +269,14 @@ def _builders(kind: str) -> list[bytes]:
         return [b.mapcam_avi([riff_chunk(b"00dc", b"v" * 33), b.mapcam_record(fix)])]
     if kind == "novatek":
         return [b.novatek_mp4([b.novatek_block(fix), b.novatek_block(fix, layout=16)])]
+    if kind == "garmin-uuid":
+        from tests.footage.garmin import garmin_uuid_box, route
+
+        mvhd = box(b"mvhd", bytes(100))
+        return [
+            box(b"ftyp", b"mp42")
+            + box(b"moov", mvhd + garmin_uuid_box(route(6, lead_without_fix=2)))
+        ]
     if kind == "70mai":
         slots = b.seventymai_slot(0, 50.1, -3.2, 30.0) + b.seventymai_slot(1, 50.1, -3.2, 31.0)
         return [box(b"ftyp", b"mp42") + box(b"moov", b.mvhd()) + box(b"GPS ", slots)]
