@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import struct
 from typing import Any, BinaryIO
 
 import fitdecode
@@ -27,7 +28,15 @@ _SEMICIRCLE = 180.0 / 2**31
 _CHUNK = 1 << 20
 # fitdecode reports damage with its own errors; a few plain ones escape it on
 # garbage (a definition whose base type does not fit its size).
-_LIBRARY_ERRORS = (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError)
+_LIBRARY_ERRORS = (
+    fitdecode.FitError,
+    struct.error,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    OverflowError,
+)
 
 
 class _Reader:
