@@ -19,7 +19,7 @@ import fitdecode
 
 from telemetryfs.parsers.binio import file_size, read_upto
 from telemetryfs.parsers.errors import MalformedError, TruncatedError, UnsupportedError
-from telemetryfs.parsers.model import ParseWarning, Telemetry
+from telemetryfs.parsers.model import Telemetry
 from telemetryfs.parsers.probe import Probe
 from telemetryfs.parsers.records import Record, Source, to_telemetry
 
@@ -151,7 +151,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     """
     probe = Probe.of(source, name)
     got = _Collected()
-    warnings: list[ParseWarning] = []
+    error: str | None = None
     reader = fitdecode.FitReader(
         _Reader(probe.file), check_crc=fitdecode.CrcCheck.DISABLED, keep_raw_chunks=False
     )
@@ -163,12 +163,11 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         if not got.gps:
             kind = TruncatedError if isinstance(exc, fitdecode.FitEOFError) else MalformedError
             raise kind(f"not a readable FIT file: {exc}") from None
-        warnings.append(
-            ParseWarning(None, f"FIT data damaged after {len(got.gps)} GPS samples: {exc}")
-        )
+        cut = isinstance(exc, fitdecode.FitEOFError)
+        error = f"FIT file {'cut short' if cut else 'damaged'} after {len(got.gps)} GPS samples"
     if not got.gps:
         raise UnsupportedError("FIT file without gps_metadata")
-    return _assemble(got, warnings)
+    return _assemble(got, error)
 
 
 def _offset_to_utc(got: _Collected) -> tuple[float | None, str]:
@@ -188,7 +187,7 @@ def _offset_to_utc(got: _Collected) -> tuple[float | None, str]:
     return None, "none"
 
 
-def _assemble(got: _Collected, warnings: list[ParseWarning]) -> Telemetry:
+def _assemble(got: _Collected, error: str | None) -> Telemetry:
     offset, clock = _offset_to_utc(got)
     first_sys = next((sys for sys, _, _ in got.gps if sys is not None), None)
     records = [
@@ -225,7 +224,7 @@ def _assemble(got: _Collected, warnings: list[ParseWarning]) -> Telemetry:
         creation_time=got.created,
         duration=_span(records),
         info=info,
-        warnings=warnings,
+        error=error,
     )
 
 
