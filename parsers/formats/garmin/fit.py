@@ -11,6 +11,7 @@ be days off, so it is never used for the track.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 import struct
 from typing import Any, BinaryIO
@@ -178,9 +179,11 @@ def _offset_to_utc(got: _Collected) -> tuple[float | None, str]:
     (utc - system) difference (ignoring strays more than 2 s from the median).
     """
     diffs = [utc - sys for sys, utc, _ in got.gps if sys is not None and utc is not None]
+    diffs = [d for d in diffs if math.isfinite(d)]
     if diffs:
         middle = statistics.median(diffs)
-        return max(d for d in diffs if abs(d - middle) <= 2.0), "gps_metadata.utc_timestamp"
+        near = [d for d in diffs if abs(d - middle) <= 2.0]
+        return max(near, default=middle), "gps_metadata.utc_timestamp"
     if got.correlation is not None:
         sys, utc = got.correlation
         return utc - sys, "timestamp_correlation"
@@ -245,7 +248,9 @@ def _clips(events: list[tuple[str, str, float]], offset: float | None) -> list[d
     return clips
 
 
-def _iso(t: float) -> str:
+def _iso(t: float) -> str | None:
+    if not -1e10 < t < 1e11:  # outside what datetime can show: a damaged field
+        return None
     return (
         dt.datetime.fromtimestamp(t, dt.UTC)
         .isoformat(timespec="milliseconds")
