@@ -10,6 +10,7 @@ be days off, so it is never used for the track.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import statistics
@@ -215,7 +216,7 @@ def _assemble(got: _Collected, error: str | None) -> Telemetry:
         info["timestamp_correlation_minus_utc_timestamp_s"] = round(utc - sys - offset, 3)
     if got.serial is not None:
         info["serial_number"] = got.serial
-    clips = _clips(got.events, offset)
+    clips = _clips(got.events, offset, first_sys)
     if clips:
         info["clips"] = clips
     # fitdecode names the product like "virb_360".
@@ -231,7 +232,9 @@ def _assemble(got: _Collected, error: str | None) -> Telemetry:
     )
 
 
-def _clips(events: list[tuple[str, str, float]], offset: float | None) -> list[dict[str, object]]:
+def _clips(
+    events: list[tuple[str, str, float]], offset: float | None, first_sys: float | None
+) -> list[dict[str, object]]:
     """The clips recorded while the FIT was written: video_start..video_end by clip uuid."""
     starts: dict[str, float] = {}
     clips: list[dict[str, object]] = []
@@ -241,6 +244,9 @@ def _clips(events: list[tuple[str, str, float]], offset: float | None) -> list[d
         elif clip in starts:
             start = starts.pop(clip)
             entry: dict[str, object] = {"uuid": clip, "duration_s": round(sys - start, 3)}
+            if first_sys is not None:  # on the track's video_time axis (slice_to_clip)
+                entry["from_s"] = round(start - first_sys, 3)
+                entry["to_s"] = round(sys - first_sys, 3)
             if offset is not None:
                 entry["start_utc"] = _iso(start + offset)
                 entry["end_utc"] = _iso(sys + offset)
@@ -261,3 +267,37 @@ def _iso(t: float) -> str | None:
 def _span(records: list[Record]) -> float | None:
     times = [r.utc for r in records if r.utc is not None]
     return max(times) - min(times) if times else None
+
+
+def slice_to_clip(track: Telemetry, clip_uuid: str) -> Telemetry | None:
+    """The part of a FIT track recorded during one clip (``camera_event`` video_start to
+    video_end), timed from the clip's start; None when the FIT does not name the clip.
+
+    A VIRB clip names its FIT through the ``camera_file_uuid`` (which ends in the
+    FIT's file name), the same string as the clip's ``VIRBactioncamera`` uuid.
+    """
+    clips = track.info.get("clips") or []
+    clip = next((c for c in clips if c.get("uuid") == clip_uuid and "from_s" in c), None)
+    if clip is None:
+        return None
+    start, end = float(clip["from_s"]), float(clip["to_s"])
+    gps = tuple(
+        dataclasses.replace(s, video_time=s.video_time - start)
+        for s in track.gps
+        if s.video_time is not None and start <= s.video_time <= end
+    )
+    streams = tuple(
+        dataclasses.replace(s, sample_count=len(gps)) if s.name == "gps" else s
+        for s in track.streams
+    )
+    info = dict(track.info, clip=clip_uuid, records=len(gps))
+    info.pop("clips", None)
+    return dataclasses.replace(
+        track,
+        gps=gps,
+        gps_stream="gps" if gps else None,
+        streams=streams if gps else (),
+        raw_files=(),
+        duration=end - start,
+        info=info,
+    )
