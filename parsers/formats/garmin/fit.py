@@ -28,16 +28,18 @@ from telemetryfs.parsers.records import Record, Source, to_telemetry
 SOURCE = Source(format="garmin-fit", fourcc="FIT", label="Garmin FIT gps_metadata")
 _SEMICIRCLE = 180.0 / 2**31
 _CHUNK = 1 << 20
-# fitdecode reports damage with its own errors; a few plain ones escape it on
-# garbage (a definition whose base type does not fit its size).
+# fitdecode reports damage with its own errors; plain ones escape it on garbage
+# (struct.error on a short header, AssertionError where it checks a record
+# length with assert, ValueError/IndexError on a definition that does not fit).
 _LIBRARY_ERRORS = (
     fitdecode.FitError,
     struct.error,
+    AssertionError,
     ValueError,
-    KeyError,
-    IndexError,
+    LookupError,
     TypeError,
-    OverflowError,
+    AttributeError,
+    ArithmeticError,
 )
 
 
