@@ -157,7 +157,11 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     got = _Collected()
     error: str | None = None
     reader = fitdecode.FitReader(
-        _Reader(probe.file), check_crc=fitdecode.CrcCheck.DISABLED, keep_raw_chunks=False
+        _Reader(probe.file),
+        check_crc=fitdecode.CrcCheck.DISABLED,
+        # Undefined developer fields decode as bytes, without warnings.warn from a worker thread.
+        error_handling=fitdecode.ErrorHandling.IGNORE,
+        keep_raw_chunks=False,
     )
     try:
         for frame in reader:
