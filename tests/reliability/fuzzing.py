@@ -192,9 +192,9 @@ class Target:
 # Two whole-pipeline targets, then every parser entry point the registry declares.
 TARGETS: dict[str, Target] = {
     "telemetry.extract": Target(
-        _file_target, ("mp4", "gopro_cut", "gpmf", "jpeg", "avi", "ts", "nmea", "dashcam")
+        _file_target, ("mp4", "gopro_cut", "gpmf", "jpeg", "avi", "ts", "nmea", "dashcam", "fit")
     ),
-    "detect.sniff": Target(_sniff_target, ("mp4", "gpmf", "jpeg", "avi", "ts", "nmea")),
+    "detect.sniff": Target(_sniff_target, ("mp4", "gpmf", "jpeg", "avi", "ts", "nmea", "fit")),
     **{
         entry.name: Target(_bytes_target(entry.run), entry.seeds)
         for fmt in registry.FORMATS
