@@ -33,9 +33,8 @@ log = logging.getLogger(__name__)
 
 # Bump whenever any generated output or the pickled model changes shape:
 # it invalidates every disk cache entry, like ratarmount's index version.
-GENERATOR_VERSION = (
-    4  # 2: track.gpx one line per point; 3: Extent.part, StreamCodec; 4: Garmin, Vueroid
-)
+# 2: track.gpx one line per point; 3: Extent.part, StreamCodec; 4: Garmin, Vueroid.
+GENERATOR_VERSION = 4
 
 T = TypeVar("T")
 
