@@ -36,6 +36,7 @@ GPMF = "gpmf"
 JPEG = "jpeg"
 NMEA = "nmea"
 SRT = "srt"  # DJI drone subtitles
+FIT = "fit"  # Garmin FIT (a VIRB's GPS log)
 
 VIDEO_KINDS = frozenset({MP4, AVI, TS})
 
@@ -73,6 +74,8 @@ def sniff(head: bytes, name: str = "") -> str | None:
             return MP4
     if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"AVIX"):
         return AVI
+    if len(head) >= 12 and head[0] in (12, 14) and head[8:12] == b".FIT":
+        return FIT
     if _is_ts(head):
         return TS
     if _is_gpmf(head):

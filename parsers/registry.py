@@ -11,6 +11,7 @@ from functools import cache
 from telemetryfs.parsers.format import Format, Traits
 from telemetryfs.parsers.formats import (
     dji_srt,
+    garmin,
     gopro,
     ligogps,
     mapcam,
@@ -18,17 +19,20 @@ from telemetryfs.parsers.formats import (
     novatek,
     seventymai,
     sstar,
+    vueroid,
 )
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
     *seventymai.FORMATS,
+    *vueroid.FORMATS,
     *novatek.FORMATS,
     *sstar.FORMATS,
     *ligogps.FORMATS,
     *mapcam.FORMATS,
     *nmea_log.FORMATS,
     *dji_srt.FORMATS,
+    *garmin.FORMATS,
 )
 
 

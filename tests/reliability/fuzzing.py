@@ -192,9 +192,9 @@ class Target:
 # Two whole-pipeline targets, then every parser entry point the registry declares.
 TARGETS: dict[str, Target] = {
     "telemetry.extract": Target(
-        _file_target, ("mp4", "gopro_cut", "gpmf", "jpeg", "avi", "ts", "nmea", "dashcam")
+        _file_target, ("mp4", "gopro_cut", "gpmf", "jpeg", "avi", "ts", "nmea", "dashcam", "fit")
     ),
-    "detect.sniff": Target(_sniff_target, ("mp4", "gpmf", "jpeg", "avi", "ts", "nmea")),
+    "detect.sniff": Target(_sniff_target, ("mp4", "gpmf", "jpeg", "avi", "ts", "nmea", "fit")),
     **{
         entry.name: Target(_bytes_target(entry.run), entry.seeds)
         for fmt in registry.FORMATS
@@ -269,6 +269,14 @@ def _builders(kind: str) -> list[bytes]:
         return [b.mapcam_avi([riff_chunk(b"00dc", b"v" * 33), b.mapcam_record(fix)])]
     if kind == "novatek":
         return [b.novatek_mp4([b.novatek_block(fix), b.novatek_block(fix, layout=16)])]
+    if kind == "garmin-uuid":
+        from tests.footage.garmin import garmin_uuid_box, route
+
+        mvhd = box(b"mvhd", bytes(100))
+        return [
+            box(b"ftyp", b"mp42")
+            + box(b"moov", mvhd + garmin_uuid_box(route(6, lead_without_fix=2)))
+        ]
     if kind == "70mai":
         slots = b.seventymai_slot(0, 50.1, -3.2, 30.0) + b.seventymai_slot(1, 50.1, -3.2, 31.0)
         return [box(b"ftyp", b"mp42") + box(b"moov", b.mvhd()) + box(b"GPS ", slots)]
@@ -279,6 +287,29 @@ def _ligogps() -> list[bytes]:
     """Real LigoGPS blocks, placed in an MP4's mdat as the cameras write them."""
     ftyp = _box(b"ftyp", b"mp42\0\0\0\0")
     return [ftyp + _box(b"mdat", blk) for blk in _samples("novatek-blocks/*ligogps*.bin")]
+
+
+def _fit_seed(path: Path, gps: int = 12) -> bytes:
+    """A small FIT file cut from a real one: every definition, the few messages a track
+    needs and ``gps`` gps_metadata (the whole file decodes at ~50 cases a second)."""
+    import fitdecode
+
+    wanted = {"file_id", "device_info", "camera_event", "timestamp_correlation"}
+    header, body = b"", b""
+    with fitdecode.FitReader(str(path), keep_raw_chunks=True) as reader:
+        for frame in reader:
+            if isinstance(frame, fitdecode.FitHeader):
+                header = bytearray(frame.chunk.bytes)
+            elif isinstance(frame, fitdecode.FitDefinitionMessage):
+                body += frame.chunk.bytes
+            elif isinstance(frame, fitdecode.FitDataMessage):
+                if frame.name == "gps_metadata" and gps > 0:
+                    gps -= 1
+                    body += frame.chunk.bytes
+                elif frame.name in wanted:
+                    body += frame.chunk.bytes
+    struct.pack_into("<I", header, 4, len(body))
+    return bytes(header) + body + b"\0\0"  # the file CRC (not checked)
 
 
 @cache
@@ -314,6 +345,10 @@ def seeds(kind: str) -> tuple[bytes, ...]:
     elif kind == "dji-srt":
         # Cues repeat one shape: the first 8 KB of a file hold every kind of line it has.
         found += _samples("dji-srt/*/*.SRT", 8192) + _samples("dji-srt/*/*.srt", 8192)
+    elif kind == "vueroid":
+        found += _samples("dashcam-more/dashcamigo/vueroid-*.mp4", cap)
+    elif kind == "fit":
+        found += [_fit_seed(p) for p in sorted(SAMPLES.glob("garmin-virb/trek-view/*.fit"))]
     found += _generated(kind) + _builders(kind)
     return tuple(s for s in found if s)
 

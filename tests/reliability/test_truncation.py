@@ -22,6 +22,8 @@ from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.model import Extent, Telemetry
 from tests.builders import box, riff_chunk
 from tests.footage import make_gopro, make_mapcam, make_novatek
+from tests.footage.garmin import make_garmin_dashcam
+from tests.footage.garmin import route as garmin_route
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
 from tests.paths import SAMPLES
 from tests.reliability.conftest import MountFactory, serve_folder
@@ -36,6 +38,8 @@ SAMPLE_GROUPS = {
     "other": "other/*",
     "dashcamigo": "dashcam/dashcamigo/*",
     "70mai": "dashcam/70mai/*",
+    "garmin-virb": "garmin-virb/trek-view/*",
+    "dashcam-more": "dashcam-more/dashcamigo/*",
 }
 CORRUPT_GROUPS = {"70mai"}
 
@@ -115,6 +119,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_novatek(d / "2026_0406_164610_002.MOV", duration_s=6.0, video_mbps=0.5, container="mov")
     make_novatek(d / "2026_0406_164710_003.MP4", duration_s=6.0, video_mbps=0.5, index=False)
     make_mapcam(d / "MC_20260406_150512_0001.AVI", duration_s=5.0, video_mbps=0.5)
+    make_garmin_dashcam(d / "GRMN0001.MP4", garmin_route(30, lead_without_fix=3))
     return d
 
 
