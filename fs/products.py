@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telemetryfs.parsers import extract
+from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream
@@ -207,6 +207,7 @@ def read_raw(
                 got = os.preadv(fd, [view[at : at + take]], piece.offset + skip, flags)
             except BlockingIOError:
                 raise NotCachedError from None
+            source.TOTALS.add(got)
             if got != take:
                 if cached_only and piece.offset + skip + take <= os.fstat(fd).st_size:
                     raise NotCachedError  # partly cached: the rest must come from the disk
@@ -218,6 +219,7 @@ def read_raw(
 
 def _pread_exact(fd: int, size: int, offset: int) -> bytes:
     data = os.pread(fd, size, offset)
+    source.TOTALS.add(len(data))
     if len(data) != size:
         raise _source_shrank()
     return data

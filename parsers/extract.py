@@ -26,6 +26,7 @@ from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedErro
 from telemetryfs.parsers.format import Clock, Format
 from telemetryfs.parsers.model import Extent, ParseWarning, RawFile, Stream, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
+from telemetryfs.parsers.source import LocalSource
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ Opener = Callable[[str], BinaryIO]
 
 
 def open_file(path: str) -> BinaryIO:
-    return open(path, "rb", buffering=0)
+    """A local source (parsers/source.py): positioned reads, prefetch by fadvise, counted."""
+    return LocalSource(path)
 
 
 def extract(

@@ -26,7 +26,7 @@ from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.options import Options, Stats
 from telemetryfs.fs.products import Entry, StreamIndex
 from telemetryfs.fs.recordings import RecordingKey
-from telemetryfs.parsers import extract
+from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.join import PartInput
 from telemetryfs.parsers.model import Stream, Telemetry
@@ -369,7 +369,7 @@ class Store:
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs
-        return self.stats.as_dict()
+        return {**self.stats.as_dict(), **source.TOTALS.snapshot()}
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking I/O in a worker thread under the I/O limiter."""
