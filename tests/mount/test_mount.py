@@ -402,7 +402,7 @@ def test_show_other_passes_other_files_through_read_only(mount: MountFactory, ca
 def test_stats_count_the_source_bytes_and_requests(mount: MountFactory, card: Path) -> None:
     m = mount(card)
     before = m.stats()
-    assert before["source_bytes_read"] >= 0 and before["source_requests"] >= 0
+    assert set(before) >= {"source_bytes_read", "source_requests"}
     clip = card / "DCIM/100GOPRO/hero8-trimmed.mp4"
     (m.path / "DCIM/100GOPRO/hero8-trimmed.mp4/info.json").read_bytes()
     after = m.stats()
