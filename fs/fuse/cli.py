@@ -346,6 +346,11 @@ def daemonize(config: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["export"]:
+        from telemetryfs.fs.export.run import main as export_main
+
+        return export_main(args[1:])
     try:
         config = parse_args(argv)
     except UsageError as exc:
