@@ -22,6 +22,9 @@ class Options:
     recordings: str | None = "recordings"
     # A dashcam drive ends where segments pause longer than this beyond their length.
     trip_gap_s: float = 600.0
+    # A remote SOURCE: how long its listing is trusted, and fsspec storage options.
+    list_ttl_s: float = 30.0
+    storage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

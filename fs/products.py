@@ -22,6 +22,7 @@ Three kinds of file, by how their bytes come to be:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
 import os
 from array import array
@@ -174,6 +175,15 @@ class NotCachedError(Exception):
 # (parsers/source.py) such as a remote object.
 Fd = int | source.Source
 Fds = Fd | Sequence[Fd]
+
+
+def close_source(fd: Fd) -> None:
+    """Close a local descriptor or a Source (a remote one checks its version on close)."""
+    if isinstance(fd, int):
+        os.close(fd)
+        return
+    with contextlib.suppress(OSError):  # the bytes were served already; nothing to undo
+        fd.close()
 
 
 def fd_of(fds: Fds, part: int) -> Fd:

@@ -34,6 +34,8 @@ class Source(Protocol):
 
     def prefetch(self, ranges: list[tuple[int, int]]) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class Counters:
     """Bytes read from sources and the requests that read them (thread-safe)."""

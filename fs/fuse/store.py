@@ -58,6 +58,9 @@ class Store:
     def __init__(self, options: Options, stats: Stats | None = None) -> None:
         self.options = options
         self.stats = stats or Stats()
+        # How parses open a source: local files share the GIL (fuse/gil.py); a
+        # remote source's opener (fs/remote/) is set by the command line.
+        self.opener: extract.Opener = open_sharing_gil
         budget = max(options.cache_mb, 8) * 1024 * 1024
         self._telemetry: LruCache[Parsed] = LruCache(budget // 2, _telemetry_cost)
         self._bytes: LruCache[bytes] = LruCache(budget * 3 // 8, len)
@@ -176,7 +179,7 @@ class Store:
         self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
         log.debug("parse %s (full=%s)", key.path, full)
         return view.parse(
-            key, full=full, time_offset_s=self.options.time_offset_s, opener=open_sharing_gil
+            key, full=full, time_offset_s=self.options.time_offset_s, opener=self.opener
         )
 
     async def _from_disk(self, key: Key, full: bool) -> Parsed | ParseError | None:

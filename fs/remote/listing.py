@@ -47,29 +47,37 @@ def mtime_ns(info: dict[str, Any]) -> int:
     return 0
 
 
-def list_objects(store: RemoteStore) -> list[RemoteObject]:
-    """Every object below the store's root, with its sniffed container (sorted by path)."""
+def list_objects(
+    store: RemoteStore, sniffed: dict[tuple[str, str], str | None] | None = None
+) -> list[RemoteObject]:
+    """Every object below the store's root, with its sniffed container (sorted by path).
+
+    ``sniffed``: containers already known by (path, version); new ones are added.
+    """
     found: dict[str, dict[str, Any]] = retrying(
         lambda: store.fs.find(store.root, detail=True, withdirs=False)
     )
     TOTALS.add(0)
+    sniffed = {} if sniffed is None else sniffed
     infos = sorted(
         (path, info) for path, info in found.items() if info.get("type", "file") == "file"
     )
-    heads = _heads(store, [(p, int(i.get("size") or 0)) for p, i in infos])
-    objects = []
-    for (path, info), head in zip(infos, heads, strict=True):
+    for path, info in infos:
         store.remember(path, info)
-        objects.append(
-            RemoteObject(
-                path,
-                int(info.get("size") or 0),
-                version_of(info),
-                mtime_ns(info),
-                _sniff(store, path, head),
-            )
+    new = [(p, i) for p, i in infos if (p, version_of(i)) not in sniffed]
+    heads = _heads(store, [(p, int(i.get("size") or 0)) for p, i in new])
+    for (path, info), head in zip(new, heads, strict=True):
+        sniffed[(path, version_of(info))] = _sniff(store, path, head)
+    return [
+        RemoteObject(
+            path,
+            int(info.get("size") or 0),
+            version_of(info),
+            mtime_ns(info),
+            sniffed[(path, version_of(info))],
         )
-    return objects
+        for path, info in infos
+    ]
 
 
 def _heads(store: RemoteStore, objects: list[tuple[str, int]]) -> list[bytes]:

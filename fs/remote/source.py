@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -119,7 +120,7 @@ def _storage_defaults(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
 class RemoteStore:
     """A filesystem (one per URL and options in a process) and what its listing said."""
 
-    _shared: ClassVar[dict[tuple[str, str], RemoteStore]] = {}
+    _shared: ClassVar[dict[tuple[str, str, int], RemoteStore]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, url: str, storage_options: dict[str, Any]) -> None:
@@ -132,7 +133,9 @@ class RemoteStore:
 
     @classmethod
     def shared(cls, url: str, storage_options: dict[str, Any]) -> RemoteStore:
-        key = (url, repr(sorted(storage_options.items())))
+        # By process too: a forked daemon (or a Dask worker) must not reuse its
+        # parent's filesystem, whose event loop thread did not survive the fork.
+        key = (url, repr(sorted(storage_options.items())), os.getpid())
         with cls._shared_lock:
             store = cls._shared.get(key)
             if store is None:
@@ -191,6 +194,8 @@ class RemoteSource:
         self._held = 0
         self._pos = 0
         self.closed = False
+        # A mount may read one open handle from two worker threads at once.
+        self._lock = threading.RLock()
         self.requests = 0
         self.bytes_fetched = 0
         self.rounds = 0
@@ -202,6 +207,10 @@ class RemoteSource:
         return self._size
 
     def pread(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            return self._pread(offset, size)
+
+    def _pread(self, offset: int, size: int) -> bytes:
         end = min(offset + size, self._size)
         if offset >= end:
             return b""
@@ -215,6 +224,10 @@ class RemoteSource:
         return found
 
     def prefetch(self, ranges: list[tuple[int, int]]) -> None:
+        with self._lock:
+            self._prefetch(ranges)
+
+    def _prefetch(self, ranges: list[tuple[int, int]]) -> None:
         wanted = [
             (o, min(o + s, self._size))
             for o, s in ranges
