@@ -12,6 +12,7 @@ import struct
 from typing import BinaryIO
 
 from telemetryfs.parsers.errors import TruncatedError
+from telemetryfs.parsers.source import SourceUnavailableError
 
 U8 = struct.Struct(">B")
 U16BE = struct.Struct(">H")
@@ -49,6 +50,8 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
     try:
         data = _pread(f, offset, size)
+    except SourceUnavailableError:
+        raise  # not the file's fault: the caller tries again later
     except (OSError, ValueError, OverflowError) as exc:
         raise TruncatedError(f"read failed: {exc}", offset=offset) from exc
     if len(data) != size:
@@ -62,6 +65,8 @@ def read_upto(f: BinaryIO, offset: int, size: int) -> bytes:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
     try:
         return _pread(f, offset, size)
+    except SourceUnavailableError:
+        raise  # not the file's fault: the caller tries again later
     except (OSError, ValueError, OverflowError) as exc:
         raise TruncatedError(f"read failed: {exc}", offset=offset) from exc
 

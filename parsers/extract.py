@@ -26,7 +26,7 @@ from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedErro
 from telemetryfs.parsers.format import Clock, Format
 from telemetryfs.parsers.model import Extent, ParseWarning, RawFile, Stream, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.source import LocalSource
+from telemetryfs.parsers.source import LocalSource, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ def extract(
         with opener(os.fspath(path)) as f:
             probe = Probe.of(f, name)
             telemetry = with_integrity(_extract_probe(probe, full), f, probe.container)
+    except SourceUnavailableError:
+        raise
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if sidecar is not None:
@@ -215,6 +217,8 @@ def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> Teleme
             if fmt is None or fmt.merge is None:
                 raise UnsupportedError(f"{name} is not a sidecar this tool reads")
             side = fmt.extract(probe, True)
+    except SourceUnavailableError:
+        raise
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     return fmt.merge(telemetry, side)

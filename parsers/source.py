@@ -37,6 +37,14 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+class SourceUnavailableError(OSError):
+    """The source could not be read just now (a network error, a server gone).
+
+    Not the file's fault: extract() lets it through rather than calling the file
+    damaged, so nothing remembers it as a parse failure; the next try reads again.
+    """
+
+
 class Counters:
     """Bytes read from sources and the requests that read them (thread-safe)."""
 

@@ -28,6 +28,7 @@ from telemetryfs.fs.export.catalog import ClipRef, SourceSpec, is_url, list_clip
 from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.model import Telemetry
+from telemetryfs.parsers.source import SourceUnavailableError
 
 log = logging.getLogger("telemetryfs.export")
 
@@ -78,6 +79,8 @@ def parse_clip(batch: Batch, clip: ClipRef, full: bool) -> tuple[Telemetry | Non
         return t, None
     except ParseError as exc:
         return None, str(exc)
+    except SourceUnavailableError:
+        raise  # the network, not the clip: the task fails and is retried, no row says "bad"
     except Exception as exc:  # one clip never takes the batch down
         log.warning("%s: unexpected %s", clip.rel, exc, exc_info=True)
         return None, f"{type(exc).__name__}: {exc}"
@@ -201,7 +204,7 @@ def run_batches(
     else:
         client = Client(dask)
     try:
-        futures = client.map(export_batch, batches, pure=False)
+        futures = client.map(export_batch, batches, pure=False, retries=2)
         for future in as_completed(futures):
             on_done(future.result())
     finally:
@@ -235,7 +238,13 @@ def export(
     spec = SourceSpec(source if is_url(source) else os.path.abspath(source), storage_options or {})
     out_path = Path(out).absolute()
     out_path.mkdir(parents=True, exist_ok=True)
-    clips = list_clips(spec)
+    try:
+        clips = list_clips(spec)
+    except Exception as exc:  # credentials, a missing bucket, an endpoint: one line
+        from telemetryfs.fs.remote.options import UsageError
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UsageError(f"cannot list {source}: {type(exc).__name__}: {first}") from None
     if fmt == PARQUET:
         todo, skipped = plan(clips, out_path, overwrite)
     else:

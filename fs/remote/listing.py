@@ -8,6 +8,7 @@ other files, are fetched in one concurrent round of small range requests.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from telemetryfs.fs.export.catalog import ClipRef
 from telemetryfs.fs.remote.source import RemoteSource, RemoteStore, retrying, version_of
 from telemetryfs.parsers import detect, registry
 from telemetryfs.parsers.errors import ParseError
-from telemetryfs.parsers.source import TOTALS
+from telemetryfs.parsers.source import TOTALS, SourceUnavailableError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,12 @@ class RemoteObject:
 
 def mtime_ns(info: dict[str, Any]) -> int:
     """LastModified (S3), updated (GCS) or mtime, in ns since the epoch (0 if unknown)."""
-    value = info.get("LastModified") or info.get("updated") or info.get("mtime")
+    value = (
+        info.get("LastModified")
+        or info.get("Last-Modified")
+        or info.get("updated")
+        or info.get("mtime")
+    )
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -41,9 +47,13 @@ def mtime_ns(info: dict[str, Any]) -> int:
         return int(value * 1e9)
     if isinstance(value, str):
         try:
-            return int(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1e9)
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return 0
+            try:
+                when = email.utils.parsedate_to_datetime(value)  # HTTP's Last-Modified
+            except (TypeError, ValueError):
+                return 0
+        return int(when.timestamp() * 1e9)
     return 0
 
 
@@ -62,7 +72,12 @@ def list_objects(
     infos = sorted(
         (path, info) for path, info in found.items() if info.get("type", "file") == "file"
     )
-    for path, info in infos:
+    for k, (path, info) in enumerate(infos):
+        if info.get("size") is None:
+            # An HTTP index page names files without sizes: ask each one (HEAD).
+            info = retrying(lambda p=path: store.fs.info(p))
+            TOTALS.add(0)
+            infos[k] = (path, info)
         store.remember(path, info)
     new = [(p, i) for p, i in infos if (p, version_of(i)) not in sniffed]
     heads = _heads(store, [(p, int(i.get("size") or 0)) for p, i in new])
@@ -101,6 +116,8 @@ def _sniff(store: RemoteStore, path: str, head: bytes) -> str | None:
         kind = detect.sniff_file(source, name, head)  # type: ignore[arg-type]
         source.closed = True  # nothing to check: only the head was read
         return kind
+    except SourceUnavailableError:
+        raise  # the server, not the file: not remembered as "not footage"
     except (OSError, ParseError):
         return None
 

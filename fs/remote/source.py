@@ -35,7 +35,7 @@ import fsspec
 from fsspec.utils import merge_offset_ranges
 
 from telemetryfs.parsers.extract import Opener
-from telemetryfs.parsers.source import TOTALS
+from telemetryfs.parsers.source import TOTALS, SourceUnavailableError
 
 # The smallest request: a box header read costs a round trip either way.
 MIN_FETCH = 64 * 1024
@@ -43,19 +43,22 @@ MIN_FETCH = 64 * 1024
 MERGE_GAP = 256 * 1024
 # No single merged request larger than this (so a batch spreads over connections).
 MAX_BLOCK = 8 * 1024 * 1024
-# What one open object keeps of what it fetched.
-CACHE_BYTES = 96 * 1024 * 1024
+# What is kept of the fetched bytes of one object version, and of how many
+# versions: the handles of a video's stream files share them (an IMU CSV and
+# its raw file read the same ranges).
+CACHE_BYTES = 48 * 1024 * 1024
+CACHED_OBJECTS = 2
 # Concurrent connections per filesystem (botocore's default of 10 starves batches).
 POOL_CONNECTIONS = 64
-RETRIES = 4
+RETRIES = 3
 RETRY_DEADLINE_S = 30.0
 TIMEOUT_S = 10.0
 
 VERSION_FIELDS = ("ETag", "etag", "generation", "VersionId", "version_id")
 
 
-class SourceChangedError(OSError):
-    """The object changed while it was read: the parse must not be used."""
+class SourceChangedError(SourceUnavailableError):
+    """The object changed while it was read: the parse must not be used (read it again)."""
 
     def __init__(self, path: str) -> None:
         super().__init__(errno.ESTALE, f"{path} changed while it was read")
@@ -117,6 +120,42 @@ def _storage_defaults(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
+class BlockCache:
+    """Fetched byte ranges of one object version, least recently used first out."""
+
+    def __init__(self, limit: int = CACHE_BYTES) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._starts: list[int] = []
+        self._held = 0
+
+    def get(self, start: int, end: int) -> bytes | None:
+        with self._lock:
+            i = bisect.bisect_right(self._starts, start) - 1
+            if i < 0:
+                return None
+            block_start = self._starts[i]
+            block = self._blocks[block_start]
+            if block_start + len(block) < end:
+                return None
+            self._blocks.move_to_end(block_start)
+            return block[start - block_start : end - block_start]
+
+    def put(self, start: int, data: bytes) -> None:
+        with self._lock:
+            if start in self._blocks:
+                self._held -= len(self._blocks.pop(start))
+                self._starts.remove(start)
+            self._blocks[start] = data
+            bisect.insort(self._starts, start)
+            self._held += len(data)
+            while self._held > self.limit and len(self._blocks) > 1:
+                old, block = self._blocks.popitem(last=False)
+                self._starts.remove(old)
+                self._held -= len(block)
+
+
 class RemoteStore:
     """A filesystem (one per URL and options in a process) and what its listing said."""
 
@@ -130,6 +169,7 @@ class RemoteStore:
         self.protocol = protocol
         self._known: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._caches: OrderedDict[tuple[str, str], BlockCache] = OrderedDict()
 
     @classmethod
     def shared(cls, url: str, storage_options: dict[str, Any]) -> RemoteStore:
@@ -141,6 +181,23 @@ class RemoteStore:
             if store is None:
                 store = cls._shared[key] = cls(url, storage_options)
             return store
+
+    def cache_for(self, path: str, version: str) -> BlockCache:
+        """The shared block cache of one object version."""
+        with self._lock:
+            cache = self._caches.get((path, version))
+            if cache is None:
+                cache = self._caches[(path, version)] = BlockCache()
+                while len(self._caches) > CACHED_OBJECTS:
+                    self._caches.popitem(last=False)
+            self._caches.move_to_end((path, version))
+            return cache
+
+    def forget(self, path: str, version: str) -> None:
+        """Drop what is known of an object that changed (its cache, its listed info)."""
+        with self._lock:
+            self._caches.pop((path, version), None)
+            self._known.pop(path, None)
 
     def remember(self, path: str, info: dict[str, Any]) -> None:
         """What a listing said of an object (its size and version), to skip a HEAD."""
@@ -172,9 +229,9 @@ def retrying(call: Any) -> Any:
             return call()
         except Exception as exc:
             if not _transient(exc) or attempt == RETRIES or time.monotonic() + delay > deadline:
-                if isinstance(exc, OSError):
+                if isinstance(exc, FileNotFoundError | PermissionError | SourceUnavailableError):
                     raise
-                raise OSError(errno.EIO, f"remote read failed: {exc}") from exc
+                raise SourceUnavailableError(errno.EIO, f"remote read failed: {exc}") from exc
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
@@ -189,9 +246,6 @@ class RemoteSource:
         info = store.info(path)
         self._size = int(info["size"])
         self.version = version_of(info)
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self._starts: list[int] = []
-        self._held = 0
         self._pos = 0
         self.closed = False
         # A mount may read one open handle from two worker threads at once.
@@ -263,9 +317,8 @@ class RemoteSource:
         if self.closed:
             return
         self.closed = True
-        self._blocks.clear()
-        self._starts.clear()
         if self.requests and version_of(self.store.info(self.path, fresh=True)) != self.version:
+            self.store.forget(self.path, self.version)  # its cached blocks may mix versions
             raise SourceChangedError(self.path)
 
     def __enter__(self) -> RemoteSource:
@@ -276,16 +329,13 @@ class RemoteSource:
 
     # --- fetching and the block cache --------------------------------------------------
 
+    @property
+    def _cache(self) -> BlockCache:
+        # Looked up on every use, so that an evicted object's blocks really go.
+        return self.store.cache_for(self.path, self.version)
+
     def _cached(self, start: int, end: int) -> bytes | None:
-        i = bisect.bisect_right(self._starts, start) - 1
-        if i < 0:
-            return None
-        block_start = self._starts[i]
-        block = self._blocks[block_start]
-        if block_start + len(block) < end:
-            return None
-        self._blocks.move_to_end(block_start)
-        return block[start - block_start : end - block_start]
+        return self._cache.get(start, end)
 
     def _fetch(self, ranges: list[tuple[int, int]]) -> None:
         """One round: the ranges, merged with their neighbours, fetched concurrently."""
@@ -302,7 +352,7 @@ class RemoteSource:
         self.rounds += 1
         for start, end, data in zip(starts, ends, blocks, strict=True):
             if len(data) != end - start:
-                raise OSError(errno.EIO, f"{self.path}: short read at {start}")
+                raise SourceUnavailableError(errno.EIO, f"{self.path}: short read at {start}")
             self._keep(start, bytes(data))
         self.requests += len(starts)
         nbytes = sum(e - s for s, e in zip(starts, ends, strict=True))
@@ -310,13 +360,4 @@ class RemoteSource:
         TOTALS.add(nbytes, len(starts))
 
     def _keep(self, start: int, data: bytes) -> None:
-        if start in self._blocks:
-            self._held -= len(self._blocks.pop(start))
-            self._starts.remove(start)
-        self._blocks[start] = data
-        bisect.insort(self._starts, start)
-        self._held += len(data)
-        while self._held > CACHE_BYTES and len(self._blocks) > 1:
-            old, block = self._blocks.popitem(last=False)
-            self._starts.remove(old)
-            self._held -= len(block)
+        self._cache.put(start, data)

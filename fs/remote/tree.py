@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import posixpath
 import stat
@@ -25,8 +26,12 @@ from telemetryfs.fs.cache import SourceKey
 from telemetryfs.fs.remote.listing import RemoteObject, list_objects, pair_clips
 from telemetryfs.fs.remote.source import RemoteSource, RemoteStore, version_of
 from telemetryfs.fs.tree import Kind, SourceEntry
+from telemetryfs.parsers.source import SourceUnavailableError
+
+log = logging.getLogger(__name__)
 
 DIR_MODE = stat.S_IFDIR | 0o555
+RELIST_AFTER_FAILURE_S = 1.0
 FILE_MODE = stat.S_IFREG | 0o444
 
 
@@ -58,12 +63,11 @@ class _Listing:
         self.stats[root] = dir_stat
         for obj in objects:  # every prefix between the root and an object is a directory
             parent = posixpath.dirname(obj.path)
-            while parent != root and parent.startswith(root + "/") and parent not in self.entries:
-                self.entries[parent] = []
+            while parent.startswith(root + "/") and parent not in self.stats:
                 self.stats[parent] = dir_stat
+                self.entries.setdefault(parent, [])
                 grand = posixpath.dirname(parent)
-                self.entries.setdefault(grand, [])
-                self.entries[grand].append(self._entry(parent, Kind.DIR))
+                self.entries.setdefault(grand, []).append(self._entry(parent, Kind.DIR))
                 parent = grand
         shown: set[str] = set()
         for video, sidecar in pair_clips(objects, root):
@@ -114,7 +118,15 @@ class RemoteTree:
     def _current(self) -> _Listing:
         with self._lock:
             if self._listing is None or time.monotonic() - self._listed_at >= self.list_ttl:
-                objects = list_objects(self.store, self._sniffed)
+                try:
+                    objects = list_objects(self.store, self._sniffed)
+                except SourceUnavailableError as exc:
+                    if self._listing is None:
+                        raise
+                    # The server is away: keep showing the last listing, try again soon.
+                    log.info("listing %s failed, keeping the last one: %s", self.url, exc)
+                    self._listed_at = time.monotonic() - self.list_ttl + RELIST_AFTER_FAILURE_S
+                    return self._listing
                 self.sniff_count = len(self._sniffed)
                 self._listing = _Listing(self.store.root, objects, self.show_other)
                 self._listed_at = time.monotonic()
