@@ -24,11 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telemetryfs.fs.export.catalog import ClipRef, SourceSpec, is_url, list_clips
-from telemetryfs.parsers import extract
-from telemetryfs.parsers.errors import ParseError
-from telemetryfs.parsers.model import Telemetry
-from telemetryfs.parsers.source import SourceUnavailableError
+from telemetryfs.fs.export.catalog import ClipRef, SourceSpec, is_url, list_clips, parse_clip
 
 log = logging.getLogger("telemetryfs.export")
 
@@ -66,39 +62,22 @@ class Done:
         return sum(e is not None for e in self.errors)
 
 
-def parse_clip(batch: Batch, clip: ClipRef, full: bool) -> tuple[Telemetry | None, str | None]:
-    """The parsed clip, or its error: a bad clip is a row with its error, never a crash."""
-    try:
-        t = extract.extract(
-            clip.location,
-            full=full,
-            sidecar=clip.sidecar,
-            time_offset_s=batch.time_offset_s,
-            opener=batch.spec.opener(),
-        )
-        return t, None
-    except ParseError as exc:
-        return None, str(exc)
-    except SourceUnavailableError:
-        raise  # the network, not the clip: the task fails and is retried, no row says "bad"
-    except Exception as exc:  # one clip never takes the batch down
-        log.warning("%s: unexpected %s", clip.rel, exc, exc_info=True)
-        return None, f"{type(exc).__name__}: {exc}"
-
-
 def export_batch(batch: Batch) -> Done:
     """Parse a batch of clips and write its files (the function each task runs)."""
     if batch.fmt == TREE:
         from telemetryfs.fs.export import tree
 
-        errors = [tree.write_clip(batch, clip) for clip in batch.clips]
+        errors = [
+            tree.write_clip(batch.spec, clip, batch.out, batch.time_offset_s)
+            for clip in batch.clips
+        ]
         return Done(tuple(c.rel for c in batch.clips), tuple(errors))
     from telemetryfs.fs.export import geoparquet as gp
 
     samples: dict[str, dict[str, list[Any]]] = {}
     rows, errors = [], []
     for clip in batch.clips:
-        t, error = parse_clip(batch, clip, full=False)
+        t, error = parse_clip(batch.spec, clip, full=False, time_offset_s=batch.time_offset_s)
         cid = gp.ClipId(clip.rel, clip.size, clip.version)
         rows.append(gp.clip_row(cid, t, error))
         errors.append(error)
@@ -311,3 +290,33 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def clips_arrow(source: str, storage_options: dict[str, Any] | None = None) -> Any:
+    """The clips of SOURCE as an Arrow table (rel, location, size, version, mtime_ns,
+    sidecar): what a Spark job distributes before calling :func:`samples_arrow`."""
+    import pyarrow as pa
+
+    spec = SourceSpec(source if is_url(source) else os.path.abspath(source), storage_options or {})
+    clips = list_clips(spec)
+    return pa.Table.from_pylist([{f: getattr(c, f) for f in ClipRef.__slots__} for c in clips])
+
+
+def samples_arrow(
+    batches: Iterable[Any], source: str, storage_options: dict[str, Any] | None = None
+) -> Any:
+    """Record batches of clips (as :func:`clips_arrow` gives) -> record batches of samples.
+
+    The same parse and columns as ``export_batch``, for engines that move Arrow
+    batches themselves (Spark's ``mapInArrow``; see the README).
+    """
+    from telemetryfs.fs.export import geoparquet as gp
+
+    spec = SourceSpec(source if is_url(source) else os.path.abspath(source), storage_options or {})
+    for record_batch in batches:
+        for row in record_batch.to_pylist():
+            clip = ClipRef(**row)
+            t, _ = parse_clip(spec, clip, full=False)
+            if t is not None and t.gps:
+                cid = gp.ClipId(clip.rel, clip.size, clip.version)
+                yield from gp.samples_table(gp.sample_rows(cid, t)).to_batches()

@@ -9,35 +9,30 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from telemetryfs.fs import products, view
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.export.catalog import ClipRef, SourceSpec, parse_clip
 from telemetryfs.parsers.model import Telemetry
 from telemetryfs.parsers.source import Source
-
-if TYPE_CHECKING:
-    from telemetryfs.fs.export.catalog import ClipRef
-    from telemetryfs.fs.export.run import Batch
 
 # Stream CSVs are written in pieces of this size, so an hour of IMU data
 # never sits in memory whole.
 PIECE = 4 * 1024 * 1024
 
 
-def write_clip(batch: Batch, clip: ClipRef) -> str | None:
-    """Write one clip's folder under OUT; returns its parse error, if any."""
-    from telemetryfs.fs.export.run import parse_clip
-
-    t, error = parse_clip(batch, clip, full=True)
+def write_clip(spec: SourceSpec, clip: ClipRef, out: str, time_offset_s: float = 0.0) -> str | None:
+    """Write one clip's folder under ``out``; returns its parse error, if any."""
+    t, error = parse_clip(spec, clip, full=True, time_offset_s=time_offset_s)
     key = SourceKey(clip.location, 0, 0, clip.size, clip.mtime_ns, clip.sidecar)
-    context = view.info_context(key, None, batch.time_offset_s)
+    context = view.info_context(key, None, time_offset_s)
     context["source_name"] = os.path.basename(clip.rel)
     context["error"] = error
-    folder = Path(batch.out) / clip.rel
+    folder = Path(out) / clip.rel
     folder.mkdir(parents=True, exist_ok=True)
     entries = products.list_entries(t)
-    with batch.spec.opener()(clip.location) as src:
+    with spec.opener()(clip.location) as src:
         for entry in entries:
             path = folder / entry.name
             path.parent.mkdir(parents=True, exist_ok=True)

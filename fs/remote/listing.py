@@ -13,7 +13,6 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from telemetryfs.fs.export.catalog import ClipRef
 from telemetryfs.fs.remote.source import RemoteSource, RemoteStore, retrying, version_of
 from telemetryfs.parsers import detect, registry
 from telemetryfs.parsers.errors import ParseError
@@ -157,22 +156,3 @@ def pair_clips(
 
 def relative(path: str, root: str) -> str:
     return posixpath.relpath(path, root) if root else path
-
-
-def list_remote_clips(url: str, storage_options: dict[str, Any]) -> list[ClipRef]:
-    """The clips of a remote prefix, as ClipRefs for the exporter."""
-    store = RemoteStore.shared(url, storage_options)
-    clips = []
-    for obj, sidecar in pair_clips(list_objects(store), store.root):
-        version = obj.version if sidecar is None else f"{obj.version}+{sidecar.version}"
-        clips.append(
-            ClipRef(
-                relative(obj.path, store.root),
-                obj.path,
-                obj.size,
-                version,
-                obj.mtime_ns,
-                sidecar.path if sidecar else None,
-            )
-        )
-    return clips

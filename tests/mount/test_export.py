@@ -196,3 +196,23 @@ def test_export_usage_errors_are_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0
     assert "not a directory" in done.stderr
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_the_arrow_batch_function_gives_the_exported_samples(card: Path, tmp_path: Path) -> None:
+    """What the README's Spark recipe calls (mapInArrow) yields the export's samples."""
+    out = tmp_path / "out"
+    run.export(str(card), out)
+    clips = run.clips_arrow(str(card))
+    batches = list(run.samples_arrow(clips.to_batches(max_chunksize=3), str(card)))
+    import pyarrow as pa
+
+    got = pa.Table.from_batches(batches).sort_by(
+        [("source", "ascending"), ("video_time_s", "ascending")]
+    )
+    want = duckdb.sql(
+        f"select * exclude (date) from read_parquet('{out}/samples/**/*.parquet', hive_partitioning=true)"
+        " order by source, video_time_s"
+    ).arrow().read_all()
+    assert got.num_rows == want.num_rows > 100
+    assert got.column("source").to_pylist() == want.column("source").to_pylist()
+    assert got.column("lat").to_pylist() == want.column("lat").to_pylist()
