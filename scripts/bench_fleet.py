@@ -62,8 +62,6 @@ def bench_remote(
 
 
 def _export_on(workers: int, card: Path, out: Path) -> dict[str, Any]:
-    import resource
-
     from dask.distributed import Client, LocalCluster
 
     from telemetryfs.fs.export import run
@@ -80,7 +78,12 @@ def _export_on(workers: int, card: Path, out: Path) -> dict[str, Any]:
         seconds = time.perf_counter() - started
 
         def peak_rss_mb() -> float:
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            # VmHWM, not ru_maxrss: a spawned worker's ru_maxrss keeps the peak of the
+            # process it was forked from (Linux preserves it across execve).
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+            return float("nan")
 
         peaks = client.run(peak_rss_mb)
     return {
