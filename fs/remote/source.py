@@ -39,8 +39,10 @@ from telemetryfs.parsers.source import TOTALS, SourceUnavailableError
 
 # The smallest request: a box header read costs a round trip either way.
 MIN_FETCH = 64 * 1024
-# Ranges closer than this are fetched as one (a request costs ~ this many bytes).
-MERGE_GAP = 256 * 1024
+# Ranges closer than this are fetched as one. Small: the requests of a batch run
+# concurrently, so a gap saves no round trip, only a request, and a low-bitrate
+# clip (telemetry every ~250 KB) would otherwise be fetched whole.
+MERGE_GAP = 32 * 1024
 # No single merged request larger than this (so a batch spreads over connections).
 MAX_BLOCK = 8 * 1024 * 1024
 # What is kept of the fetched bytes of one object version, and of how many

@@ -209,10 +209,14 @@ def test_the_arrow_batch_function_gives_the_exported_samples(card: Path, tmp_pat
     got = pa.Table.from_batches(batches).sort_by(
         [("source", "ascending"), ("video_time_s", "ascending")]
     )
-    want = duckdb.sql(
-        f"select * exclude (date) from read_parquet('{out}/samples/**/*.parquet', hive_partitioning=true)"
-        " order by source, video_time_s"
-    ).arrow().read_all()
+    want = (
+        duckdb.sql(
+            f"select * exclude (date) from read_parquet('{out}/samples/**/*.parquet', hive_partitioning=true)"
+            " order by source, video_time_s"
+        )
+        .arrow()
+        .read_all()
+    )
     assert got.num_rows == want.num_rows > 100
     assert got.column("source").to_pylist() == want.column("source").to_pylist()
     assert got.column("lat").to_pylist() == want.column("lat").to_pylist()

@@ -41,9 +41,18 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
     server.stop()
 
 
+GENERATED = "DCIM/101GOPRO/GX010002.MP4"
+
+
 @pytest.fixture(scope="module")
 def card(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_card(tmp_path_factory.mktemp("remote") / "card")
+    """The shared samples' card, and a generated 5-minute GoPro clip of real size (~75 MB)."""
+    root = make_card(tmp_path_factory.mktemp("remote") / "card")
+    (root / GENERATED).parent.mkdir()
+    make_gopro(
+        root / GENERATED, duration_s=300.0, gps="gps9", model="HERO11 Black", seed=3, video_mbps=2.0
+    )
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +113,30 @@ def test_s3_mount_serves_what_the_local_mount_serves(
     assert 0 < stats["source_bytes_read"] < total
     assert stats["source_requests"] > 0
     assert local.stats()["source_bytes_read"] > 0
+
+
+def test_a_gopro_clip_on_s3_is_read_in_a_few_rounds_under_two_percent(
+    card: Path, s3_card: str, seaweed: Seaweed
+) -> None:
+    opened: list[RemoteSource] = []
+    for full in (False, True):
+        store = RemoteStore(s3_card, seaweed.options())  # nothing cached from the last run
+
+        def opener(path: str, store: RemoteStore = store) -> Any:
+            opened.append(RemoteSource(store, path))
+            return opened[-1]
+
+        opened.clear()
+        t = extract.extract(f"{BUCKET}/card/{GENERATED}", full=full, opener=opener)
+        assert t.gps == extract.extract(card / GENERATED, full=full).gps
+        (src,) = opened
+        size = (card / GENERATED).stat().st_size
+        print(
+            f"\n5-minute GoPro on S3 (full={full}): {src.bytes_fetched} of {size} bytes "
+            f"({src.bytes_fetched / size:.3%}), {src.requests} requests in {src.rounds} rounds"
+        )
+        assert src.bytes_fetched <= 0.02 * size
+        assert src.rounds <= 6
 
 
 def test_s3_export_equals_the_local_export(
