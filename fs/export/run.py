@@ -284,6 +284,9 @@ def main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"telemetryfs: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the source went away mid-run (after the retries)
+        print(f"telemetryfs: export stopped: {exc}", file=sys.stderr)
+        return 1
     print(
         f"exported {summary.clips} clips ({summary.failed} failed, {summary.skipped} already "
         f"exported) in {summary.seconds:.1f} s",

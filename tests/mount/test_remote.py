@@ -311,3 +311,21 @@ def test_a_remote_that_cannot_be_listed_is_one_line_and_exit_1(
         assert done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith("telemetryfs: "), done.stderr
         assert not os.path.ismount(mnt)
+
+
+def test_the_listing_is_cached_for_list_ttl_seconds(
+    mount: MountFactory, card: Path, seaweed: Seaweed, s3_env: None
+) -> None:
+    fs: Any = seaweed.fs()
+    clip = card / "DCIM/100GOPRO/hero5-trimmed.mp4"
+    fs.put(str(clip), f"{BUCKET}/ttl/a.mp4")
+    slow = mount(f"s3://{BUCKET}/ttl", "-o", "list_ttl=60")  # type: ignore[arg-type]
+    quick = mount(f"s3://{BUCKET}/ttl", "-o", "list_ttl=1")  # type: ignore[arg-type]
+    assert os.listdir(slow.path) == os.listdir(quick.path) == ["a.mp4"]
+    fs.put(str(clip), f"{BUCKET}/ttl/b.mp4")
+    time.sleep(2.5)  # past list_ttl=1 and the kernel's 1 s entry timeout
+    assert sorted(os.listdir(quick.path)) == ["a.mp4", "b.mp4"]
+    assert os.listdir(slow.path) == ["a.mp4"]  # its listing is still trusted
+    assert (quick.path / "b.mp4/track.gpx").read_bytes() == (
+        quick.path / "a.mp4/track.gpx"
+    ).read_bytes().replace(b"a.mp4", b"b.mp4")
