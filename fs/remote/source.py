@@ -10,10 +10,12 @@ block.
 
 Versions: the key of an object is (path, size, ETag / generation /
 VersionId), never ``fs.ukey`` (which hashes a listing's whole info dict,
-LastModified included, and differs between backends). A parse never mixes
-two versions: closing the source checks the version again, and a change
-raises :class:`SourceChangedError` (the parse is dropped, the next one reads
-the new object).
+LastModified included, and differs between backends). A read never mixes
+two versions: on S3 and HTTP every range request carries ``If-Match: ETAG``
+(s3fs's ``cat_file`` cannot pass one, so S3 ranges are the same GetObject
+calls made here), and a 412 raises :class:`SourceChangedError`; on other
+stores closing the source checks the version again. Either way the parse
+is dropped, its cached blocks too, and the next one reads the new object.
 
 Transient failures (a 503, a timeout, a dropped connection) are retried a
 few times with a backoff inside a bounded total time; then the read fails
@@ -23,6 +25,7 @@ into EIO.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import errno
 import os
@@ -32,6 +35,7 @@ from collections import OrderedDict
 from typing import Any, BinaryIO, ClassVar, cast
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.utils import merge_offset_ranges
 
 from telemetryfs.parsers.extract import Opener
@@ -56,6 +60,8 @@ RETRIES = 3
 RETRY_DEADLINE_S = 30.0
 TIMEOUT_S = 10.0
 
+IF_MATCH_PROTOCOLS = ("s3", "s3a", "http", "https")
+
 VERSION_FIELDS = ("ETag", "etag", "generation", "VersionId", "version_id")
 
 
@@ -74,6 +80,19 @@ def version_of(info: dict[str, Any]) -> str:
             return str(value).strip('"')
     # A server with no ETag (a plain HTTP file server): size and mtime are all there is.
     return f"{info.get('size')}:{info.get('LastModified') or info.get('mtime') or ''}"
+
+
+def _precondition_failed(exc: BaseException) -> bool:
+    """Whether a failed read was the server refusing an If-Match (the object changed)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = f"{type(seen).__name__} {seen}"
+        if any(
+            m in text for m in ("412", "PreconditionFailed", "Precondition Failed", "pre-condition")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _transient(exc: BaseException) -> bool:
@@ -248,6 +267,11 @@ class RemoteSource:
         info = store.info(path)
         self._size = int(info["size"])
         self.version = version_of(info)
+        # S3 and HTTP servers check an If-Match on every range request: a read can
+        # then never return bytes of another version (412 instead). Elsewhere the
+        # version is checked again when the source is closed.
+        etag = info.get("ETag") or info.get("etag")
+        self._if_match = str(etag) if etag and store.protocol in IF_MATCH_PROTOCOLS else None
         self._pos = 0
         self.closed = False
         # A mount may read one open handle from two worker threads at once.
@@ -319,7 +343,9 @@ class RemoteSource:
         if self.closed:
             return
         self.closed = True
-        if self.requests and version_of(self.store.info(self.path, fresh=True)) != self.version:
+        if self._if_match is not None or not self.requests:
+            return  # every fetch was pinned to the version, or nothing was fetched
+        if version_of(self.store.info(self.path, fresh=True)) != self.version:
             self.store.forget(self.path, self.version)  # its cached blocks may mix versions
             raise SourceChangedError(self.path)
 
@@ -350,7 +376,13 @@ class RemoteSource:
             max_block=MAX_BLOCK,
             sort=True,
         )
-        blocks = retrying(lambda: self.store.fs.cat_ranges(paths, starts, ends, on_error="raise"))
+        try:
+            blocks = retrying(lambda: self._get(paths, starts, ends))
+        except SourceUnavailableError as exc:
+            if _precondition_failed(exc):
+                self.store.forget(self.path, self.version)
+                raise SourceChangedError(self.path) from exc
+            raise
         self.rounds += 1
         for start, end, data in zip(starts, ends, blocks, strict=True):
             if len(data) != end - start:
@@ -360,6 +392,38 @@ class RemoteSource:
         nbytes = sum(e - s for s, e in zip(starts, ends, strict=True))
         self.bytes_fetched += nbytes
         TOTALS.add(nbytes, len(starts))
+
+    def _get(self, paths: list[str], starts: list[int], ends: list[int]) -> list[bytes]:
+        """The ranges, concurrently, pinned to the version read so far where the store can."""
+        fs = self.store.fs
+        if self._if_match is None:
+            blocks: list[bytes] = fs.cat_ranges(paths, starts, ends, on_error="raise")
+            return blocks
+        if self.store.protocol in ("http", "https"):
+            headers = {"If-Match": self._if_match}
+            blocks = fs.cat_ranges(paths, starts, ends, on_error="raise", headers=headers)
+            return blocks
+        # s3fs's cat_file passes no IfMatch: the same GetObject calls, with it.
+        bucket, key, _ = fs.split_path(self.path)
+        etag = self._if_match
+
+        async def one(start: int, end: int) -> bytes:
+            resp = await fs._call_s3(
+                "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", IfMatch=etag
+            )
+            try:
+                data: bytes = await resp["Body"].read()
+                return data
+            finally:
+                resp["Body"].close()
+
+        async def every() -> list[bytes]:
+            return list(
+                await asyncio.gather(*(one(s, e) for s, e in zip(starts, ends, strict=True)))
+            )
+
+        result: list[bytes] = sync(fs.loop, every)
+        return result
 
     def _keep(self, start: int, data: bytes) -> None:
         self._cache.put(start, data)

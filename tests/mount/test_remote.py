@@ -286,6 +286,34 @@ def test_an_object_overwritten_during_a_parse_never_mixes_versions(
     assert t.gps == extract.extract(card / "DCIM/100GOPRO/hero5-trimmed.mp4").gps
 
 
+def test_a_file_replaced_on_an_http_server_during_a_parse_never_mixes_versions(
+    card: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    clip = root / "clip.mp4"
+    clip.write_bytes((card / "DCIM/100GOPRO/karma.mp4").read_bytes())
+    other = (card / "DCIM/100GOPRO/hero5-trimmed.mp4").read_bytes()
+    server = start_http(root)
+    try:
+        store = RemoteStore(server.url, {})
+
+        class Replaced(RemoteSource):
+            def _fetch(self, ranges: list[tuple[int, int]]) -> None:
+                super()._fetch(ranges)
+                if self.rounds == 1:
+                    fresh = root / ".clip.tmp"
+                    fresh.write_bytes(other)
+                    fresh.replace(clip)  # as an upload would: the new file under the name
+
+        with pytest.raises(remote_source.SourceChangedError):
+            extract.extract(server.url + "clip.mp4", opener=lambda p: Replaced(store, p))  # type: ignore[arg-type,return-value]
+        t = extract.extract(server.url + "clip.mp4", opener=RemoteStore(server.url, {}).opener())
+        assert t.gps == extract.extract(card / "DCIM/100GOPRO/hero5-trimmed.mp4").gps
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("problem", ["bad credentials", "missing bucket"])
 def test_a_remote_that_cannot_be_listed_is_one_line_and_exit_1(
     seaweed: Seaweed, problem: str, tmp_path: Path
