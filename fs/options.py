@@ -26,6 +26,9 @@ class Options:
     trip_gap_s: float = 600.0
     # -o video: the videos themselves, and each recording's joined MP4 (fs/joined_video.py).
     video: bool = False
+    # A remote SOURCE: how long its listing is trusted, and fsspec storage options.
+    list_ttl_s: float = 30.0
+    storage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

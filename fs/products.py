@@ -24,6 +24,7 @@ Three kinds of file, by how their bytes come to be:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
 import os
 from array import array
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telemetryfs.parsers import extract
+from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
 
 from . import render, render_stream
@@ -210,11 +211,23 @@ class NotCachedError(Exception):
 
 # The open source files of a product: one descriptor for a video, one per part
 # (``Extent.part``) for a recording.
-Fds = int | Sequence[int]
+# The open source(s) of a video: descriptors of local files, or Sources
+# (parsers/source.py) such as a remote object.
+Fd = int | source.Source
+Fds = Fd | Sequence[Fd]
 
 
-def fd_of(fds: Fds, part: int) -> int:
-    return fds if isinstance(fds, int) else fds[part]
+def close_source(fd: Fd) -> None:
+    """Close a local descriptor or a Source (a remote one checks its version on close)."""
+    if isinstance(fd, int):
+        os.close(fd)
+        return
+    with contextlib.suppress(OSError):  # the bytes were served already; nothing to undo
+        fd.close()
+
+
+def fd_of(fds: Fds, part: int) -> Fd:
+    return fds if isinstance(fds, int | source.Source) else fds[part]
 
 
 def read_raw(
@@ -244,9 +257,20 @@ def read_raw(
             take = min(piece.size - skip, end - pos)
             try:
                 fd = fd_of(fds, piece.part)
+                if not isinstance(fd, int):
+                    if cached_only:
+                        raise NotCachedError  # a remote read never runs on the event loop
+                    data = fd.pread(piece.offset + skip, take)
+                    view[at : at + len(data)] = data
+                    if len(data) != take:
+                        raise _source_shrank()
+                    pos += take
+                    i += 1
+                    continue
                 got = os.preadv(fd, [view[at : at + take]], piece.offset + skip, flags)
             except BlockingIOError:
                 raise NotCachedError from None
+            source.TOTALS.add(got)
             if got != take:
                 if cached_only and piece.offset + skip + take <= os.fstat(fd).st_size:
                     raise NotCachedError  # partly cached: the rest must come from the disk
@@ -256,8 +280,12 @@ def read_raw(
     return bytes(out)
 
 
-def _pread_exact(fd: int, size: int, offset: int) -> bytes:
-    data = os.pread(fd, size, offset)
+def _pread_exact(fd: Fd, size: int, offset: int) -> bytes:
+    if isinstance(fd, int):
+        data = os.pread(fd, size, offset)
+        source.TOTALS.add(len(data))
+    else:
+        data = fd.pread(offset, size)  # a Source counts its own reads
     if len(data) != size:
         raise _source_shrank()
     return data
@@ -343,15 +371,30 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
     reads them in the background, in its own order, while we serve the first.
     """
     budget = PREFETCH_LIMIT
+    if not isinstance(fds, int) and all(isinstance(fd, source.Source) for fd in _all_fds(fds)):
+        by_part: dict[int, list[tuple[int, int]]] = {}
+        for extent in extents:
+            by_part.setdefault(extent.part, []).append((extent.offset, extent.size))
+        for part, ranges in by_part.items():
+            src = fd_of(fds, part)
+            assert not isinstance(src, int)
+            src.prefetch(ranges)  # one batch: a remote source's round of requests
+        return
     for extent in extents:
         if budget <= 0:
             break
         try:
             fd = fd_of(fds, extent.part)
+            if not isinstance(fd, int):
+                continue
             os.posix_fadvise(fd, extent.offset, extent.size, os.POSIX_FADV_WILLNEED)
         except OSError:
             return  # a filesystem without readahead: reads still work
         budget -= extent.size
+
+
+def _all_fds(fds: Fds) -> list[Fd]:
+    return [fds] if isinstance(fds, int | source.Source) else list(fds)
 
 
 def raw_extents_between(layout: RawLayout, start: int, end: int) -> list[Extent]:

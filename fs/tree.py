@@ -95,6 +95,12 @@ class SourceTree:
         self._sniffed: dict[tuple[bytes, int, int, int], str | None] = {}
         self.sniff_count = 0
 
+    def stat(self, path: bytes) -> os.stat_result:
+        return os.stat(path)
+
+    def statvfs(self) -> os.statvfs_result:
+        return os.statvfs(self.root)
+
     def scan(self, dir_path: bytes) -> list[SourceEntry]:
         """Every visible entry of a source directory, sorted by name."""
         with os.scandir(dir_path) as it:

@@ -12,6 +12,7 @@ import struct
 from typing import BinaryIO
 
 from telemetryfs.parsers.errors import TruncatedError
+from telemetryfs.parsers.source import SourceUnavailableError
 
 U8 = struct.Struct(">B")
 U16BE = struct.Struct(">H")
@@ -27,6 +28,9 @@ MAX_READ = 256 * 1024 * 1024
 
 def file_size(f: BinaryIO) -> int:
     """Size of an open file, without moving its position for long."""
+    size = getattr(f, "size", None)
+    if isinstance(size, int):  # a Source (parsers/source.py)
+        return size
     try:
         return os.fstat(f.fileno()).st_size
     except (AttributeError, OSError, ValueError):
@@ -45,8 +49,9 @@ def read_at(f: BinaryIO, offset: int, size: int) -> bytes:
     if size < 0 or offset < 0 or size > MAX_READ:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
     try:
-        f.seek(offset)
-        data = f.read(size)
+        data = _pread(f, offset, size)
+    except SourceUnavailableError:
+        raise  # not the file's fault: the caller tries again later
     except (OSError, ValueError, OverflowError) as exc:
         raise TruncatedError(f"read failed: {exc}", offset=offset) from exc
     if len(data) != size:
@@ -59,14 +64,28 @@ def read_upto(f: BinaryIO, offset: int, size: int) -> bytes:
     if size < 0 or offset < 0 or size > MAX_READ:
         raise TruncatedError(f"refusing to read {size} bytes", offset=offset)
     try:
-        f.seek(offset)
-        return f.read(size)
+        return _pread(f, offset, size)
+    except SourceUnavailableError:
+        raise  # not the file's fault: the caller tries again later
     except (OSError, ValueError, OverflowError) as exc:
         raise TruncatedError(f"read failed: {exc}", offset=offset) from exc
 
 
+def _pread(f: BinaryIO, offset: int, size: int) -> bytes:
+    pread = getattr(f, "pread", None)
+    if pread is not None:  # a Source: positioned reads, counted
+        data: bytes = pread(offset, size)
+        return data
+    f.seek(offset)
+    return f.read(size)
+
+
 class Readahead:
-    """Announce the ranges a parser will read next (POSIX_FADV_WILLNEED), a window ahead.
+    """Announce the ranges a parser will read next, a window ahead.
+
+    A Source's ``prefetch`` gets each window as one batch (a local file: the
+    kernel's POSIX_FADV_WILLNEED; a remote object: one round of range
+    requests); any other file with a descriptor gets POSIX_FADV_WILLNEED.
 
     Telemetry sits in thousands of small ranges spread through a video of
     gigabytes; read one by one, each costs a disk seek while the CPU waits.
@@ -87,6 +106,7 @@ class Readahead:
         for _, size in ranges:
             total += size
             self._ends.append(total)
+        self._prefetch = getattr(f, "prefetch", None)
         try:
             self._fd: int | None = f.fileno()
         except (AttributeError, OSError, ValueError):
@@ -94,9 +114,24 @@ class Readahead:
 
     def before(self, i: int) -> None:
         """Call before reading range ``i``: keeps WINDOW bytes announced beyond it."""
+        done = self._ends[i - 1] if i else 0
+        if self._prefetch is not None:
+            # Batches, not one range at a time: a remote batch is a round of
+            # requests, so refill only when less than half a window is ahead.
+            ahead = (self._ends[self._next - 1] if self._next else 0) - done
+            if self._next > i and ahead >= self.WINDOW // 2:
+                return
+            start = self._next
+            while self._next < len(self.ranges) and self._ends[self._next] - done <= self.WINDOW:
+                self._next += 1
+            if self._next <= i < len(self.ranges):
+                self._next = i + 1  # a range bigger than the window: fetch it alone
+                start = min(start, i)
+            if self._next > start:
+                self._prefetch(self.ranges[start : self._next])
+            return
         if self._fd is None:
             return
-        done = self._ends[i - 1] if i else 0
         while self._next < len(self.ranges) and self._ends[self._next] - done <= self.WINDOW:
             offset, size = self.ranges[self._next]
             try:

@@ -26,6 +26,7 @@ from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedErro
 from telemetryfs.parsers.format import Clock, Format
 from telemetryfs.parsers.model import Extent, ParseWarning, RawFile, Stream, Telemetry, Value
 from telemetryfs.parsers.probe import Probe
+from telemetryfs.parsers.source import LocalSource, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ Opener = Callable[[str], BinaryIO]
 
 
 def open_file(path: str) -> BinaryIO:
-    return open(path, "rb", buffering=0)
+    """A local source (parsers/source.py): positioned reads, prefetch by fadvise, counted."""
+    return LocalSource(path)
 
 
 def extract(
@@ -69,6 +71,8 @@ def extract(
         with opener(os.fspath(path)) as f:
             probe = Probe.of(f, name)
             telemetry = with_integrity(_extract_probe(probe, full), f, probe.container)
+    except SourceUnavailableError:
+        raise
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     clock = registry.traits_of(telemetry.format).clock
@@ -225,6 +229,8 @@ def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> tuple[
             if fmt is None or fmt.merge is None:
                 raise UnsupportedError(f"{name} is not a sidecar this tool reads")
             side = fmt.extract(probe, True)
+    except SourceUnavailableError:
+        raise
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     return fmt.merge(telemetry, side), fmt.traits.clock

@@ -43,6 +43,9 @@ from telemetryfs.parsers import extract as extraction  # noqa: E402
 from telemetryfs.parsers.containers import mp4  # noqa: E402
 from telemetryfs.parsers.model import Extent  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_fleet  # noqa: E402
+
 GPX_FMT = Path("/usr/share/doc/libimage-exiftool-perl/fmt_files/gpx.fmt")
 PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 # What a telemetry-parser user writes to get a track: parse, scale, print.
@@ -496,6 +499,10 @@ def summarize(r: dict[str, Any]) -> list[Row]:
         rows += _card_rows(r["card"])
     if "recordings" in r:
         rows += _recording_rows(r["recordings"])
+    if "remote" in r:
+        rows += bench_fleet.remote_rows(r["remote"])
+    if "export" in r:
+        rows += bench_fleet.export_rows(r["export"])
     return rows
 
 
@@ -640,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recording-chapter-s", type=float, default=900.0)
     parser.add_argument(
         "--only",
-        choices=("long", "streams", "card", "recordings"),
+        choices=("long", "streams", "card", "recordings", "remote", "export"),
         action="append",
         help="run only these parts (repeatable)",
     )
@@ -660,6 +667,10 @@ def main(argv: list[str] | None = None) -> int:
         results["recordings"] = bench_recordings(
             files, work, args.runs, args.recording_chapters, args.recording_chapter_s
         )
+    if "remote" in wanted:  # only when asked: --only remote (scripts/bench_fleet.py)
+        results["remote"] = bench_fleet.bench_remote(files, work, args.runs, mounted, drop_caches)
+    if "export" in wanted:
+        results["export"] = bench_fleet.bench_export(files, work)
     rows = summarize(results)
     width = max(len(r[0]) for r in rows)
     print(

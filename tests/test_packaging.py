@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -48,3 +49,32 @@ def test_editable_install_imports_from_the_checkout() -> None:
         str(ROOT / "parsers" / "formats" / "gopro" / "parse.py"),
         str(ROOT / "fs" / "render.py"),
     ]
+
+
+def test_the_core_never_imports_the_optional_extras() -> None:
+    """The mount of a local folder, the file view and the parsers load no remote/export
+    library: the ``[remote]`` and ``[export]`` extras are imported only when used."""
+    code = (
+        "import sys, telemetryfs.fs.fuse.cli, telemetryfs.fs.fuse.operations,"
+        " telemetryfs.fs.view, telemetryfs.parsers.extract;"
+        "print(sorted(m for m in ('fsspec', 's3fs', 'aiohttp', 'pyarrow', 'dask', 'distributed',"
+        " 'tqdm') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def test_the_extras_name_what_remote_and_export_need() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(d.startswith("fsspec>=2026.9.0") for d in extras["remote"])
+    assert {d.split(">")[0].split("[")[0] for d in extras["remote"]} >= {
+        "fsspec",
+        "s3fs",
+        "aiohttp",
+    }
+    assert {d.split(">")[0].split("[")[0] for d in extras["export"]} >= {"pyarrow", "dask", "tqdm"}
+    assert {"telemetryfs[remote]", "telemetryfs[export]"} <= set(extras["dev"])

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import pyfuse3
 import trio
@@ -53,10 +54,15 @@ mount options (-o, comma-separated):
                        chapters joined into one MP4 (no copy on disk), with the
                        subtitles beside them (GX010042.srt); off, so that rsync of
                        the mount copies the derived tracks only
+  list_ttl=SECONDS     remote SOURCE: how long a listing is trusted (default 30)
+  endpoint_url=URL, region=NAME, profile=NAME, anon
+                       remote SOURCE (s3://): where and as whom; credentials come
+                       from AWS_* variables or ~/.aws, as for any AWS tool
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
 
 examples:
   telemetryfs /media/sdcard ~/tracks
+  telemetryfs -o endpoint_url=http://nas:8333,list_ttl=60 s3://footage/2026 ~/tracks
   telemetryfs -o allow_other,time_offset=-5 /nas/dashcam /mnt/tracks
   fusermount3 -u ~/tracks
 """
@@ -75,6 +81,7 @@ class Config:
     debug_fuse: bool
     options: Options
     log_file: Path | None
+    remote: str | None = None  # a SOURCE URL (s3://, gs://, http(s)://, file://)
 
 
 def _version() -> str:
@@ -92,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=USAGE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", help="folder of footage (an SD card, a NAS share)")
+    parser.add_argument(
+        "source",
+        help="folder of footage (an SD card, a NAS share), or a URL: s3://bucket/prefix, "
+        "gs://..., https://..., file://...",
+    )
     parser.add_argument("mountpoint", help="an empty directory to mount on")
     parser.add_argument("-f", "--foreground", action="store_true", help="stay in the foreground")
     parser.add_argument("-o", dest="opts", action="append", default=[], metavar="OPT[,OPT...]")
@@ -156,10 +167,25 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.trip_gap_s = _seconds(name, arg)
         elif name == "video":
             options.video = True
+        elif name == "list_ttl":
+            options.list_ttl_s = _seconds(name, arg)
+        elif name in REMOTE_OPTIONS:
+            options.storage.update(_storage_option(item))
         elif name == "rw":
             raise UsageError("telemetryfs is read-only: -o rw is not possible")
         elif name not in _ACCEPTED:
             raise UsageError(f"unknown mount option: -o {item}")
+
+
+# Remote options users expect on the command line (credentials stay in the
+# environment or ~/.aws, never in the process list).
+REMOTE_OPTIONS = ("endpoint_url", "region", "profile", "anon")
+
+
+def _storage_option(item: str) -> dict[str, Any]:
+    from telemetryfs.fs.remote.options import storage_options
+
+    return storage_options([item if "=" in item else f"{item}=true"])
 
 
 def _folder_name(name: str, arg: str) -> str:
@@ -192,14 +218,41 @@ def parse_args(argv: list[str] | None) -> Config:
         debug_fuse=args.debug_fuse,
         options=options,
         log_file=args.log_file,
+        remote=args.source if "://" in args.source else None,
     )
+    if config.remote is not None:
+        options.recordings = None  # the recordings view walks local folders
+        if options.video:
+            # Videos are served by local preads of their media; a remote one
+            # would stream gigabytes through the block cache meant for moovs.
+            raise UsageError("-o video needs a local SOURCE (a remote one serves telemetry only)")
     check_paths(config)
+    if config.remote is not None:
+        check_remote(config)
     return config
+
+
+def check_remote(config: Config) -> None:
+    """List the remote SOURCE once: bad credentials, a missing bucket are one line here."""
+    try:
+        from telemetryfs.fs.remote.tree import RemoteTree, describe
+    except ImportError as exc:
+        raise UsageError(
+            f"a remote SOURCE needs the remote extra: pip install 'telemetryfs[remote]' ({exc})"
+        ) from None
+    options = config.options
+    try:
+        tree = RemoteTree(
+            config.remote or "", options.storage, show_other=False, list_ttl=options.list_ttl_s
+        )
+        tree.check()
+    except Exception as exc:  # any failure to list is the user's to fix: one line
+        raise UsageError(f"cannot list {config.remote}: {describe(exc)}") from None
 
 
 def check_paths(config: Config) -> None:
     """Fail early, in one line, on what would otherwise fail obscurely."""
-    if not config.source.is_dir():
+    if config.remote is None and not config.source.is_dir():
         raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
     mnt = config.mountpoint
     try:
@@ -218,8 +271,9 @@ def check_paths(config: Config) -> None:
         raise UsageError(f"MOUNTPOINT {str(mnt)!r} is already a mount point")
     if entries:
         raise UsageError(f"MOUNTPOINT {str(mnt)!r} is not empty")
-    if config.source.resolve() == mnt.resolve() or mnt.resolve().is_relative_to(
-        config.source.resolve()
+    if config.remote is None and (
+        config.source.resolve() == mnt.resolve()
+        or mnt.resolve().is_relative_to(config.source.resolve())
     ):
         raise UsageError("MOUNTPOINT must not be inside SOURCE")
     if not os.path.exists("/dev/fuse"):
@@ -290,7 +344,17 @@ def mount(config: Config, ready: int | None = None) -> int:
     # giving the GIL up and taking it back before the loop wakes: the store opens
     # sources through fuse/gil.py, whose reads pause now and then.
     store = Store(config.options)
-    ops = Operations(os.fsencode(str(config.source.resolve())), store)
+    if config.remote is not None:
+        from telemetryfs.fs.remote.tree import RemoteTree
+
+        opts = config.options
+        remote = RemoteTree(
+            config.remote, opts.storage, show_other=opts.show_other, list_ttl=opts.list_ttl_s
+        )
+        store.opener = remote.store.opener()
+        ops = Operations(remote.root, store, remote)
+    else:
+        ops = Operations(os.fsencode(str(config.source.resolve())), store)
     try:
         pyfuse3.init(ops, str(config.mountpoint), fuse_options(config))
     except Exception as exc:  # libfuse reports mount failures as RuntimeError
@@ -359,6 +423,11 @@ def daemonize(config: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["export"]:
+        from telemetryfs.fs.export.run import main as export_main
+
+        return export_main(args[1:])
     try:
         config = parse_args(argv)
     except UsageError as exc:

@@ -14,9 +14,11 @@ import os
 from dataclasses import dataclass
 
 from telemetryfs.fs.products import (
+    Fd,
     NotCachedError,
     RawLayout,
     StreamIndex,
+    close_source,
     prefetch,
     raw_extents_between,
     read_raw,
@@ -69,11 +71,11 @@ class SourceBacked(OpenFile):
     """Something read from the open source file descriptor."""
 
     store: Store
-    fds: tuple[int, ...]  # one per source part (one for a video)
+    fds: tuple[Fd, ...]  # one per source part (one for a video)
 
     def close(self) -> None:
         for fd in self.fds:
-            os.close(fd)
+            close_source(fd)
         self.fds = ()
 
 
@@ -123,7 +125,7 @@ class RawFileHandle(SourceBacked):
 
 
 def _read_raw_from_disk(
-    fds: tuple[int, ...], layout: RawLayout, off: int, size: int, ahead: list[Extent]
+    fds: tuple[Fd, ...], layout: RawLayout, off: int, size: int, ahead: list[Extent]
 ) -> bytes:
     prefetch(fds, ahead)
     return read_raw(fds, layout, off, size)
@@ -149,4 +151,7 @@ class PassthroughFile(SourceBacked):
     """A non-footage source file shown with ``-o show_other``."""
 
     async def read(self, off: int, size: int) -> bytes:
-        return await self.store.run_io(os.pread, self.fds[0], size, off)
+        fd = self.fds[0]
+        if isinstance(fd, int):
+            return await self.store.run_io(os.pread, fd, size, off)
+        return await self.store.run_io(fd.pread, off, size)

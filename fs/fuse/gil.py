@@ -19,10 +19,11 @@ has nobody to wait for and opens plain files.
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from typing import BinaryIO
+
+from telemetryfs.parsers.source import LocalSource
 
 EVERY_S = 0.005
 PAUSE_S = 0.0002
@@ -40,12 +41,16 @@ def _maybe_pause() -> None:
         _last_pause.at = time.monotonic()
 
 
-class GilSharingFile(io.FileIO):
+class GilSharingFile(LocalSource):
     """A read-only file whose reads pause now and then (see the module docstring)."""
 
     def read(self, size: int | None = -1, /) -> bytes:
         _maybe_pause()
         return super().read(size)
+
+    def pread(self, offset: int, size: int) -> bytes:
+        _maybe_pause()
+        return super().pread(offset, size)
 
     def readinto(self, buffer: bytearray | memoryview, /) -> int:  # type: ignore[override]
         _maybe_pause()
@@ -53,4 +58,4 @@ class GilSharingFile(io.FileIO):
 
 
 def open_sharing_gil(path: str) -> BinaryIO:
-    return GilSharingFile(path, "r")
+    return GilSharingFile(path)

@@ -19,7 +19,8 @@ import os
 import stat
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pyfuse3
 from pyfuse3 import (
@@ -39,6 +40,7 @@ from pyfuse3 import (
 
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.products import Fd
 from telemetryfs.fs.recordings import RecordingsIndex
 from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
 
@@ -51,8 +53,11 @@ from .files import (
     open_source,
 )
 from .guard import fuse_op
-from .store import Key, Store
+from .store import Key, Store, open_source_checked
 from .view_nodes import RecordingNodes, open_sources
+
+if TYPE_CHECKING:  # the [remote] extra: imported only for a remote SOURCE
+    from telemetryfs.fs.remote.tree import RemoteTree
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +77,14 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     enable_writeback_cache = False  # read-only; writeback would drift mtimes
     supports_dot_lookup = False
 
-    def __init__(self, source: bytes, store: Store) -> None:
+    def __init__(self, source: bytes, store: Store, remote: RemoteTree | None = None) -> None:
         super().__init__()
         self.store = store
-        self.source = SourceTree(source, show_other=store.options.show_other)
+        # A remote source (fs/remote/tree.py) answers the same calls from its listing.
+        self.source: SourceTree | RemoteTree = remote or SourceTree(
+            source, show_other=store.options.show_other
+        )
+        self.remote = remote
         self.inodes = InodeTable(self.source.root)
         self._open: dict[int, OpenFile] = {}
         self._fh_inode: dict[int, int] = {}
@@ -225,11 +234,11 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             return SourceKey.from_stat(os.fsdecode(node.path), st)
 
         def stat_all() -> SourceKey:
-            vst = st if st is not None else os.stat(node.path)
+            vst = st if st is not None else self.source.stat(node.path)
             sidecar_st = None
             if node.sidecar is not None:
                 try:
-                    sidecar_st = os.stat(node.sidecar)
+                    sidecar_st = self.source.stat(node.sidecar)
                 except OSError:
                     sidecar_st = None
             sidecar = os.fsdecode(node.sidecar) if sidecar_st is not None and node.sidecar else None
@@ -246,7 +255,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     async def _stat(self, path: bytes) -> os.stat_result:
         """os.stat in a worker thread, remembered for FRESH_STAT_S."""
         when = time.monotonic()
-        st = await self.store.run_io(os.stat, path)
+        st = await self.store.run_io(self.source.stat, path)
         self._recent_stat[path] = (when, st)
         self._recent_stat.move_to_end(path)
         while len(self._recent_stat) > RECENT_STATS:
@@ -326,7 +335,10 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.EROFS)
         node = self._node(inode)
         if node.kind is Kind.OTHER:
-            fd = await self.store.run_io(open_source, node.path)
+            opened: Callable[[bytes], Fd] = (
+                self.remote.open_other if self.remote is not None else open_source
+            )
+            fd = await self.store.run_io(opened, node.path)
             return self._register(inode, PassthroughFile(self.store, (fd,)), None)
         if node.kind is not Kind.FILE:
             raise pyfuse3.FUSEError(errno.EISDIR)
@@ -350,15 +362,19 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             if raw is None:
                 raise pyfuse3.FUSEError(errno.ENOENT)
             layout = products.raw_layout(raw)
-            fds = await self.store.run_io(open_sources, key)
+            fds = await self.store.run_io(open_sources, key, self._open_checked)
             return RawFileHandle(self.store, fds, layout)  # announces its ranges as it reads
         stream = products.find_stream(t, name)
         if stream is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
-        fds = await self.store.run_io(open_sources, key)
+        fds = await self.store.run_io(open_sources, key, self._open_checked)
         await self.store.run_io(products.prefetch, fds, products.chunk_extents(stream))
         return StreamFileHandle(self.store, fds, stream, index)
+
+    @property
+    def _open_checked(self) -> Callable[[SourceKey], Fd]:
+        return self.remote.open_checked if self.remote is not None else open_source_checked
 
     def _register(self, inode: int, handle: OpenFile, key: Key | None) -> FileInfo:
         fh = self._next_fh
@@ -406,7 +422,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
 
     @fuse_op
     async def statfs(self, ctx: RequestContext) -> StatvfsData:
-        sv = await self.store.run_io(os.statvfs, self.source.root)
+        sv = await self.store.run_io(self.source.statvfs)
         data = StatvfsData()
         data.f_bsize, data.f_frsize = sv.f_bsize, sv.f_frsize
         data.f_blocks, data.f_bfree, data.f_bavail = sv.f_blocks, 0, 0

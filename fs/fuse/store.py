@@ -27,7 +27,7 @@ from telemetryfs.fs.joined_video import JoinedVideo
 from telemetryfs.fs.options import Options, Stats
 from telemetryfs.fs.products import Entry, RawLayout, StreamIndex
 from telemetryfs.fs.recordings import RecordingKey
-from telemetryfs.parsers import extract
+from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.join import PartInput
 from telemetryfs.parsers.model import Stream, Telemetry
@@ -59,6 +59,9 @@ class Store:
     def __init__(self, options: Options, stats: Stats | None = None) -> None:
         self.options = options
         self.stats = stats or Stats()
+        # How parses open a source: local files share the GIL (fuse/gil.py); a
+        # remote source's opener (fs/remote/) is set by the command line.
+        self.opener: extract.Opener = open_sharing_gil
         budget = max(options.cache_mb, 8) * 1024 * 1024
         # Parsed telemetry and what is derived from it share most of the budget;
         # derived data gives its memory back first (it is cheap to rebuild from
@@ -198,7 +201,7 @@ class Store:
             key,
             full=full,
             time_offset_s=self.options.time_offset_s,
-            opener=open_sharing_gil,
+            opener=self.opener,
             keep_camera_clock=self.options.keep_camera_clock,
         )
 
@@ -467,7 +470,7 @@ class Store:
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs
-        return self.stats.as_dict()
+        return {**self.stats.as_dict(), **source.TOTALS.snapshot()}
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking I/O in a worker thread under the I/O limiter."""

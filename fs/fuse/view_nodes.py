@@ -12,21 +12,27 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pyfuse3
 
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.products import Fd, close_source
 from telemetryfs.fs.recordings import RecordingKey, RecordingsIndex
 from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
 
 from .store import Key, Store, open_source_checked
+
+if TYPE_CHECKING:
+    from telemetryfs.fs.remote.tree import RemoteTree
 
 
 class RecordingNodes:
     """A mixin of Operations: the recordings view (needs its store, source, inodes, _stat)."""
 
     store: Store
-    source: SourceTree
+    source: SourceTree | RemoteTree  # remote: no recordings view (-o norecordings)
     inodes: InodeTable
     view_name: bytes | None
     recordings: RecordingsIndex
@@ -103,17 +109,19 @@ def _below(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
-def open_sources(key: Key) -> tuple[int, ...]:
+def open_sources(
+    key: Key, open_checked: Callable[[SourceKey], Fd] = open_source_checked
+) -> tuple[Fd, ...]:
     """The source file(s) behind a product, opened read-only and checked against ``key``
     (a recording: one per part, in part order, as Extent.part counts them)."""
     if isinstance(key, SourceKey):
-        return (open_source_checked(key),)
-    fds: list[int] = []
+        return (open_checked(key),)
+    fds: list[Fd] = []
     try:
         for part in key.parts:
-            fds.append(open_source_checked(part.key))
+            fds.append(open_checked(part.key))
     except OSError:
         for fd in fds:
-            os.close(fd)
+            close_source(fd)
         raise
     return tuple(fds)

@@ -158,3 +158,9 @@ def test_video_option() -> None:
     parse_mount_options(["ro,video"], options)
     assert options.video is True
     assert "  video " in run_cli("--help").stdout
+
+
+def test_video_of_a_remote_source_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "mnt").mkdir()
+    result = run_cli("http://127.0.0.1:9/cards/", str(tmp_path / "mnt"), "-o", "video")
+    _one_line_error(result, "-o video needs a local SOURCE")

@@ -397,3 +397,16 @@ def test_show_other_passes_other_files_through_read_only(mount: MountFactory, ca
     assert shown.stat().st_mode & 0o222 == 0
     with pytest.raises(OSError, match="Read-only"):
         shown.open("ab")
+
+
+def test_stats_count_the_source_bytes_and_requests(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    before = m.stats()
+    assert set(before) >= {"source_bytes_read", "source_requests"}
+    clip = card / "DCIM/100GOPRO/hero8-trimmed.mp4"
+    (m.path / "DCIM/100GOPRO/hero8-trimmed.mp4/info.json").read_bytes()
+    after = m.stats()
+    read = after["source_bytes_read"] - before["source_bytes_read"]
+    # The parse reads the moov and the telemetry, not the whole video.
+    assert 0 < read < clip.stat().st_size
+    assert after["source_requests"] > before["source_requests"]
