@@ -78,12 +78,15 @@ class MemoryBudget:
 
     Caches join in the order they give memory back: derived data that is cheap
     to rebuild (rendered bytes, stream indexes) goes before parsed telemetry,
-    which costs a parse or a disk-cache load to get again. The item being put
-    is never evicted by its own put: a single item larger than the budget (the
-    full telemetry of an hour of a real camera's 20 streams, a recording's
-    track) stays, alone, until something else needs the room. So memory is
-    bounded by the budget plus the one largest item, and nothing is rebuilt on
-    every read because it did not fit.
+    which costs a parse or a disk-cache load to get again. A put evicts only
+    from its own cache and the ones before it: what is rendered from a video's
+    telemetry never pushes that telemetry out (a clip whose telemetry fills the
+    budget would otherwise be parsed again for each of its files). The item
+    being put is never evicted by its own put: a single item larger than the
+    budget (the full telemetry of an hour of a real camera's 20 streams, a
+    recording's track) stays until another parse needs the room. So memory is
+    bounded by the budget plus the largest telemetry plus the largest derived
+    item, and nothing is rebuilt on every read because it did not fit.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -98,8 +101,8 @@ class MemoryBudget:
         for cache in self._order:
             while self.total > self.capacity and cache.evict_oldest(keep):
                 pass
-            if self.total <= self.capacity:
-                return
+            if self.total <= self.capacity or cache is keep[0]:
+                return  # the caches after this one hold what this one is made from
 
 
 class LruCache(Generic[T]):

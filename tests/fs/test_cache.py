@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, SourceKey
+from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, MemoryBudget, SourceKey
 from telemetryfs.fs.fuse.flight import SingleFlight
 
 
@@ -173,3 +173,51 @@ def test_disk_cache_removes_other_generator_versions_only(tmp_path: Path) -> Non
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(["notes", f"v{GENERATOR_VERSION}", f"v{GENERATOR_VERSION}-offset+3600"])
     assert offset.get(_key(), "track.gpx") == b"x"
+
+
+def _shared() -> tuple[LruCache[bytes], LruCache[bytes], LruCache[bytes]]:
+    budget = MemoryBudget(100)
+    rendered: LruCache[bytes] = LruCache(0, len, budget)
+    indexes: LruCache[bytes] = LruCache(0, len, budget)
+    telemetry: LruCache[bytes] = LruCache(0, len, budget)
+    return rendered, indexes, telemetry
+
+
+def test_budget_gives_derived_memory_back_before_telemetry() -> None:
+    rendered, indexes, telemetry = _shared()
+    telemetry.put("clip", b"t" * 50)
+    rendered.put("old.gpx", b"r" * 30)
+    indexes.put("ACCL", b"i" * 10)
+    telemetry.put("other", b"t" * 30)  # 120 > 100: the rendered file goes, not a parse
+    assert rendered.get("old.gpx") is None
+    assert telemetry.get("clip") is not None
+    assert indexes.get("ACCL") is not None
+    telemetry.put("third", b"t" * 50)  # then indexes, then the least recently used telemetry
+    assert indexes.get("ACCL") is None
+    assert telemetry.get("other") is None  # "clip" was read after it
+    assert telemetry.get("clip") is not None
+    assert telemetry.get("third") is not None
+
+
+def test_budget_never_evicts_telemetry_for_what_is_rendered_from_it() -> None:
+    rendered, indexes, telemetry = _shared()
+    telemetry.put("clip", b"t" * 90)
+    rendered.put("track.gpx", b"r" * 40)  # over the budget: kept, and the telemetry too
+    indexes.put("ACCL", b"i" * 5)
+    rendered.put("track.kml", b"r" * 30)  # evicts the older rendered file only
+    assert telemetry.get("clip") is not None
+    assert rendered.get("track.gpx") is None
+    assert rendered.get("track.kml") is not None
+    assert indexes.get("ACCL") is not None
+
+
+def test_budget_keeps_a_single_oversized_item_until_another_parse_needs_room() -> None:
+    rendered, _, telemetry = _shared()
+    telemetry.put("hour", b"t" * 300)
+    assert telemetry.get("hour") is not None  # larger than the budget, kept alone
+    rendered.put("track.gpx", b"r" * 10)
+    assert telemetry.get("hour") is not None
+    telemetry.put("next", b"t" * 20)
+    assert telemetry.get("hour") is None
+    assert telemetry.get("next") is not None
+    assert rendered.get("track.gpx") is None
