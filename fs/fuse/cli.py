@@ -1,5 +1,10 @@
 """``telemetryfs SOURCE MOUNTPOINT [-f] [-o OPT[,OPT...]]``: mount, serve, unmount.
 
+Also ``telemetryfs status MOUNTPOINT`` (fs/fuse/status.py). Works as a mount
+helper: ``mount -t fuse.telemetryfs`` and fstab lines go through mount.fuse3,
+which runs ``telemetryfs SOURCE MOUNTPOINT -o OPTS``; the options mount(8)
+adds are accepted and ignored (see MOUNT8_OPTIONS).
+
 The one place that owns the mount's lifetime (as in s3ql): it checks the
 arguments, mounts, and either stays in the foreground (``-f``) or, like
 sshfs, returns once the mount is ready and keeps serving from a background
@@ -14,14 +19,17 @@ import argparse
 import errno
 import faulthandler
 import logging
+import logging.handlers
 import os
 import re
 import shutil
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pyfuse3
 import trio
@@ -29,7 +37,12 @@ import trio
 from telemetryfs.fs.cache import default_cache_dir
 from telemetryfs.fs.options import Options
 
+if TYPE_CHECKING:
+    from .prefetch import Prefetcher
+
 log = logging.getLogger("telemetryfs")
+
+SYSLOG_SOCKET = "/dev/log"
 
 USAGE_EPILOG = """\
 mount options (-o, comma-separated):
@@ -46,17 +59,41 @@ mount options (-o, comma-separated):
   norecordings         no recordings folder
   trip_gap=SECONDS     a dashcam pause longer than this (beyond the segment length)
                        starts a new drive (default 600)
+  prefetch             parse the whole card in the background once mounted (GPS
+                       tracks first, then every stream), filling the caches;
+                       follow it with 'telemetryfs status MOUNTPOINT'
+  nonempty             mount even if MOUNTPOINT is not empty (hides its files)
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
+  rw                   accepted with a warning: the mount is always read-only
+  dev, nodev, suid, nosuid, exec, noexec, auto, noauto, user, users, nouser,
+  nofail, _netdev, defaults, atime, noatime, relatime, x-systemd.*, x-gvfs-*, ...
+                       what mount(8) and fstab pass on: accepted and ignored
+
+commands:
+  telemetryfs status MOUNTPOINT [--json] [--watch]
+                       the prefetch's progress: videos parsed, bytes read, rate,
+                       time left, failures (see telemetryfs status --help)
 
 examples:
   telemetryfs /media/sdcard ~/tracks
   telemetryfs -o allow_other,time_offset=-5 /nas/dashcam /mnt/tracks
+  mount -t fuse.telemetryfs -o prefetch,allow_other /media/sdcard /mnt/tracks
   fusermount3 -u ~/tracks
+
+/etc/fstab:
+  /media/sdcard  /mnt/tracks  fuse.telemetryfs  ro,allow_other,prefetch,nofail  0  0
 """
 
 
 class UsageError(Exception):
     """A problem the user can fix: reported as one line, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 1, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 @dataclass(slots=True)
@@ -78,7 +115,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="telemetryfs",
         description="Mount camera footage read-only: every video becomes a folder of "
         "GPS tracks (GPX, CSV, KML, GeoJSON), info.json and raw telemetry streams.",
@@ -104,7 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _OFFSET = re.compile(r"^([+-]?)(\d{1,2})(?::([0-5]\d))?$")
-_ACCEPTED = {"ro", "default_permissions", "fsname", "subtype", "noatime", "nodev", "nosuid"}
+_ACCEPTED = {"ro", "default_permissions", "fsname", "subtype"}
+# What mount(8), mount.fuse3 and fstab pass on besides our own options: none of
+# them means anything to a read-only FUSE filesystem (the kernel mount is always
+# nodev,nosuid for FUSE run by a user), so they are accepted and ignored.
+MOUNT8_OPTIONS = {
+    "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "users",
+    "nouser", "owner", "group", "nofail", "_netdev", "defaults", "async", "sync", "atime",
+    "noatime", "relatime", "norelatime", "strictatime", "lazytime", "nolazytime",
+    "diratime", "nodiratime", "silent", "loud", "comment",
+}  # fmt: skip
+# x-systemd.automount, x-gvfs-show, x-mount.mkdir ...: userspace options (mount(8)).
+MOUNT8_PREFIXES = ("x-",)
 
 
 def parse_time_offset(text: str) -> float:
@@ -143,8 +191,15 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.recordings = None
         elif name == "trip_gap":
             options.trip_gap_s = _seconds(name, arg)
+        elif name == "prefetch":
+            options.prefetch = True
+        elif name == "nonempty":
+            options.nonempty = True
         elif name == "rw":
-            raise UsageError("telemetryfs is read-only: -o rw is not possible")
+            # mount(8) passes rw unless told ro: refusing it would break plain fstab lines.
+            print("telemetryfs: warning: -o rw ignored, mounting read-only", file=sys.stderr)
+        elif name in MOUNT8_OPTIONS or name.startswith(MOUNT8_PREFIXES):
+            continue
         elif name not in _ACCEPTED:
             raise UsageError(f"unknown mount option: -o {item}")
 
@@ -167,6 +222,9 @@ def _seconds(name: str, arg: str) -> float:
 
 def parse_args(argv: list[str] | None) -> Config:
     args = build_parser().parse_args(argv)
+    if "://" in args.source:
+        # Object storage (s3://...) is mounted by its own backend, not as a local path.
+        raise UsageError(f"SOURCE {args.source!r}: remote sources are not supported by this build")
     options = Options()
     parse_mount_options(args.opts, options)
     if not args.no_disk_cache:
@@ -186,6 +244,8 @@ def parse_args(argv: list[str] | None) -> Config:
 
 def check_paths(config: Config) -> None:
     """Fail early, in one line, on what would otherwise fail obscurely."""
+    if not config.source.exists():
+        raise UsageError(f"SOURCE {str(config.source)!r} does not exist")
     if not config.source.is_dir():
         raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
     mnt = config.mountpoint
@@ -203,8 +263,10 @@ def check_paths(config: Config) -> None:
         raise UsageError(f"MOUNTPOINT {str(mnt)!r}: {exc.strerror}") from None
     if os.path.ismount(mnt):
         raise UsageError(f"MOUNTPOINT {str(mnt)!r} is already a mount point")
-    if entries:
-        raise UsageError(f"MOUNTPOINT {str(mnt)!r} is not empty")
+    if entries and not config.options.nonempty:
+        raise UsageError(
+            f"MOUNTPOINT {str(mnt)!r} is not empty (mount with -o nonempty to hide its files)"
+        )
     if config.source.resolve() == mnt.resolve() or mnt.resolve().is_relative_to(
         config.source.resolve()
     ):
@@ -232,11 +294,17 @@ def fuse_options(config: Config) -> set[str]:
 def setup_logging(config: Config) -> None:
     level = logging.DEBUG if config.debug else logging.INFO
     handler: logging.Handler
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if config.log_file is not None:
         handler = logging.FileHandler(config.log_file)
+    elif not config.foreground and os.path.exists(SYSLOG_SOCKET):
+        # A daemon started by mount(8) or fstab has no terminal: its lines (the
+        # prefetch's start and end, errors) go to syslog, i.e. the journal.
+        handler = logging.handlers.SysLogHandler(SYSLOG_SOCKET)
+        fmt = "telemetryfs[%(process)d]: %(levelname)s %(name)s: %(message)s"
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -245,9 +313,11 @@ def setup_logging(config: Config) -> None:
         logging.getLogger("pyfuse3").setLevel(logging.WARNING)
 
 
-async def serve() -> None:
+async def serve(prefetcher: Prefetcher | None = None) -> None:
     """Run the FUSE loop until unmounted or told to stop by a signal."""
     async with trio.open_nursery() as nursery:
+        if prefetcher is not None:
+            nursery.start_soon(prefetcher.run)
 
         async def on_signals() -> None:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -264,6 +334,7 @@ def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
     from .operations import Operations
+    from .prefetch import Prefetcher
     from .store import Store
 
     _preload_parsers()
@@ -287,12 +358,28 @@ def mount(config: Config, ready: int | None = None) -> int:
         os.close(ready)
         _detach_stdio(config)
     log.info("mounted %s on %s", config.source, config.mountpoint)
+    _notify_systemd(b"READY=1")
+    prefetcher = Prefetcher(store, ops.source) if config.options.prefetch else None
     try:
-        trio.run(serve)
+        trio.run(serve, prefetcher)
     finally:
         pyfuse3.close(unmount=True)
     log.info("unmounted %s", config.mountpoint)
     return 0
+
+
+def _notify_systemd(message: bytes) -> None:
+    """Tell systemd (a Type=notify unit) that the mount is ready; nothing elsewhere."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto(message, address)
+    except OSError as exc:
+        log.warning("cannot notify systemd: %s", exc)
 
 
 def _preload_parsers() -> None:
@@ -346,6 +433,12 @@ def daemonize(config: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["status"]:
+        # A folder called "status" is mounted as ./status.
+        from .status import run as status
+
+        return status(args[1:])
     try:
         config = parse_args(argv)
     except UsageError as exc:
