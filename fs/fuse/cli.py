@@ -50,6 +50,7 @@ mount options (-o, comma-separated):
                        shown, which follow the source files' read bits)
   show_other           also pass through files that are not footage, read-only
   cache_mb=N           memory for parsed and rendered data (default 64)
+  cache_dir=DIR        the disk cache's folder (as --cache-dir; for fstab lines)
   disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
                        recently used videos' entries go first)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
@@ -191,6 +192,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.recordings = None
         elif name == "trip_gap":
             options.trip_gap_s = _seconds(name, arg)
+        elif name == "cache_dir":
+            if not arg:
+                raise UsageError("-o cache_dir= needs a folder")
+            options.disk_cache = Path(arg)
         elif name == "prefetch":
             options.prefetch = True
         elif name == "nonempty":
@@ -228,7 +233,9 @@ def parse_args(argv: list[str] | None) -> Config:
     options = Options()
     parse_mount_options(args.opts, options)
     if not args.no_disk_cache:
-        options.disk_cache = args.cache_dir or default_cache_dir()
+        options.disk_cache = args.cache_dir or options.disk_cache or default_cache_dir()
+    else:
+        options.disk_cache = None
     config = Config(
         source=Path(args.source),
         mountpoint=Path(args.mountpoint),
