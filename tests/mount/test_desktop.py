@@ -64,7 +64,9 @@ def _check_mounted_then_umount(mnt: Path) -> None:
     assert not os.path.ismount(mnt)
 
 
-def test_fstab_line_mounts_with_mount_T_and_umount_ends_it(demo: Path, tmp_path: Path) -> None:
+def test_fstab_line_mounts_with_mount_dash_t_file_and_umount_ends_it(
+    demo: Path, tmp_path: Path
+) -> None:
     _require_root_and_setup()
     mnt = tmp_path / "tracks"
     mnt.mkdir()
@@ -149,7 +151,8 @@ def test_prefetch_parses_the_whole_card_with_status_and_a_responsive_root(
     assert len(lines) >= 3, lines  # it moved while we watched
     assert worst < GETXATTR_LIMIT_S
     p = figures["prefetch"]
-    assert p["parsed"] == p["videos"] and p["failed"] == 0, p
+    assert p["parsed"] == p["videos"], p
+    assert p["failed"] == 0, p
     log = m.log_text()
     parsed = {m_.group(1) for line in log.splitlines() if (m_ := _PARSE.search(line))}
     videos = {
@@ -161,7 +164,8 @@ def test_prefetch_parses_the_whole_card_with_status_and_a_responsive_root(
     assert parsed == videos  # every clip, nothing read through the mount
     assert p["videos"] == len(videos)
     assert p["bytes_read"] > 0
-    assert log.count("prefetch started") == 1 and log.count("prefetch done") == 1
+    assert log.count("prefetch started") == 1
+    assert log.count("prefetch done") == 1
     json_figures = json.loads(_status(m.path, "--json"))
     assert json_figures["prefetch"]["state"] == "done"
     assert _status(m.path, "--watch").strip().endswith("done")  # returns once done
