@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -251,9 +252,16 @@ def parse_args(argv: list[str] | None) -> Config:
 
 def check_paths(config: Config) -> None:
     """Fail early, in one line, on what would otherwise fail obscurely."""
-    if not config.source.exists():
-        raise UsageError(f"SOURCE {str(config.source)!r} does not exist")
-    if not config.source.is_dir():
+    try:
+        source_st = os.stat(config.source)
+        os.listdir(config.source)
+    except FileNotFoundError:
+        raise UsageError(f"SOURCE {str(config.source)!r} does not exist") from None
+    except NotADirectoryError:
+        raise UsageError(f"SOURCE {str(config.source)!r} is not a directory") from None
+    except OSError as exc:
+        raise UsageError(f"SOURCE {str(config.source)!r}: {exc.strerror}") from None
+    if not stat.S_ISDIR(source_st.st_mode):
         raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
     mnt = config.mountpoint
     try:
