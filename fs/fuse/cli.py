@@ -119,25 +119,39 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="telemetryfs",
+        usage="%(prog)s [-f] [-o OPT[,OPT...]] [options] SOURCE MOUNTPOINT\n"
+        "       %(prog)s status MOUNTPOINT [--json] [--watch]",
         description="Mount camera footage read-only: every video becomes a folder of "
         "GPS tracks (GPX, CSV, KML, GeoJSON), info.json and raw telemetry streams.",
         epilog=USAGE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", help="folder of footage (an SD card, a NAS share)")
-    parser.add_argument("mountpoint", help="an empty directory to mount on")
+    parser.add_argument(
+        "source", metavar="SOURCE", help="folder of footage (an SD card, a NAS share)"
+    )
+    parser.add_argument("mountpoint", metavar="MOUNTPOINT", help="an empty directory to mount on")
     parser.add_argument("-f", "--foreground", action="store_true", help="stay in the foreground")
-    parser.add_argument("-o", dest="opts", action="append", default=[], metavar="OPT[,OPT...]")
+    parser.add_argument(
+        "-o",
+        dest="opts",
+        action="append",
+        default=[],
+        metavar="OPT[,OPT...]",
+        help="mount options, comma-separated (listed below)",
+    )
     parser.add_argument("--debug", action="store_true", help="log debug messages (implies -f)")
     parser.add_argument("--debug-fuse", action="store_true", help="also log libfuse's requests")
     parser.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
+        metavar="DIR",
         help="disk cache folder (default $XDG_CACHE_HOME/telemetryfs)",
     )
     parser.add_argument("--no-disk-cache", action="store_true", help="keep nothing on disk")
-    parser.add_argument("--log-file", type=Path, default=None, help="log here when in background")
+    parser.add_argument(
+        "--log-file", type=Path, default=None, metavar="FILE", help="log here when in background"
+    )
     parser.add_argument("-V", "--version", action="version", version=f"telemetryfs {_version()}")
     return parser
 

@@ -125,7 +125,7 @@ def test_bad_option_value_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_argument_errors_are_one_line_with_status_1() -> None:
-    _one_line_error(run_cli(), "required: source, mountpoint")
+    _one_line_error(run_cli(), "required: SOURCE, MOUNTPOINT")
     _one_line_error(run_cli("a", "b", "--frobnicate"), "unrecognized arguments: --frobnicate")
 
 
