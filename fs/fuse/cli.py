@@ -156,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_manpage_parser() -> argparse.ArgumentParser:
+    """The parser argparse-manpage reads (scripts/setup): its SYNOPSIS is one line,
+    the status command is in the page's COMMENTS (the epilog)."""
+    parser = build_parser()
+    parser.usage = None
+    return parser
+
+
 _OFFSET = re.compile(r"^([+-]?)(\d{1,2})(?::([0-5]\d))?$")
 _ACCEPTED = {"ro", "default_permissions", "fsname", "subtype"}
 # What mount(8), mount.fuse3 and fstab pass on besides our own options: none of
