@@ -196,6 +196,12 @@ class DiskCache:
         """Bytes in the cache now (counted on disk)."""
         return sum(size for _, _, size in self._entries())
 
+    def used_so_far(self) -> int:
+        """Bytes in the cache as this mount counts them: walks the folder only until
+        the first write (the prefetch asks before every video)."""
+        used = self._used
+        return self.used() if used is None else used
+
     def _mark_used(self, folder: Path) -> None:
         if folder in self._touched:
             return

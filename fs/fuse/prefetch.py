@@ -39,9 +39,10 @@ log = logging.getLogger(__name__)
 
 RESCAN_S = 5.0
 STEP_ASIDE_S = 0.005
-# Stop before the disk cache starts evicting (it prunes at its capacity).
+# Stop before the disk cache starts evicting (it prunes at its capacity): a
+# video's entries are far smaller than the quarter left (a few kB to a few
+# hundred kB), so checking before every video keeps the prune from running.
 DISK_FILL_LIMIT = 0.75
-CHECK_DISK_EVERY = 32
 
 
 @dataclass(slots=True)
@@ -148,16 +149,16 @@ class Prefetcher:
         p.pass_started = time.monotonic()
         try:
             p.state = "gps"
-            for i, key in enumerate(todo):
-                if i % CHECK_DISK_EVERY == 0 and await self._disk_full():
+            for key in todo:
+                if await self._disk_full():
                     break
                 if self._gps.get(key.path) != key:
                     await self._parse(key, full=False)
                     self._gps[key.path] = key
                     self._count(keys)
             p.state = "full"
-            for i, key in enumerate(todo):
-                if i % CHECK_DISK_EVERY == 0 and await self._disk_full():
+            for key in todo:
+                if await self._disk_full():
                     break
                 if key not in self._failed:
                     await self._parse(key, full=True)
@@ -182,7 +183,7 @@ class Prefetcher:
         disk = self.store.disk
         if disk is None or disk.capacity is None or self.progress.stopped:
             return bool(self.progress.stopped)
-        used = await trio.to_thread.run_sync(disk.used, limiter=self.store.io_limiter)
+        used = await trio.to_thread.run_sync(disk.used_so_far, limiter=self.store.io_limiter)
         if used >= disk.capacity * DISK_FILL_LIMIT:
             self.progress.stopped = f"disk cache {used * 100 // disk.capacity}% full"
             return True

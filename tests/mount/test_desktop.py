@@ -210,3 +210,24 @@ def test_a_file_copied_in_while_mounted_joins_the_queue(
     assert m.stats()["prefetch"]["parsed"] == 2
     assert m.stats()["prefetch"]["videos"] == 2
     assert m.stats()["parses"] == 2
+
+
+def test_prefetch_stops_before_the_disk_cache_would_evict(
+    mount: MountFactory, card200: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    m = mount(card200, "-o", "prefetch,disk_cache_mb=1", cache_dir=cache)
+    deadline = time.monotonic() + 60
+    while m.stats()["prefetch"]["state"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p = m.stats()["prefetch"]
+    assert p["state"] == "done"
+    assert p["stopped"].startswith("disk cache"), p
+    assert p["parsed"] < p["videos"]
+    line = _status(m.path).strip()
+    assert re.search(r"done, stopped early: disk cache \d+% full$", line), line
+    log = m.log_text()
+    assert "(disk cache" in log  # the "prefetch done" line says why
+    assert "disk cache: pruned" not in log  # it stopped before anything was evicted
+    used = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
+    assert 0.5 * 2**20 < used <= 2**20, used  # it did fill the cache, within its capacity
