@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from telemetryfs.fs.fuse.cli import build_parser
 from tests.paths import ROOT
 
 UNITS = ROOT / "scripts" / "systemd"
@@ -55,16 +56,22 @@ def test_verify_fails_on_a_unit_whose_command_is_missing(tmp_path: Path) -> None
 
 
 def test_the_man_page_is_installed_and_renders() -> None:
+    """``man telemetryfs``, as a new user types it, finds the page scripts/setup
+    installed, and the page is this checkout's (every option of --help is in it)."""
     assert MAN_PAGE.is_file(), "scripts/setup installs the man page"
     result = subprocess.run(
-        ["man", "-l", str(MAN_PAGE)],
+        ["man", "telemetryfs"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
-        env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "100"},
+        env={**os.environ, "MANPAGER": "cat", "MANWIDTH": "100", "LANG": "C.UTF-8"},
     )
     assert result.returncode == 0, result.stderr
     page = result.stdout
-    for needle in ("telemetryfs", "--foreground", "prefetch", "telemetryfs status", "fstab"):
+    assert page.startswith("TELEMETRYFS(1)"), page[:200]
+    for needle in ("SOURCE", "MOUNTPOINT", "prefetch", "telemetryfs status", "fstab", "nonempty"):
         assert needle in page, needle
+    for action in build_parser()._actions:
+        for flag in action.option_strings:
+            assert flag in page, f"{flag} is not in the installed man page: run scripts/setup"
