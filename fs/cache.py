@@ -197,10 +197,16 @@ class DiskCache:
         return sum(size for _, _, size in self._entries())
 
     def used_so_far(self) -> int:
-        """Bytes in the cache as this mount counts them: walks the folder only until
-        the first write (the prefetch asks before every video)."""
-        used = self._used
-        return self.used() if used is None else used
+        """Bytes in the cache as this mount counts them (the prefetch asks before
+        every video): the folder is walked once, as at the first write."""
+        with self._lock:
+            return self._count_once()
+
+    def _count_once(self) -> int:
+        if self._used is None:
+            self._remove_other_versions()
+            self._used = self.used()
+        return self._used
 
     def _mark_used(self, folder: Path) -> None:
         if folder in self._touched:
@@ -214,8 +220,7 @@ class DiskCache:
             return
         with self._lock:
             if self._used is None:
-                self._remove_other_versions()
-                self._used = self.used()
+                self._used = self._count_once()
             else:
                 self._used += grown
             if self._used > self.capacity:
