@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 STATS_XATTR = "user.telemetryfs.stats"
 WATCH_EVERY_S = 1.0
@@ -24,13 +24,20 @@ class StatusError(Exception):
     """A problem the user can fix: one line, exit status 1."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line and exit status 1, as for the mount command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="telemetryfs status",
         description="Show how far the background prefetch (-o prefetch) of a mounted "
         "card has got: videos parsed of all, bytes read, rate, time left, failures.",
     )
-    parser.add_argument("mountpoint", help="where telemetryfs is mounted")
+    parser.add_argument("mountpoint", metavar="MOUNTPOINT", help="where telemetryfs is mounted")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
         "--watch", action="store_true", help="follow: print again every second until done"

@@ -138,6 +138,11 @@ def test_status_of_a_plain_folder_is_one_clear_line(tmp_path: Path) -> None:
     _one_line_error(run_cli("status", str(tmp_path / "absent")), "does not exist")
 
 
+def test_status_argument_errors_are_one_line_with_status_1() -> None:
+    _one_line_error(run_cli("status"), "required: MOUNTPOINT")
+    _one_line_error(run_cli("status", "--frobnicate", "/mnt"), "unrecognized arguments")
+
+
 def test_status_help_names_its_options() -> None:
     result = run_cli("status", "--help")
     assert result.returncode == 0

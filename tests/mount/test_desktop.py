@@ -111,6 +111,9 @@ def test_fstab_line_mounts_with_mount_dash_t_file_and_umount_ends_it(
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+    own = subprocess.run([SYSTEM_COMMAND, "status", str(mnt)], capture_output=True, text=True)
+    assert own.returncode == 0, own.stderr
+    assert own.stdout.startswith("prefetch off (mount with -o prefetch); "), own.stdout
     # Without allow_other only root sees into the mount: nobody's status is one line.
     denied = _as_nobody(str(SYSTEM_COMMAND), "status", str(mnt))
     assert denied.returncode == 1
@@ -265,6 +268,31 @@ def test_a_file_copied_in_while_mounted_joins_the_queue(
     assert m.stats()["prefetch"]["parsed"] == 2
     assert m.stats()["prefetch"]["videos"] == 2
     assert m.stats()["parses"] == 2
+
+
+def test_a_damaged_clip_is_counted_as_failed_and_the_rest_is_parsed(
+    mount: MountFactory, tmp_path: Path
+) -> None:
+    from tests.footage import make_mapcam
+
+    src = tmp_path / "src"
+    src.mkdir()
+    make_mapcam(src / "a.AVI", duration_s=3.0, video_mbps=1.0)
+    # An MP4 whose first box claims 4 GB: sniffed as a video, its parse fails.
+    (src / "liar.MP4").write_bytes(b"\xff\xff\xff\xffmoov" + b"\0" * 64)
+    m = mount(src, "-o", "prefetch", "--no-disk-cache")
+    deadline = time.monotonic() + 30
+    while m.stats()["prefetch"]["state"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p = m.stats()["prefetch"]
+    assert (p["state"], p["videos"], p["parsed"], p["failed"]) == ("done", 2, 2, 1), p
+    assert "  1 failed  done" in _status(m.path)
+    assert "1 failed" in m.log_text()  # the "prefetch done" line
+    # The good clip is served from the memory cache; the damaged one says why.
+    parses = m.stats()["parses"]
+    assert json.loads((m.path / "a.AVI" / "info.json").read_bytes())["gps_samples"] > 0
+    assert json.loads((m.path / "liar.MP4" / "info.json").read_bytes())["error"]
+    assert m.stats()["parses"] == parses
 
 
 def test_prefetch_stops_before_the_disk_cache_would_evict(
