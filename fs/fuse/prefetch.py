@@ -170,12 +170,21 @@ class Prefetcher:
             p.state = "done"
 
     async def _parse(self, key: SourceKey, *, full: bool) -> None:
-        if full:
-            # The full parse, and the folder's entry list kept on disk: a later
-            # mount lists the folder without unpickling anything.
-            await self.store.entries(key)
-        else:
-            await self.store.telemetry_or_none(key, full=False)
+        try:
+            if full:
+                # The full parse, and the folder's entry list kept on disk: a later
+                # mount lists the folder without unpickling anything.
+                await self.store.entries(key)
+            else:
+                await self.store.telemetry_or_none(key, full=False)
+        except OSError as exc:  # the file went away, the cache disk failed: next video
+            log.debug("prefetch: %s: %s", key.path, exc)
+            self._failed.add(key)
+        except Exception:
+            # A bug in a parser: as fs/fuse/guard.py does for a request, log it and go
+            # on; escaping here would end the serving nursery, and the mount with it.
+            log.exception("prefetch: internal error on %s", key.path)
+            self._failed.add(key)
         if self.store.failure(key) is not None:
             self._failed.add(key)
 
