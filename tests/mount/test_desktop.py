@@ -3,9 +3,13 @@
 - mount(8) runs the helper through mount.fuse3 with a clean PATH: the
   ``telemetryfs`` scripts/setup links into /usr/local/bin must be this checkout's;
 - the options mount(8) and fstab pass on are accepted; ``umount`` ends the mount;
-- ``-o prefetch`` over a 200-clip card, nothing read: every video is parsed,
-  ``telemetryfs status`` changes and ends in "done", the root's getxattr answers
-  within 100 ms meanwhile, and a second mount on the same disk cache parses nothing.
+  ``telemetryfs status`` works for another user (nobody) when the mount lets them in;
+- ``-o prefetch`` over a 200-clip card, nothing read: every video is parsed, GPS
+  first, ``telemetryfs status --watch`` changes and ends in "done", the root's
+  getxattr answers within 100 ms meanwhile, and a second mount on the same disk
+  cache parses nothing; a damaged clip is counted failed; a file copied in joins
+  the queue; a small disk cache stops the prefetch before anything is evicted;
+- systemd (Type=notify): READY=1 once mounted, SIGTERM unmounts.
 """
 
 from __future__ import annotations
