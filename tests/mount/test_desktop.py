@@ -150,6 +150,24 @@ def test_mount_t_passes_rw_with_a_warning_and_mounts_read_only(
     _check_mounted_then_umount(mnt)
 
 
+def test_mount_t_with_a_missing_source_says_so_in_one_line(
+    tmp_path: Path, mountpoint: Path
+) -> None:
+    _require_root_and_setup()
+    missing = tmp_path / "no-card"
+    result = subprocess.run(
+        ["mount", "-t", "fuse.telemetryfs", "-o", "prefetch", str(missing), str(mountpoint)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    # mount(8) passes rw unless told ro, hence the warning first.
+    assert result.stderr.splitlines() == [
+        "telemetryfs: warning: -o rw ignored, mounting read-only",
+        f"telemetryfs: SOURCE {str(missing)!r} does not exist",
+    ]
+    assert not os.path.ismount(mountpoint)
+
+
 # -- -o prefetch ---------------------------------------------------------------------
 
 
