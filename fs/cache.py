@@ -254,6 +254,18 @@ class DiskCache:
         """Bytes in the cache now (counted on disk)."""
         return sum(size for _, _, size in self._entries())
 
+    def used_so_far(self) -> int:
+        """Bytes in the cache as this mount counts them (the prefetch asks before
+        every video): the folder is walked once, as at the first write."""
+        with self._lock:
+            return self._count_once()
+
+    def _count_once(self) -> int:
+        if self._used is None:
+            self._remove_other_versions()
+            self._used = self.used()
+        return self._used
+
     def _mark_used(self, folder: Path) -> None:
         if folder in self._touched:
             return
@@ -266,8 +278,7 @@ class DiskCache:
             return
         with self._lock:
             if self._used is None:
-                self._remove_other_versions()
-                self._used = self.used()
+                self._used = self._count_once()
             else:
                 self._used += grown
             if self._used > self.capacity:

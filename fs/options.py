@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ class Options:
     # A remote SOURCE: how long its listing is trusted, and fsspec storage options.
     list_ttl_s: float = 30.0
     storage: dict[str, Any] = field(default_factory=dict)
+    # Parse the whole card in the background after mounting (fs/fuse/prefetch.py).
+    prefetch: bool = False
+    # Mount over a non-empty MOUNTPOINT (-o nonempty; the command line refuses otherwise).
+    nonempty: bool = False
 
 
 @dataclass(slots=True)
@@ -44,6 +49,8 @@ class Stats:
     joins: int = 0  # recordings joined from their parts' telemetry
     recording_scans: int = 0  # walks of SOURCE for the recordings view
     by_path: dict[str, int] = field(default_factory=dict)
+    # The background prefetch's figures (fs/fuse/prefetch.py), None when it is off.
+    prefetch: Callable[[], dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,4 +62,5 @@ class Stats:
             "sniffs": self.sniffs,
             "joins": self.joins,
             "recording_scans": self.recording_scans,
+            "prefetch": self.prefetch() if self.prefetch is not None else {"state": "off"},
         }

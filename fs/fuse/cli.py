@@ -1,5 +1,10 @@
 """``telemetryfs SOURCE MOUNTPOINT [-f] [-o OPT[,OPT...]]``: mount, serve, unmount.
 
+Also ``telemetryfs status MOUNTPOINT`` (fs/fuse/status.py). Works as a mount
+helper: ``mount -t fuse.telemetryfs`` and fstab lines go through mount.fuse3,
+which runs ``telemetryfs SOURCE MOUNTPOINT -o OPTS``; the options mount(8)
+adds are accepted and ignored (see MOUNT8_OPTIONS).
+
 The one place that owns the mount's lifetime (as in s3ql): it checks the
 arguments, mounts, and either stays in the foreground (``-f``) or, like
 sshfs, returns once the mount is ready and keeps serving from a background
@@ -14,23 +19,32 @@ import argparse
 import errno
 import faulthandler
 import logging
+import logging.handlers
 import os
 import re
 import shutil
 import signal
+import socket
+import stat
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pyfuse3
 import trio
 
 from telemetryfs.fs.cache import default_cache_dir
 from telemetryfs.fs.options import Options
+from telemetryfs.fs.tree import SourceTree
+
+if TYPE_CHECKING:
+    from .prefetch import Prefetcher
 
 log = logging.getLogger("telemetryfs")
+
+SYSLOG_SOCKET = "/dev/log"
 
 USAGE_EPILOG = """\
 mount options (-o, comma-separated):
@@ -38,6 +52,7 @@ mount options (-o, comma-separated):
                        shown, which follow the source files' read bits)
   show_other           also pass through files that are not footage, read-only
   cache_mb=N           memory for parsed and rendered data (default 64)
+  cache_dir=DIR        the disk cache's folder (as --cache-dir; for fstab lines)
   disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
                        recently used videos' entries go first)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
@@ -58,18 +73,42 @@ mount options (-o, comma-separated):
   endpoint_url=URL, region=NAME, profile=NAME, anon
                        remote SOURCE (s3://): where and as whom; credentials come
                        from AWS_* variables or ~/.aws, as for any AWS tool
+  prefetch             parse the whole card in the background once mounted (GPS
+                       tracks first, then every stream), filling the caches;
+                       follow it with 'telemetryfs status MOUNTPOINT'
+  nonempty             mount even if MOUNTPOINT is not empty (hides its files)
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
+  rw                   accepted with a warning: the mount is always read-only
+  dev, nodev, suid, nosuid, exec, noexec, auto, noauto, user, users, nouser,
+  nofail, _netdev, defaults, atime, noatime, relatime, x-systemd.*, x-gvfs-*, ...
+                       what mount(8) and fstab pass on: accepted and ignored
+
+commands:
+  telemetryfs status MOUNTPOINT [--json] [--watch]
+                       the prefetch's progress: videos parsed, bytes read, rate,
+                       time left, failures (see telemetryfs status --help)
 
 examples:
   telemetryfs /media/sdcard ~/tracks
   telemetryfs -o endpoint_url=http://nas:8333,list_ttl=60 s3://footage/2026 ~/tracks
   telemetryfs -o allow_other,time_offset=-5 /nas/dashcam /mnt/tracks
+  mount -t fuse.telemetryfs -o prefetch,allow_other /media/sdcard /mnt/tracks
   fusermount3 -u ~/tracks
+
+/etc/fstab:
+  /media/sdcard  /mnt/tracks  fuse.telemetryfs  ro,allow_other,prefetch,nofail  0  0
 """
 
 
 class UsageError(Exception):
     """A problem the user can fix: reported as one line, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 1, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 @dataclass(slots=True)
@@ -92,8 +131,10 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="telemetryfs",
+        usage="%(prog)s [-f] [-o OPT[,OPT...]] [options] SOURCE MOUNTPOINT\n"
+        "       %(prog)s status MOUNTPOINT [--json] [--watch]",
         description="Mount camera footage read-only: every video becomes a folder of "
         "GPS tracks (GPX, CSV, KML, GeoJSON), info.json and raw telemetry streams.",
         epilog=USAGE_EPILOG,
@@ -101,28 +142,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "source",
+        metavar="SOURCE",
         help="folder of footage (an SD card, a NAS share), or a URL: s3://bucket/prefix, "
         "gs://..., https://..., file://...",
     )
-    parser.add_argument("mountpoint", help="an empty directory to mount on")
+    parser.add_argument("mountpoint", metavar="MOUNTPOINT", help="an empty directory to mount on")
     parser.add_argument("-f", "--foreground", action="store_true", help="stay in the foreground")
-    parser.add_argument("-o", dest="opts", action="append", default=[], metavar="OPT[,OPT...]")
+    parser.add_argument(
+        "-o",
+        dest="opts",
+        action="append",
+        default=[],
+        metavar="OPT[,OPT...]",
+        help="mount options, comma-separated (listed below)",
+    )
     parser.add_argument("--debug", action="store_true", help="log debug messages (implies -f)")
     parser.add_argument("--debug-fuse", action="store_true", help="also log libfuse's requests")
     parser.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
+        metavar="DIR",
         help="disk cache folder (default $XDG_CACHE_HOME/telemetryfs)",
     )
     parser.add_argument("--no-disk-cache", action="store_true", help="keep nothing on disk")
-    parser.add_argument("--log-file", type=Path, default=None, help="log here when in background")
+    parser.add_argument(
+        "--log-file", type=Path, default=None, metavar="FILE", help="log here when in background"
+    )
     parser.add_argument("-V", "--version", action="version", version=f"telemetryfs {_version()}")
     return parser
 
 
+def build_manpage_parser() -> argparse.ArgumentParser:
+    """The parser argparse-manpage reads (scripts/setup): its SYNOPSIS is one line,
+    the status command is in the page's COMMENTS (the epilog)."""
+    parser = build_parser()
+    parser.usage = None
+    return parser
+
+
 _OFFSET = re.compile(r"^([+-]?)(\d{1,2})(?::([0-5]\d))?$")
-_ACCEPTED = {"ro", "default_permissions", "fsname", "subtype", "noatime", "nodev", "nosuid"}
+_ACCEPTED = {"ro", "default_permissions", "fsname", "subtype"}
+# What mount(8), mount.fuse3 and fstab pass on besides our own options: none of
+# them means anything to a read-only FUSE filesystem (the kernel mount is always
+# nodev,nosuid for FUSE run by a user), so they are accepted and ignored.
+MOUNT8_OPTIONS = {
+    "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "users",
+    "nouser", "owner", "group", "nofail", "_netdev", "defaults", "async", "sync", "atime",
+    "noatime", "relatime", "norelatime", "strictatime", "lazytime", "nolazytime",
+    "diratime", "nodiratime", "silent", "loud", "comment",
+}  # fmt: skip
+# x-systemd.automount, x-gvfs-show, x-mount.mkdir ...: userspace options (mount(8)).
+MOUNT8_PREFIXES = ("x-",)
 
 
 def parse_time_offset(text: str) -> float:
@@ -171,8 +242,19 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.list_ttl_s = _seconds(name, arg)
         elif name in REMOTE_OPTIONS:
             options.storage.update(_storage_option(item))
+        elif name == "cache_dir":
+            if not arg:
+                raise UsageError("-o cache_dir= needs a folder")
+            options.disk_cache = Path(arg)
+        elif name == "prefetch":
+            options.prefetch = True
+        elif name == "nonempty":
+            options.nonempty = True
         elif name == "rw":
-            raise UsageError("telemetryfs is read-only: -o rw is not possible")
+            # mount(8) passes rw unless told ro: refusing it would break plain fstab lines.
+            print("telemetryfs: warning: -o rw ignored, mounting read-only", file=sys.stderr)
+        elif name in MOUNT8_OPTIONS or name.startswith(MOUNT8_PREFIXES):
+            continue
         elif name not in _ACCEPTED:
             raise UsageError(f"unknown mount option: -o {item}")
 
@@ -209,7 +291,9 @@ def parse_args(argv: list[str] | None) -> Config:
     options = Options()
     parse_mount_options(args.opts, options)
     if not args.no_disk_cache:
-        options.disk_cache = args.cache_dir or default_cache_dir()
+        options.disk_cache = args.cache_dir or options.disk_cache or default_cache_dir()
+    else:
+        options.disk_cache = None
     config = Config(
         source=Path(args.source),
         mountpoint=Path(args.mountpoint),
@@ -226,6 +310,9 @@ def parse_args(argv: list[str] | None) -> Config:
             # Videos are served by local preads of their media; a remote one
             # would stream gigabytes through the block cache meant for moovs.
             raise UsageError("-o video needs a local SOURCE (a remote one serves telemetry only)")
+        if options.prefetch:
+            # The prefetch walks the card's folders; a bucket is parsed as it is read.
+            raise UsageError("-o prefetch needs a local SOURCE")
     check_paths(config)
     if config.remote is not None:
         check_remote(config)
@@ -252,8 +339,18 @@ def check_remote(config: Config) -> None:
 
 def check_paths(config: Config) -> None:
     """Fail early, in one line, on what would otherwise fail obscurely."""
-    if config.remote is None and not config.source.is_dir():
-        raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
+    if config.remote is None:
+        try:
+            source_st = os.stat(config.source)
+            os.listdir(config.source)
+        except FileNotFoundError:
+            raise UsageError(f"SOURCE {str(config.source)!r} does not exist") from None
+        except NotADirectoryError:
+            raise UsageError(f"SOURCE {str(config.source)!r} is not a directory") from None
+        except OSError as exc:
+            raise UsageError(f"SOURCE {str(config.source)!r}: {exc.strerror}") from None
+        if not stat.S_ISDIR(source_st.st_mode):
+            raise UsageError(f"SOURCE {str(config.source)!r} is not a directory")
     mnt = config.mountpoint
     try:
         entries = os.listdir(mnt)
@@ -269,8 +366,10 @@ def check_paths(config: Config) -> None:
         raise UsageError(f"MOUNTPOINT {str(mnt)!r}: {exc.strerror}") from None
     if os.path.ismount(mnt):
         raise UsageError(f"MOUNTPOINT {str(mnt)!r} is already a mount point")
-    if entries:
-        raise UsageError(f"MOUNTPOINT {str(mnt)!r} is not empty")
+    if entries and not config.options.nonempty:
+        raise UsageError(
+            f"MOUNTPOINT {str(mnt)!r} is not empty (mount with -o nonempty to hide its files)"
+        )
     if config.remote is None and (
         config.source.resolve() == mnt.resolve()
         or mnt.resolve().is_relative_to(config.source.resolve())
@@ -299,11 +398,17 @@ def fuse_options(config: Config) -> set[str]:
 def setup_logging(config: Config) -> None:
     level = logging.DEBUG if config.debug else logging.INFO
     handler: logging.Handler
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if config.log_file is not None:
         handler = logging.FileHandler(config.log_file)
+    elif not config.foreground and os.path.exists(SYSLOG_SOCKET):
+        # A daemon started by mount(8) or fstab has no terminal: its lines (the
+        # prefetch's start and end, errors) go to syslog, i.e. the journal.
+        handler = logging.handlers.SysLogHandler(SYSLOG_SOCKET)
+        fmt = "telemetryfs[%(process)d]: %(levelname)s %(name)s: %(message)s"
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -312,9 +417,11 @@ def setup_logging(config: Config) -> None:
         logging.getLogger("pyfuse3").setLevel(logging.WARNING)
 
 
-async def serve() -> None:
+async def serve(prefetcher: Prefetcher | None = None) -> None:
     """Run the FUSE loop until unmounted or told to stop by a signal."""
     async with trio.open_nursery() as nursery:
+        if prefetcher is not None:
+            nursery.start_soon(prefetcher.run)
 
         async def on_signals() -> None:
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -331,6 +438,7 @@ def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
     from .operations import Operations
+    from .prefetch import Prefetcher
     from .store import Store
 
     _preload_parsers()
@@ -363,13 +471,31 @@ def mount(config: Config, ready: int | None = None) -> int:
         os.write(ready, b"ok")
         os.close(ready)
         _detach_stdio(config)
-    log.info("mounted %s on %s", config.source, config.mountpoint)
+    log.info("mounted %s on %s", config.remote or config.source, config.mountpoint)
+    _notify_systemd(b"READY=1")
+    prefetcher = None
+    if config.options.prefetch and isinstance(ops.source, SourceTree):  # local only (parse_args)
+        prefetcher = Prefetcher(store, ops.source)
     try:
-        trio.run(serve)
+        trio.run(serve, prefetcher)
     finally:
         pyfuse3.close(unmount=True)
     log.info("unmounted %s", config.mountpoint)
     return 0
+
+
+def _notify_systemd(message: bytes) -> None:
+    """Tell systemd (a Type=notify unit) that the mount is ready; nothing elsewhere."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto(message, address)
+    except OSError as exc:
+        log.warning("cannot notify systemd: %s", exc)
 
 
 def _preload_parsers() -> None:
@@ -428,6 +554,11 @@ def main(argv: list[str] | None = None) -> int:
         from telemetryfs.fs.export.run import main as export_main
 
         return export_main(args[1:])
+    if args[:1] == ["status"]:
+        # A folder called "status" is mounted as ./status.
+        from .status import run as status
+
+        return status(args[1:])
     try:
         config = parse_args(argv)
     except UsageError as exc:

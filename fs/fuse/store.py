@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -29,12 +30,17 @@ from telemetryfs.fs.products import Entry, RawLayout, StreamIndex
 from telemetryfs.fs.recordings import RecordingKey
 from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.extract import Opener
 from telemetryfs.parsers.join import PartInput
 from telemetryfs.parsers.model import Stream, Telemetry
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Set in the background prefetch's task (fs/fuse/prefetch.py): its parses run on
+# a thread of their own, through files that step aside while a user's parse runs.
+BACKGROUND: ContextVar[bool] = ContextVar("telemetryfs_background", default=False)
 
 
 # What the store keys its data by: one video's version, or one recording's
@@ -61,7 +67,7 @@ class Store:
         self.stats = stats or Stats()
         # How parses open a source: local files share the GIL (fuse/gil.py); a
         # remote source's opener (fs/remote/) is set by the command line.
-        self.opener: extract.Opener = open_sharing_gil
+        self.opener: Opener = open_sharing_gil
         budget = max(options.cache_mb, 8) * 1024 * 1024
         # Parsed telemetry and what is derived from it share most of the budget;
         # derived data gives its memory back first (it is cheap to rebuild from
@@ -98,6 +104,11 @@ class Store:
         self._flight = SingleFlight()
         self.parse_limiter = trio.CapacityLimiter(options.parse_threads)
         self.io_limiter = trio.CapacityLimiter(16)
+        # The prefetch's own limiter: holding parse_limiter while it steps aside
+        # for a user's parse would leave that parse waiting for it.
+        self.background_limiter = trio.CapacityLimiter(1)
+        self.user_parses = 0  # parses for users, running or waiting for the limiter
+        self.background_opener: Opener | None = None
         self.disk: DiskCache | None = None
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
@@ -153,8 +164,16 @@ class Store:
             t = await self._join(key, full)
             self._telemetry.put(key, Parsed(full, t))
             return t
+        background = BACKGROUND.get()
+        if not background:
+            self.user_parses += 1
         try:
-            t = await trio.to_thread.run_sync(self._parse, key, full, limiter=self.parse_limiter)
+            t = await trio.to_thread.run_sync(
+                self._parse,
+                key,
+                full,
+                limiter=self.background_limiter if background else self.parse_limiter,
+            )
         except ParseError as exc:
             self.stats.parse_failures += 1
             if isinstance(exc.__cause__, OSError):
@@ -168,6 +187,9 @@ class Store:
             if (disk := self._disk(key)) is not None:
                 await trio.to_thread.run_sync(disk.put_object, "failure", exc)
             raise
+        finally:
+            if not background:
+                self.user_parses -= 1
         full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
         self._telemetry.put(key, Parsed(full, t))
         if (disk := self._disk(key)) is not None:
@@ -197,11 +219,14 @@ class Store:
         self.stats.parses += 1
         self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
         log.debug("parse %s (full=%s)", key.path, full)
+        opener: Opener = self.opener
+        if BACKGROUND.get() and self.background_opener is not None:
+            opener = self.background_opener
         return view.parse(
             key,
             full=full,
             time_offset_s=self.options.time_offset_s,
-            opener=self.opener,
+            opener=opener,
             keep_camera_clock=self.options.keep_camera_clock,
         )
 
@@ -467,6 +492,10 @@ class Store:
         if layout is None:
             raise FileNotFoundError(joined_video.recording_video_name(key))
         return layout
+
+    def users_busy(self) -> bool:
+        """Whether a user's parse or render runs or waits (read from the prefetch's thread)."""
+        return self.user_parses > 0 or self.parse_limiter.borrowed_tokens > 0
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs

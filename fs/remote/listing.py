@@ -63,9 +63,7 @@ def list_objects(
 
     ``sniffed``: containers already known by (path, version); new ones are added.
     """
-    found: dict[str, dict[str, Any]] = retrying(
-        lambda: store.fs.find(store.root, detail=True, withdirs=False)
-    )
+    found: dict[str, dict[str, Any]] = retrying(lambda: _find(store))
     TOTALS.add(0)
     sniffed = {} if sniffed is None else sniffed
     infos = sorted(
@@ -92,6 +90,23 @@ def list_objects(
         )
         for path, info in infos
     ]
+
+
+def _find(store: RemoteStore) -> dict[str, dict[str, Any]]:
+    """fsspec's find. Over HTTP it omits folders it cannot list: an unreachable server or a
+    wrong URL would mount as an empty folder. Nothing listed and an error is the error;
+    one bad sub-folder of an HTTP index beside good ones is skipped."""
+    if store.protocol not in ("http", "https"):
+        # s3fs and gcsfs list by prefix and raise; they take no on_error.
+        listed: dict[str, dict[str, Any]] = store.fs.find(store.root, detail=True, withdirs=False)
+        return listed
+    errors: list[BaseException] = []
+    found: dict[str, dict[str, Any]] = store.fs.find(
+        store.root, detail=True, withdirs=False, on_error=errors.append
+    )
+    if errors and not found:
+        raise errors[0]
+    return found
 
 
 def _heads(store: RemoteStore, objects: list[tuple[str, int]]) -> list[bytes]:

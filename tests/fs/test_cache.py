@@ -163,6 +163,23 @@ def test_disk_cache_counts_what_earlier_mounts_left(tmp_path: Path) -> None:
     assert disk.used() <= 10_000
 
 
+def test_disk_cache_used_so_far_counts_the_folder_once_then_follows_writes(
+    tmp_path: Path,
+) -> None:
+    """What the prefetch asks before every video: right, and without a walk each time."""
+    old = DiskCache(tmp_path)
+    for i in range(3):
+        old.put(_key(f"/c{i}.MP4"), "track.gpx", os.urandom(3_000))
+    disk = DiskCache(tmp_path, capacity=100_000)
+    assert disk.used_so_far() == disk.used() > 9_000
+    disk.put(_key("/new.MP4"), "track.gpx", os.urandom(5_000))
+    assert disk.used_so_far() == disk.used()
+    # Another mount's write is not seen until the next prune recounts: no walk.
+    before = disk.used_so_far()
+    old.put(_key("/other.MP4"), "track.gpx", os.urandom(7_000))
+    assert disk.used_so_far() == before < disk.used() - 7_000
+
+
 def test_disk_cache_removes_other_generator_versions_only(tmp_path: Path) -> None:
     # g1/v1/...: the layout of generator version 1.
     for name in ("v0", "v1-offset+7200", "g1", "g1-offset+3600", "notes"):

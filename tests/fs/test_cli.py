@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,7 +48,7 @@ def test_console_script_is_installed() -> None:
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -54,7 +57,13 @@ def _one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> No
 
 def test_missing_source_is_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "mnt").mkdir()
-    _one_line_error(run_cli(str(tmp_path / "nope"), str(tmp_path / "mnt")), "not a directory")
+    _one_line_error(run_cli(str(tmp_path / "nope"), str(tmp_path / "mnt")), "does not exist")
+
+
+def test_source_that_is_a_file_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "mnt").mkdir()
+    (tmp_path / "clip.MP4").write_bytes(b"x")
+    _one_line_error(run_cli(str(tmp_path / "clip.MP4"), str(tmp_path / "mnt")), "not a directory")
 
 
 def test_missing_mountpoint_is_one_clear_line(tmp_path: Path) -> None:
@@ -66,7 +75,7 @@ def test_non_empty_mountpoint_is_one_clear_line(tmp_path: Path) -> None:
     src.mkdir()
     mnt.mkdir()
     (mnt / "file").write_text("x")
-    _one_line_error(run_cli(str(src), str(mnt)), "not empty")
+    _one_line_error(run_cli(str(src), str(mnt)), "not empty (mount with -o nonempty")
 
 
 def test_mountpoint_that_is_a_file_is_one_clear_line(tmp_path: Path) -> None:
@@ -83,11 +92,102 @@ def test_unknown_mount_option_is_one_clear_line(tmp_path: Path) -> None:
     _one_line_error(run_cli(str(src), str(mnt), "-o", "frobnicate"), "unknown mount option")
 
 
-def test_rw_is_refused(tmp_path: Path) -> None:
+def test_rw_is_a_warning_not_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """mount(8) passes rw unless the fstab line says ro: the mount goes on, read-only."""
+    options = Options()
+    parse_mount_options(["rw"], options)
+    assert capsys.readouterr().err == "telemetryfs: warning: -o rw ignored, mounting read-only\n"
+
+
+def test_mount8_options_are_accepted_and_change_nothing() -> None:
+    passed_on = (
+        "ro,dev,nodev,suid,nosuid,exec,noexec,auto,noauto,user,users,nouser,nofail,_netdev,"
+        "defaults,noatime,relatime,x-systemd.automount,x-systemd.device-timeout=5,"
+        "x-gvfs-show,x-gvfs-name=Tracks,x-mount.mkdir,comment=card"
+    )
+    options = Options()
+    parse_mount_options([passed_on], options)
+    assert options == Options()
+
+
+def test_desktop_options_parse(tmp_path: Path) -> None:
+    options = Options()
+    parse_mount_options([f"prefetch,nonempty,cache_dir={tmp_path}"], options)
+    assert (options.prefetch, options.nonempty, options.disk_cache) == (True, True, tmp_path)
+
+
+def test_bad_option_value_is_one_clear_line(tmp_path: Path) -> None:
     src, mnt = tmp_path / "src", tmp_path / "mnt"
     src.mkdir()
     mnt.mkdir()
-    _one_line_error(run_cli(str(src), str(mnt), "-o", "rw"), "read-only")
+    _one_line_error(run_cli(str(src), str(mnt), "-o", "cache_mb=lots"), "cache_mb='lots'")
+    _one_line_error(run_cli(str(src), str(mnt), "-o", "time_offset=+25"), "time_offset='+25'")
+
+
+def test_argument_errors_are_one_line_with_status_1() -> None:
+    _one_line_error(run_cli(), "required: SOURCE, MOUNTPOINT")
+    _one_line_error(run_cli("a", "b", "--frobnicate"), "unrecognized arguments: --frobnicate")
+
+
+def test_unreachable_remote_source_is_one_clear_line_not_an_empty_mount(tmp_path: Path) -> None:
+    # fsspec lists an unreachable server as an empty folder; the mount must not.
+    (tmp_path / "mnt").mkdir()
+    result = run_cli("http://127.0.0.1:9/cards/", str(tmp_path / "mnt"))
+    _one_line_error(result, "cannot list http://127.0.0.1:9/cards/")
+    assert not os.path.ismount(tmp_path / "mnt")
+
+
+def test_status_of_a_plain_folder_is_one_clear_line(tmp_path: Path) -> None:
+    _one_line_error(run_cli("status", str(tmp_path)), "not a telemetryfs mount")
+    _one_line_error(run_cli("status", str(tmp_path / "absent")), "does not exist")
+
+
+def test_status_argument_errors_are_one_line_with_status_1() -> None:
+    _one_line_error(run_cli("status"), "required: MOUNTPOINT")
+    _one_line_error(run_cli("status", "--frobnicate", "/mnt"), "unrecognized arguments")
+
+
+def test_status_help_names_its_options() -> None:
+    result = run_cli("status", "--help")
+    assert result.returncode == 0
+    assert "--json" in result.stdout
+    assert "--watch" in result.stdout
+
+
+def test_fusermount3_missing_is_one_clear_line(tmp_path: Path) -> None:
+    """A user (not root) mounts through fusermount3: without it, one line says so."""
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to the user nobody, which needs root")
+    top = Path(tempfile.mkdtemp(prefix="telemetryfs-nobody-", dir="/tmp"))
+    try:
+        src, mnt = top / "src", top / "mnt"
+        src.mkdir()
+        mnt.mkdir()
+        top.chmod(0o755)
+        result = _run_as_nobody(src, mnt, top)
+    finally:
+        shutil.rmtree(top)
+    _one_line_error(result, "fusermount3 not found")
+
+
+def test_unreadable_source_is_one_clear_line(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to the user nobody, which needs root")
+    # tmp_path's parents are root's, mode 0700: nobody may not look inside.
+    src, mnt = tmp_path / "src", tmp_path / "mnt"
+    src.mkdir()
+    mnt.mkdir()
+    _one_line_error(_run_as_nobody(src, mnt, tmp_path), "Permission denied")
+
+
+def _run_as_nobody(src: Path, mnt: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    # PATH without fusermount3; the interpreter by its full path.
+    return subprocess.run(
+        [shutil.which("setpriv") or "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+         sys.executable, "-m", "telemetryfs.fs", str(src), str(mnt)],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
+        env={"PATH": "/nonexistent", "HOME": str(home)},
+    )  # fmt: skip
 
 
 def test_no_fuse_is_one_clear_line(tmp_path: Path) -> None:
@@ -164,3 +264,9 @@ def test_video_of_a_remote_source_is_refused_in_one_line(tmp_path: Path) -> None
     (tmp_path / "mnt").mkdir()
     result = run_cli("http://127.0.0.1:9/cards/", str(tmp_path / "mnt"), "-o", "video")
     _one_line_error(result, "-o video needs a local SOURCE")
+
+
+def test_prefetch_of_a_remote_source_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "mnt").mkdir()
+    result = run_cli("http://127.0.0.1:9/cards/", str(tmp_path / "mnt"), "-o", "prefetch")
+    _one_line_error(result, "-o prefetch needs a local SOURCE")
