@@ -335,6 +335,31 @@ def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: in
     return b"".join(out)
 
 
+def render_stream_window(
+    fds: Fds, stream: Stream, index: StreamIndex, off: int, at_least: int
+) -> tuple[int, bytes]:
+    """Whole chunks of a stream CSV from the one holding ``off``, at least ``at_least``
+    bytes of them (fewer at the end), with the header when ``off`` is in it.
+
+    Returns (where the bytes start in the file, the bytes). A sequential reader
+    is served from such a window: one render per window instead of one per
+    kernel request, each of which re-rendered the chunks cut at its edges.
+    """
+    header, ends = index.header, index.ends
+    rows_from = max(off - len(header), 0)
+    first = bisect.bisect_right(ends, rows_from)
+    last = bisect.bisect_left(ends, min(rows_from + at_least, ends[-1] if ends else 0))
+    text = render_stream.render_chunks(
+        index.layout,
+        list(iter_chunk_data(fds, stream.chunks[first : last + 1])),
+        stream.codec,
+        lambda data: extract.decode_chunk(stream, data),
+    )
+    if off < len(header):
+        return 0, header + text  # chunks before ``first`` are empty: the rows start at 0
+    return len(header) + (ends[first - 1] if first else 0), text
+
+
 def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...]) -> Any:
     """Yield (chunk, bytes) in order, merging nearby reads (of one part) into one pread."""
     i = 0

@@ -23,6 +23,7 @@ from telemetryfs.fs.products import (
     raw_extents_between,
     read_raw,
     read_stream,
+    render_stream_window,
 )
 from telemetryfs.parsers.model import Extent, Stream
 
@@ -131,15 +132,39 @@ def _read_raw_from_disk(
     return read_raw(fds, layout, off, size)
 
 
+# A sequential reader of a stream CSV is served from a rendered window this big.
+STREAM_WINDOW = 1024 * 1024
+
+
 @dataclass(slots=True)
 class StreamFileHandle(SourceBacked):
-    """A stream CSV: each read decodes only the chunks it touches."""
+    """A stream CSV: each read decodes only the chunks it touches.
+
+    Reads that follow on from the previous one (cat, cp, rsync) are served
+    from a window of whole chunks rendered ahead, on the event loop with no
+    thread hop; a read elsewhere (a seek) renders just what it asks for.
+    """
 
     stream: Stream
     index: StreamIndex
+    window_at: int = 0
+    window: bytes = b""
+    next_off: int = -1
 
     async def read(self, off: int, size: int) -> bytes:
-        return await self.store.run_io(read_stream, self.fds, self.stream, self.index, off, size)
+        sequential, self.next_off = off == self.next_off or off == 0, off + size
+        rel, end = off - self.window_at, min(off + size, self.index.size)
+        if rel >= 0 and end <= self.window_at + len(self.window):
+            return self.window[rel : rel + size]
+        if not sequential or off >= self.index.size:
+            return await self.store.run_io(
+                read_stream, self.fds, self.stream, self.index, off, size
+            )
+        self.window_at, self.window = await self.store.run_io(
+            render_stream_window, self.fds, self.stream, self.index, off, max(size, STREAM_WINDOW)
+        )
+        rel = off - self.window_at
+        return self.window[rel : rel + size]
 
     @property
     def size(self) -> int | None:

@@ -24,7 +24,7 @@ def test_every_file_of_a_real_payload_clip_costs_one_parse_per_level(
 ) -> None:
     card = tmp_path / "card"
     card.mkdir()
-    # Ten minutes of a real HERO7's payloads (17 streams): full telemetry of
+    # Ten minutes of a real HERO7's payloads (10 streams): full telemetry of
     # several MB, more than the smallest cache's telemetry share used to be.
     footage = make_real_gopro(card, duration_s=600, source="hero7", video_mbps=2.0)
     m = mount(card, "--no-disk-cache", "-o", "cache_mb=8")
