@@ -9,11 +9,22 @@ from __future__ import annotations
 from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
-from telemetryfs.parsers.formats import camm, gopro, insta360, ligogps, mapcam, nmea_log, novatek, seventymai, sstar
+from telemetryfs.parsers.formats import (
+    camm,
+    gopro,
+    insta360,
+    ligogps,
+    mapcam,
+    nmea_log,
+    novatek,
+    seventymai,
+    sstar,
+)
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
     *insta360.FORMATS,
+    *camm.FORMATS,
     *seventymai.FORMATS,
     *novatek.FORMATS,
     *sstar.FORMATS,

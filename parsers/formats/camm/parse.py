@@ -17,7 +17,15 @@ from typing import BinaryIO
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
-from telemetryfs.parsers.model import FIX_2D, FIX_3D, FIX_NONE, Extent, ParseWarning, RawFile, Telemetry
+from telemetryfs.parsers.model import (
+    FIX_2D,
+    FIX_3D,
+    FIX_NONE,
+    Extent,
+    ParseWarning,
+    RawFile,
+    Telemetry,
+)
 from telemetryfs.parsers.probe import Probe
 from telemetryfs.parsers.records import Record, Source, to_telemetry
 
@@ -25,8 +33,16 @@ SAMPLE_ENTRY = b"camm"
 SOURCE = Source("camm", "camm", "CAMM GPS")
 # Payload bytes after the 4-byte header, per record type.
 PAYLOAD = {0: 12, 1: 8, 2: 12, 3: 12, 4: 12, 5: 24, 6: 56, 7: 12}
-NAMES = {0: "angle_axis", 1: "exposure", 2: "gyro", 3: "accel", 4: "position",
-         5: "min_gps", 6: "gps", 7: "magnetic_field"}
+NAMES = {
+    0: "angle_axis",
+    1: "exposure",
+    2: "gyro",
+    3: "accel",
+    4: "position",
+    5: "min_gps",
+    6: "gps",
+    7: "magnetic_field",
+}
 # GPS time starts 1980-01-06; GPS runs ahead of UTC by the leap seconds since.
 GPS_EPOCH = 315_964_800
 GPS_LEAP_SECONDS = 18  # since 2017-01-01
@@ -77,6 +93,9 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
             if kind in (5, 6):
                 gps.append(_gps(kind, data, at, sample.offset + pos, sample.start))
             pos = at + size
+    if counts.get(6):
+        # Type 5 is the minimal form of type 6: a writer with both says the same twice.
+        gps = [r for r in gps if r.utc is not None or r.fix is not None]
     telemetry = to_telemetry(
         SOURCE,
         gps,
@@ -84,7 +103,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         duration=movie.duration,
         info={"records": {NAMES[k]: n for k, n in sorted(counts.items())}},
     )
-    raws = (RawFile("camm.raw", tuple((e.offset, e.size) for e in extents)),) if extents else ()
+    raws = (RawFile("camm.raw", tuple(extents)),) if extents else ()
     if bad:
         warning = ParseWarning(None, f"{bad} camm samples hold a record of unknown type or size")
         telemetry = replace(telemetry, warnings=(*telemetry.warnings, warning))

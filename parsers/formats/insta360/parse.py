@@ -35,8 +35,18 @@ GPS_ENTRY = struct.Struct("<QHcdcdcddd")  # 53 bytes
 MAX_TRAILER = 64 << 20  # a trailer claiming more than this is not one
 SOURCE = Source("insta360", "INSV", "Insta360 trailer GPS")
 # What the record ids hold (telemetry-parser's names); others are raw by number.
-RECORD_NAMES = {1: "metadata", 2: "thumbnail", 3: "gyro", 4: "exposure", 5: "thumbnail_ext",
-                6: "timestamps", 7: "gps", 8: "preview", 9: "anchors", 10: "anchors_ext"}
+RECORD_NAMES = {
+    1: "metadata",
+    2: "thumbnail",
+    3: "gyro",
+    4: "exposure",
+    5: "thumbnail_ext",
+    6: "timestamps",
+    7: "gps",
+    8: "preview",
+    9: "anchors",
+    10: "anchors_ext",
+}
 
 
 def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
@@ -72,7 +82,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
             continue
         label = RECORD_NAMES.get(rec_id, f"record{rec_id}")
         if end > begin:
-            raws.append(RawFile(f"insta360-{rec_id}-{label}.raw", ((offset, end - begin),)))
+            raws.append(RawFile(f"insta360-{rec_id}-{label}.raw", (Extent(offset, end - begin),)))
     telemetry = to_telemetry(
         SOURCE,
         gps,
