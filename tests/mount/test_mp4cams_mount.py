@@ -56,7 +56,8 @@ def test_insta360_sample_scrubbed_fixes_are_invalid(mount: MountFactory, tmp_pat
     assert any("GPSAltitude" in t and "158.676513671875" in t for t in tags)
     assert not (folder / "track.gpx").exists()  # no valid point: no track
     streams = sorted(p.name for p in (folder / "streams").iterdir())
-    assert "insta360-3-gyro.raw" in streams and "insta360-4-exposure.raw" in streams
+    assert "insta360-3-gyro.raw" in streams
+    assert "insta360-4-exposure.raw" in streams
     gyro = (folder / "streams" / "insta360-3-gyro.raw").read_bytes()
     assert len(gyro) == 23561  # the record size walked back from the footer (expected)
 
@@ -88,9 +89,8 @@ def test_camm_gps_type6_through_the_mount(mount: MountFactory, tmp_path: Path) -
     rows = _rows(m.path / "gps6.mp4")
     assert [r["valid"] for r in rows] == ["true"] * 5 + ["false"]
     assert rows[0]["utc_time"].startswith("2024-05-01T12:00:00")
-    assert (
-        abs(float(rows[3]["lat"]) - 48.1003) < 1e-9 and abs(float(rows[3]["lon"]) - 11.4997) < 1e-9
-    )
+    assert abs(float(rows[3]["lat"]) - 48.1003) < 1e-9
+    assert abs(float(rows[3]["lon"]) - 11.4997) < 1e-9
     assert abs(float(rows[0]["speed_mps"]) - 5.0) < 1e-6  # |(3, 4)| m/s
     gpx = (m.path / "gps6.mp4" / "track.gpx").read_text()
     assert gpx.count("<trkpt") == 5
@@ -104,4 +104,5 @@ def test_camm_gps_type6_through_the_mount(mount: MountFactory, tmp_path: Path) -
     assert [r["valid"] for r in five] == ["true"] * 5
     assert (m.path / "gps5.mp4" / "track.gpx").read_text().count("<trkpt") == 5
     info = json.loads((m.path / "gps6.mp4" / "info.json").read_text())
-    assert info["format"] == "camm" and info["info"]["records"] == {"accel": 6, "gps": 6}
+    assert info["format"] == "camm"
+    assert info["info"]["records"] == {"accel": 6, "gps": 6}
