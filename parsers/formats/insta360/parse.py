@@ -95,7 +95,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
 
 def _walk(data: bytes) -> list[tuple[int, int, int]]:
     """(id, payload start, payload end) of every record, from the last to the first."""
-    found = []
+    found: list[tuple[int, int, int]] = []
     pos = len(data)
     while pos >= HEADER:
         _fmt, rec_id, size = struct.unpack_from("<BBI", data, pos - HEADER)
