@@ -19,12 +19,14 @@ from telemetryfs.parsers.formats import (
     novatek,
     seventymai,
     sstar,
+    thinkware,
 )
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
     *insta360.FORMATS,
     *camm.FORMATS,
+    *thinkware.FORMATS,
     *seventymai.FORMATS,
     *novatek.FORMATS,
     *sstar.FORMATS,

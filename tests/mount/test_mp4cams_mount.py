@@ -106,3 +106,39 @@ def test_camm_gps_type6_through_the_mount(mount: MountFactory, tmp_path: Path) -
     info = json.loads((m.path / "gps6.mp4" / "info.json").read_text())
     assert info["format"] == "camm"
     assert info["info"]["records"] == {"accel": 6, "gps": 6}
+
+
+THINKWARE = SAMPLES / "thinkware" / "dashcamigo"
+
+
+def test_thinkware_front_track_and_rear_without_gps(mount: MountFactory, tmp_path: Path) -> None:
+    expected = json.loads((SAMPLES / "thinkware" / "expected__thinkware.json").read_text())
+    front, rear = "REC_2026_06_01_21_16_47_F.MP4", "REC_2026_06_01_21_16_47_R.MP4"
+    src = tmp_path / "card"
+    src.mkdir()
+    for name in (front, rear):
+        shutil.copyfile(THINKWARE / name, src / name)
+    m = mount(src)
+    rows = _rows(m.path / front)
+    assert len(rows) == expected[front]["rmc_cues"] == 10
+    assert all(r["valid"] == "true" for r in rows)
+    # first_rmc: GPRMC,041646.00,...,020626 -> 2026-06-02T04:16:46Z 50.0,30.0
+    assert rows[0]["utc_time"].startswith("2026-06-02T04:16:46")
+    assert (float(rows[0]["lat"]), float(rows[0]["lon"])) == (50.0, 30.0)
+    # last_rmc: 5000.05400,N,3000.05400,E -> 50.0009, 30.0009; 19.730 kn
+    assert abs(float(rows[-1]["lat"]) - 50.0009) < 1e-9
+    assert abs(float(rows[-1]["lon"]) - 30.0009) < 1e-9
+    assert abs(float(rows[-1]["speed_mps"]) - 19.730 * 1852 / 3600) < 1e-3
+    info = json.loads((m.path / front / "info.json").read_text())
+    assert info["format"] == "thinkware"
+    assert info["info"]["cues"] == 96  # expected: 96 cues at ~10 Hz
+    # The oracle (exiftool 12.57) shows the same cue text, the RMC in its 6th cue.
+    oracle = (THINKWARE / "oracle" / "exiftool-12.57_F.MP4.all.txt").read_text()
+    assert (
+        "[Doc6]          Text                            : gsensori,4,512,-133,038,-08;GPRMC,041646.00"
+        in oracle
+    )
+    assert rows[0]["gsensor_x"] == "-133"
+    rear_info = json.loads((m.path / rear / "info.json").read_text())
+    assert not rear_info["error"]
+    assert not (m.path / rear / "track.gpx").exists()
