@@ -86,6 +86,12 @@ def _stem(name: bytes) -> bytes:
     return name.rsplit(b".", 1)[0] if b"." in name[1:] else name
 
 
+def _related(stem: bytes, other: bytes) -> bool:
+    """Whether two stems may be a video and its sidecar (a cheap test before sniffing)."""
+    a, b = os.fsdecode(stem), os.fsdecode(other)
+    return a == b or b in registry.sidecar_stems(a) or a in registry.sidecar_stems(b)
+
+
 class SourceTree:
     """Reads the source directory tree (synchronous; call from worker threads)."""
 
@@ -116,10 +122,11 @@ class SourceTree:
             return None
         kinds = {name: found}
         if found[2] in detect.VIDEO_KINDS or found[2] in registry.sidecar_containers():
-            # A sidecar pairs a video with a log of the same stem: look at those only.
+            # A sidecar pairs a video with a log of the same stem (or of the stems its
+            # family allows, BlackVue's ..._N.gps for ..._NF.mp4): look at those only.
             stem = _stem(name)
             for other in _names(dir_path):
-                if other != name and _stem(other) == stem:
+                if other != name and _related(stem, _stem(other)):
                     other_found = self._inspect(
                         os.path.join(dir_path, other), os.path.islink(os.path.join(dir_path, other))
                     )
@@ -144,16 +151,23 @@ class SourceTree:
     def _sidecar_for(name: bytes, kind: str, kinds: dict[bytes, Inspected]) -> bytes | None:
         if not registry.takes_sidecars(kind):
             return None
-        stem = _stem(name)
+        stem = os.fsdecode(_stem(name))
         sidecars = registry.sidecar_containers()
-        logs = sorted(n for n, (_, _, k) in kinds.items() if k in sidecars and _stem(n) == stem)
+        logs = sorted(
+            n
+            for n, (_, _, k) in kinds.items()
+            if k in sidecars and registry.sidecar_belongs(os.fsdecode(_stem(n)), k, stem)
+        )
         return kinds[logs[0]][0] if logs else None
 
     @staticmethod
     def _video_for_sidecar(name: bytes, kinds: dict[bytes, Inspected]) -> bytes | None:
-        stem = _stem(name)
+        stem, kind = os.fsdecode(_stem(name)), kinds[name][2]
         videos = sorted(
-            n for n, (_, _, k) in kinds.items() if registry.takes_sidecars(k) and _stem(n) == stem
+            n
+            for n, (_, _, k) in kinds.items()
+            if registry.takes_sidecars(k)
+            and registry.sidecar_belongs(stem, kind, os.fsdecode(_stem(n)))
         )
         return videos[0] if videos else None
 

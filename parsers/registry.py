@@ -10,6 +10,7 @@ from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
 from telemetryfs.parsers.formats import (
+    blackvue,
     camm,
     gopro,
     insta360,
@@ -27,6 +28,7 @@ FORMATS: tuple[Format, ...] = (
     *insta360.FORMATS,
     *camm.FORMATS,
     *thinkware.FORMATS,
+    *blackvue.FORMATS,
     *seventymai.FORMATS,
     *novatek.FORMATS,
     *sstar.FORMATS,
@@ -70,3 +72,27 @@ def sidecar_containers() -> frozenset[str]:
 def takes_sidecars(container: str | None) -> bool:
     """Whether files of this container can have a sidecar merged in."""
     return any(container in f.traits.sidecar_for for f in sidecar_formats())
+
+
+def sidecar_belongs(sidecar_stem: str, sidecar_kind: str | None, video_stem: str) -> bool:
+    """Whether a sidecar of this container and stem belongs to a video of that stem."""
+    return any(
+        video_stem == sidecar_stem + suffix
+        for f in sidecar_formats()
+        if sidecar_kind in f.containers
+        for suffix in f.traits.sidecar_video_suffixes
+    )
+
+
+@cache
+def _video_suffixes() -> tuple[str, ...]:
+    return tuple({s for f in sidecar_formats() for s in f.traits.sidecar_video_suffixes})
+
+
+def sidecar_stems(video_stem: str) -> frozenset[str]:
+    """The stems a sidecar of a video with this stem may have (before sniffing it)."""
+    return frozenset(
+        video_stem[: len(video_stem) - len(s)]
+        for s in _video_suffixes()
+        if video_stem.endswith(s) and len(video_stem) > len(s)
+    )

@@ -1,0 +1,242 @@
+"""BlackVue (Pittasoft): NMEA lines prefixed ``[unix ms]`` and 10-byte accelerometer records.
+
+Newer models keep both inside the MP4, as ``gps `` and ``3gf `` children of
+a top-level ``free`` box (beside ``cprt``, ``sttm``, ``ptnm``, ``ptrh``,
+``thum``: exiftool's Pittasoft table), the model in ``cprt`` (JSON
+``{"model":...}`` or ``Pittasoft Co., Ltd.;<model>;<firmware>;...``). Older
+ones write SD-card sidecars ``YYYYMMDD_HHMMSS_<mode>.gps`` and ``.3gf``
+shared by the front and rear clips. The prefix is the camera's clock (local
+time read as UTC, plus write lag), so times come from the RMC sentences,
+which are UTC; a sentence without a date (GGA before the first RMC, or a
+GGA-only log) is dated from its prefix (mapillary_tools' rule).
+
+``.3gf``: big-endian u32 ms since start, i16 vertical, lateral, longitudinal
+in 1/128 g, 0xFFFFFFFF ends it (dashcamigo blackvue-3gf.ts).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import json
+import re
+from typing import BinaryIO
+
+from telemetryfs.parsers.binio import read_upto
+from telemetryfs.parsers.containers.mp4.boxes import Box, iter_boxes, iter_children
+from telemetryfs.parsers.encodings.fixed_records import FixedRecords, HeldRecords
+from telemetryfs.parsers.encodings.nmea import Reader
+from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.model import (
+    Chunk,
+    Extent,
+    ParseWarning,
+    RawFile,
+    Stream,
+    StreamCodec,
+    Telemetry,
+)
+from telemetryfs.parsers.probe import Probe
+from telemetryfs.parsers.records import Record, Source, to_telemetry
+
+SOURCE = Source("blackvue", "gps ", "BlackVue NMEA")
+MAX_GPS = 32 << 20  # days of 1 Hz NMEA; what lies past this is not read
+MAX_3GF = 16 << 20
+MAX_CPRT = 4096
+DAY = 86400.0
+# Children of Pittasoft's top-level 'free' box (exiftool QuickTime.pm, Pittasoft).
+PITTASOFT = (b"cprt", b"sttm", b"ptnm", b"ptrh", b"thum", b"gps ", b"3gf ")
+PREFIX = re.compile(rb"(?m)^[ \t\0]*\[(\d{10,16})\]")
+END = b"\xff\xff\xff\xff"
+ACCEL = FixedRecords(
+    ">Ihhh",
+    (1, 128.0, 128.0, 128.0),
+    ("%10d", "%11.6f", "%11.6f", "%11.6f"),
+    (10, 11, 11, 11),
+)
+ACCEL_COLUMNS = ("camera_ms", "vertical_g", "lateral_g", "longitudinal_g")
+
+
+def pittasoft_boxes(probe: Probe) -> dict[bytes, Box]:
+    """The children of the top-level Pittasoft ``free`` boxes, by kind (the first of each)."""
+    found: dict[bytes, Box] = {}
+    try:
+        for box in iter_boxes(probe.file, 0, probe.size):
+            if box.kind != b"free" or box.data_size < 8:
+                continue
+            if read_upto(probe.file, box.data_offset + 4, 4) not in PITTASOFT:
+                continue
+            try:
+                for child in iter_children(probe.file, box):
+                    found.setdefault(child.kind, child)
+            except ParseError:
+                continue  # a damaged free box: its children before the damage stay
+    except ParseError:
+        pass  # a cut file: what came before the damage
+    return found
+
+
+def has_pittasoft_data(probe: Probe) -> bool:
+    boxes = pittasoft_boxes(probe)
+    return b"gps " in boxes or b"3gf " in boxes
+
+
+def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
+    """The track and accelerometer of a BlackVue MP4.
+
+    Raises:
+        UnsupportedError: no top-level ``free`` box holding ``gps `` or ``3gf ``.
+    """
+    probe = Probe.of(source, name)
+    boxes = pittasoft_boxes(probe)
+    gps, accel, cprt = boxes.get(b"gps "), boxes.get(b"3gf "), boxes.get(b"cprt")
+    if gps is None and accel is None:
+        raise UnsupportedError("no BlackVue free box")
+    data = (
+        b"" if gps is None else read_upto(probe.file, gps.data_offset, min(gps.data_size, MAX_GPS))
+    )
+    records, warnings = read_nmea(data, 0 if gps is None else gps.data_offset)
+    camera = None
+    if cprt is not None:
+        camera = model_of(read_upto(probe.file, cprt.data_offset, min(cprt.data_size, MAX_CPRT)))
+    try:
+        movie = probe.movie()
+    except ParseError:
+        movie = None
+    raw = [Extent(gps.data_offset, len(data))] if gps is not None and data else []
+    streams: tuple[Stream, ...] = ()
+    accel_raw: list[Extent] = []
+    if accel is not None:
+        block = read_upto(probe.file, accel.data_offset, min(accel.data_size, MAX_3GF))
+        count = record_count(block)
+        if count:
+            accel_raw = [Extent(accel.data_offset, count * ACCEL.size)]
+            streams = (accel_stream(block, count, accel_raw[0], ACCEL),)
+    t = to_telemetry(
+        SOURCE,
+        records,
+        raw=raw,
+        camera=camera,
+        creation_time=movie.creation_time if movie else None,
+        duration=movie.duration if movie else None,
+        info={"records": len(records), "container": "free box (gps , 3gf )"},
+        warnings=warnings,
+    )
+    raw_files = (*t.raw_files, *(RawFile("3gf.raw", (e,)) for e in accel_raw))
+    return dataclasses.replace(t, streams=(*t.streams, *streams), raw_files=raw_files)
+
+
+def read_nmea(data: bytes, base: int = 0) -> tuple[list[Record], list[ParseWarning]]:
+    """The records of prefixed NMEA text, timed by RMC (UTC); video time from the prefix.
+
+    Video time is camera time since the first line's prefix; a record with a
+    UTC time gets its camera time from it (UTC minus the camera's offset), so
+    it runs at the receiver's steady pace, not at the writer's jittering one.
+
+    A record without a date of its own is dated from its line's prefix: the
+    prefix plus the camera's offset from UTC learnt from the first dated
+    record, or, in a log with no date at all, the NMEA time of day on the
+    prefix's day, within 12 hours of the prefix.
+    """
+    starts: list[int] = []
+    prefixes: list[int] = []
+    for match in PREFIX.finditer(data):
+        starts.append(base + match.start())
+        prefixes.append(int(match.group(1)))
+    reader = Reader()
+    reader.feed(data, base)
+    records = reader.finish()
+    notes = [ParseWarning(None, w) for w in reader.warnings]
+    if not prefixes:
+        return records, notes
+
+    def prefix_of(record: Record) -> float | None:
+        i = bisect.bisect_right(starts, record.offset if record.offset is not None else -1) - 1
+        return prefixes[i] / 1000.0 if i >= 0 else None
+
+    first = prefixes[0] / 1000.0
+    offset: float | None = None
+    for record in records:
+        camera = prefix_of(record)
+        if record.utc is not None and camera is not None:
+            offset = record.utc - camera
+            break
+    if any(r.utc is None for r in records):
+        # Again, with the camera's day as the date the first sentences lack.
+        dated = Reader()
+        dated.midnight = (first + (offset or 0.0)) // DAY * DAY
+        dated.feed(data, base)
+        again = dated.finish()
+        if len(again) == len(records):
+            records = [
+                _dated(r, a.utc, prefix_of(r), offset) if r.utc is None else r
+                for r, a in zip(records, again, strict=True)
+            ]
+    out = []
+    for record in records:
+        # From the UTC where there is one: the prefixes jitter with the write lag.
+        if record.utc is not None and offset is not None:
+            camera: float | None = record.utc - offset
+        else:
+            camera = prefix_of(record)
+        video_time = None if camera is None else round(camera - first, 3)
+        out.append(dataclasses.replace(record, video_time=video_time))
+    return out, notes
+
+
+def _dated(record: Record, utc: float | None, camera: float | None, offset: float | None) -> Record:
+    if utc is None or camera is None:
+        return record
+    target = camera + (offset or 0.0)
+    return dataclasses.replace(record, utc=utc + round((target - utc) / DAY) * DAY)
+
+
+def record_count(block: bytes) -> int:
+    """How many whole 10-byte ``.3gf`` records come before the 0xFFFFFFFF end mark."""
+    size = ACCEL.size
+    count = len(block) // size
+    for i in range(count):
+        if block[i * size : i * size + 4] == END:
+            return i
+    return count
+
+
+def accel_stream(block: bytes, count: int, extent: Extent, codec: StreamCodec) -> Stream:
+    """The first ``count`` (> 0) records of ``block`` as one chunk: rows spread from the
+    first record's time to the last's (their own times are the ``camera_ms`` column)."""
+    first = int.from_bytes(block[:4], "big") / 1000.0
+    last = int.from_bytes(block[(count - 1) * ACCEL.size :][:4], "big") / 1000.0
+    span = (last - first) * count / (count - 1) if count > 1 and last > first else None
+    return Stream(
+        name="3gf",
+        fourcc="3gf ",
+        device=None,
+        label="BlackVue accelerometer (g)",
+        columns=ACCEL_COLUMNS,
+        sample_count=count,
+        chunks=(Chunk(extent, count, first, span),),
+        codec=codec,
+    )
+
+
+def held_accel_stream(block: bytes) -> Stream | None:
+    """The accelerometer of a ``.3gf`` read from a file other than the served one."""
+    count = record_count(block)
+    if not count:
+        return None
+    held = HeldRecords(ACCEL, block[: count * ACCEL.size])
+    return accel_stream(held.data, count, Extent(0, 1), held)
+
+
+def model_of(cprt: bytes) -> str | None:
+    """The model in a ``cprt`` box: JSON ``{"model": ...}`` or ``Pittasoft...;<model>;...``."""
+    text = cprt.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+    start = text.find("{")
+    if start >= 0:
+        try:
+            model = json.loads(text[start:]).get("model")
+        except (ValueError, AttributeError):
+            model = None
+        return model.strip() or None if isinstance(model, str) else None
+    parts = text.split(";")
+    return (parts[1].strip() or None) if len(parts) > 1 else None
