@@ -20,10 +20,11 @@ import bisect
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from telemetryfs.parsers.binio import read_upto
-from telemetryfs.parsers.containers.mp4.boxes import Box, iter_boxes, iter_children
+from telemetryfs.parsers.containers.mp4.boxes import BOX_HEADER, Box
 from telemetryfs.parsers.encodings.fixed_records import FixedRecords, HeldRecords
 from telemetryfs.parsers.encodings.nmea import Reader
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
@@ -58,22 +59,42 @@ ACCEL_COLUMNS = ("camera_ms", "vertical_g", "lateral_g", "longitudinal_g")
 
 
 def pittasoft_boxes(probe: Probe) -> dict[bytes, Box]:
-    """The children of the top-level Pittasoft ``free`` boxes, by kind (the first of each)."""
+    """The children of the top-level Pittasoft ``free`` boxes, by kind (the first of each).
+
+    A box cut by the end of the file keeps what it holds up to the cut: a
+    recording cut short still has the GPS written before the cut.
+    """
     found: dict[bytes, Box] = {}
-    try:
-        for box in iter_boxes(probe.file, 0, probe.size):
-            if box.kind != b"free" or box.data_size < 8:
-                continue
-            if read_upto(probe.file, box.data_offset + 4, 4) not in PITTASOFT:
-                continue
-            try:
-                for child in iter_children(probe.file, box):
-                    found.setdefault(child.kind, child)
-            except ParseError:
-                continue  # a damaged free box: its children before the damage stay
-    except ParseError:
-        pass  # a cut file: what came before the damage
+    for box in _clipped_boxes(probe.file, 0, probe.size):
+        if box.kind != b"free" or box.data_size < 8:
+            continue
+        if read_upto(probe.file, box.data_offset + 4, 4) not in PITTASOFT:
+            continue
+        for child in _clipped_boxes(probe.file, box.data_offset, box.end):
+            found.setdefault(child.kind, child)
     return found
+
+
+def _clipped_boxes(f: BinaryIO, start: int, end: int) -> Iterator[Box]:
+    """Boxes between ``start`` and ``end``, the last one clipped to ``end``; stops at the
+    first impossible size (what follows it cannot be found)."""
+    pos = start
+    while pos + 8 <= end:
+        head = read_upto(f, pos, 16)
+        if len(head) < 8:
+            return
+        size, kind = BOX_HEADER.unpack_from(head)
+        header = 8
+        if size == 1:
+            if len(head) < 16:
+                return
+            size, header = int.from_bytes(head[8:16], "big"), 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + header > end:
+            return
+        yield Box(kind, pos, header, min(pos + size, end))
+        pos += size
 
 
 def has_pittasoft_data(probe: Probe) -> bool:
