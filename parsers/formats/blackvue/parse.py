@@ -20,11 +20,12 @@ import bisect
 import dataclasses
 import json
 import re
+import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from telemetryfs.parsers.binio import read_upto
-from telemetryfs.parsers.containers.mp4.boxes import BOX_HEADER, Box
+from telemetryfs.parsers.containers.mp4.boxes import Box
 from telemetryfs.parsers.encodings.fixed_records import FixedRecords, HeldRecords
 from telemetryfs.parsers.encodings.nmea import Reader
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
@@ -49,6 +50,7 @@ DAY = 86400.0
 PITTASOFT = (b"cprt", b"sttm", b"ptnm", b"ptrh", b"thum", b"gps ", b"3gf ")
 PREFIX = re.compile(rb"(?m)^[ \t\0]*\[(\d{10,16})\]")
 END = b"\xff\xff\xff\xff"
+BOX_HEADER = struct.Struct(">I4s")
 ACCEL = FixedRecords(
     ">Ihhh",
     (1, 128.0, 128.0, 128.0),
@@ -178,9 +180,9 @@ def read_nmea(data: bytes, base: int = 0) -> tuple[list[Record], list[ParseWarni
     first = prefixes[0] / 1000.0
     offset: float | None = None
     for record in records:
-        camera = prefix_of(record)
-        if record.utc is not None and camera is not None:
-            offset = record.utc - camera
+        written = prefix_of(record)
+        if record.utc is not None and written is not None:
+            offset = record.utc - written
             break
     if any(r.utc is None for r in records):
         # Again, with the camera's day as the date the first sentences lack.
