@@ -142,3 +142,82 @@ def test_thinkware_front_track_and_rear_without_gps(mount: MountFactory, tmp_pat
     rear_info = json.loads((m.path / rear / "info.json").read_text())
     assert not rear_info["error"]
     assert not (m.path / rear / "track.gpx").exists()
+
+
+BLACKVUE = SAMPLES / "blackvue" / "dashcamigo"
+BV_STEM = "20260718_070333_N"
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_blackvue_sidecars_serve_front_and_rear_and_stand_alone(
+    mount: MountFactory, tmp_path: Path
+) -> None:
+    from tests.footage.blackvue import JSON_CPRT, blackvue_mp4
+
+    expected = json.loads((SAMPLES / "blackvue" / "expected__blackvue.json").read_text())
+    facts = expected["dashcamigo"]
+    gps, accel = (
+        (BLACKVUE / f"{BV_STEM}.gps").read_bytes(),
+        (BLACKVUE / f"{BV_STEM}.3gf").read_bytes(),
+    )
+    src = tmp_path / "card"
+    (src / "Record").mkdir(parents=True)
+    (src / "lone").mkdir()
+    (src / "newer").mkdir()
+    for folder in ("Record", "lone"):
+        shutil.copyfile(BLACKVUE / f"{BV_STEM}.gps", src / folder / f"{BV_STEM}.gps")
+        shutil.copyfile(BLACKVUE / f"{BV_STEM}.3gf", src / folder / f"{BV_STEM}.3gf")
+    for camera in "FR":  # an older BlackVue's clips: no telemetry inside
+        (src / "Record" / f"{BV_STEM}{camera}.mp4").write_bytes(
+            blackvue_mp4(gps=None, accel=None, cprt=None)
+        )
+    newer = src / "newer" / f"{BV_STEM}F.mp4"
+    newer.write_bytes(blackvue_mp4(gps=gps, accel=accel, cprt=JSON_CPRT))
+    # A camera clock an hour off must not move RMC times (the GPS clock).
+    m = mount(src, "-o", "time_offset=+1")
+
+    assert sorted(p.name for p in (m.path / "Record").iterdir()) == [
+        f"{BV_STEM}F.mp4",
+        f"{BV_STEM}R.mp4",
+    ]
+    assert [p.name for p in (m.path / "lone").iterdir()] == [f"{BV_STEM}.gps"]
+    first = facts[f"{BV_STEM}.gps"]["first_fix_utc"].split()[0].replace("Z", "")
+    for folder in (
+        m.path / "Record" / f"{BV_STEM}F.mp4",
+        m.path / "Record" / f"{BV_STEM}R.mp4",
+        m.path / "lone" / f"{BV_STEM}.gps",
+        m.path / "newer" / f"{BV_STEM}F.mp4",
+    ):
+        info = json.loads((folder / "info.json").read_text())
+        assert info["format"] == "blackvue", folder
+        assert not info["error"], folder
+        rows = _rows(folder)
+        assert len(rows) == 9, folder
+        assert rows[0]["utc_time"].startswith(first), folder
+        assert all(r["valid"] == "true" for r in rows), folder
+        assert (folder / "track.gpx").read_text().count("<trkpt") == 9
+        accel_rows = _csv_rows(folder / "streams" / "3gf.csv")
+        assert len(accel_rows) == facts[f"{BV_STEM}.3gf"]["samples"], folder
+        assert int(accel_rows[0]["camera_ms"]) == facts[f"{BV_STEM}.3gf"]["first_ms"]
+        assert abs(float(accel_rows[0]["vertical_g"]) - 117 / 128) < 1e-6  # 0x0075 raw
+    record_info = json.loads((m.path / "Record" / f"{BV_STEM}R.mp4" / "info.json").read_text())
+    assert record_info["sidecar"] == f"{BV_STEM}.gps"
+    assert record_info["info"]["gps_source"] == "sidecar"
+    # The sidecar's bytes are served where it is the source, and in the newer MP4.
+    assert (m.path / "lone" / f"{BV_STEM}.gps" / "streams" / "gps.raw").read_bytes() == gps
+    assert (m.path / "newer" / f"{BV_STEM}F.mp4" / "streams" / "gps.raw").read_bytes() == gps
+    assert (m.path / "newer" / f"{BV_STEM}F.mp4" / "streams" / "3gf.raw").read_bytes() == accel
+    assert not (m.path / "Record" / f"{BV_STEM}F.mp4" / "streams" / "gps.raw").exists()
+    newer_info = json.loads((m.path / "newer" / f"{BV_STEM}F.mp4" / "info.json").read_text())
+    assert newer_info["camera"] == "DR900X Plus"
+    # exiftool reads the same fixes from the newer MP4's free box (it leaves out the
+    # last second's GGA, which has no RMC).
+    tags = _exiftool(newer)
+    times = [t.split(":", 1)[1].strip() for t in tags if "GPSDateTime" in t]
+    assert len(times) == 8
+    assert times[0] == "2026:07:18 06:03:29.000Z"
+    assert any("Copyright" in t and "DR900X Plus" in t for t in tags)
