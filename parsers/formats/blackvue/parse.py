@@ -20,11 +20,10 @@ import bisect
 import dataclasses
 import json
 import re
-import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import read_upto
+from telemetryfs.parsers.binio import BOX_HEADER, read_upto
 from telemetryfs.parsers.containers.mp4.boxes import Box
 from telemetryfs.parsers.encodings.fixed_records import FixedRecords, HeldRecords
 from telemetryfs.parsers.encodings.nmea import Reader
@@ -50,7 +49,6 @@ DAY = 86400.0
 PITTASOFT = (b"cprt", b"sttm", b"ptnm", b"ptrh", b"thum", b"gps ", b"3gf ")
 PREFIX = re.compile(rb"(?m)^[ \t\0]*\[(\d{10,16})\]")
 END = b"\xff\xff\xff\xff"
-BOX_HEADER = struct.Struct(">I4s")
 ACCEL = FixedRecords(
     ">Ihhh",
     (1, 128.0, 128.0, 128.0),

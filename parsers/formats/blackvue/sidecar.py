@@ -37,6 +37,9 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     records, warnings = read_nmea(data)
     if not records:
         raise UnsupportedError("no RMC or GGA sentence in the .gps")
+    if not data.rstrip(b"\0 \t").endswith((b"\n", b"\r")) and probe.size <= MAX_GPS:
+        # A card pulled while the camera wrote: the line in progress is lost.
+        warnings.append(ParseWarning(len(data), "the last line is cut short"))
     if probe.size > MAX_GPS:
         warnings.append(ParseWarning(MAX_GPS, f"only the first {MAX_GPS} bytes were read"))
     accel = _companion_accel(getattr(probe.file, "name", None))
