@@ -20,10 +20,10 @@ from telemetryfs.parsers.formats.blackvue.parse import (
     held_accel_stream,
     read_nmea,
 )
-from telemetryfs.parsers.formats.nmea_log import parse as nmea_log
 from telemetryfs.parsers.model import Extent, ParseWarning, Stream, Telemetry
 from telemetryfs.parsers.probe import Probe
 from telemetryfs.parsers.records import to_telemetry
+from telemetryfs.parsers.sidecar_merge import merge_gps
 
 
 def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
@@ -78,7 +78,7 @@ def merge(video: Telemetry | None, sidecar: Telemetry) -> Telemetry:
     not in the clip the folder serves.
     """
     side = dataclasses.replace(sidecar, raw_files=())
-    merged = nmea_log.merge(video, side)
+    merged = merge_gps(video, side, "BlackVue .gps")
     if video is None:
         return merged
     have = {s.name for s in merged.streams}
