@@ -212,6 +212,11 @@ def test_blackvue_sidecars_serve_front_and_rear_and_stand_alone(
     assert (m.path / "newer" / f"{BV_STEM}F.mp4" / "streams" / "gps.raw").read_bytes() == gps
     assert (m.path / "newer" / f"{BV_STEM}F.mp4" / "streams" / "3gf.raw").read_bytes() == accel
     assert not (m.path / "Record" / f"{BV_STEM}F.mp4" / "streams" / "gps.raw").exists()
+    # The recordings view pairs the same sidecar with each channel's recording.
+    for channel in "FR":
+        recording = m.path / "recordings" / "Record" / f"2026-07-18_070333_{channel}"
+        assert len(_rows(recording)) == 9, channel
+        assert len(_csv_rows(recording / "streams" / "3gf.csv")) == 50, channel
     newer_info = json.loads((m.path / "newer" / f"{BV_STEM}F.mp4" / "info.json").read_text())
     assert newer_info["camera"] == "DR900X Plus"
     # exiftool reads the same fixes from the newer MP4's free box (it leaves out the
