@@ -229,6 +229,16 @@ def test_cut_and_damaged_inputs_raise_only_parse_errors(built: Path) -> None:
     assert 3 <= len(t.gps) < 9
     assert [s.name for s in t.streams] == ["gps"]
     with pytest.raises(UnsupportedError):
-        blackvue.extract(io.BytesIO(blackvue_mp4(gps=None, accel=None)))
+        blackvue.extract(io.BytesIO(blackvue_mp4(gps=None, accel=None, cprt=None)))
     with pytest.raises(UnsupportedError):
-        sidecar.extract(io.BytesIO(b"[1623057074211]$GPVTG,,T,,M,0.078,N,0.144,K,D*28\n"))
+        blackvue.extract(io.BytesIO(bytes.fromhex("0000001066726565") + b"\0" * 8))
+
+
+def test_without_gps_the_model_stays_and_no_fix_is_no_error() -> None:
+    t = blackvue.extract(io.BytesIO(blackvue_mp4(gps=None, accel=None, cprt=JSON_CPRT)))
+    assert (t.format, t.camera, t.gps, t.error) == ("blackvue", "DR900X Plus", (), None)
+    empty = sidecar.extract(io.BytesIO(b"[1623057074211]$GPVTG,,T,,M,0.078,N,0.144,K,D*28\n"))
+    assert (empty.gps, empty.error) == ((), None)
+    clip = Telemetry(format="mp4", duration=60.0)
+    merged = sidecar.merge(clip, empty)
+    assert (merged.gps, merged.duration) == ((), 60.0)

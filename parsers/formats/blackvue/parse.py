@@ -98,20 +98,21 @@ def _clipped_boxes(f: BinaryIO, start: int, end: int) -> Iterator[Box]:
 
 
 def has_pittasoft_data(probe: Probe) -> bool:
-    boxes = pittasoft_boxes(probe)
-    return b"gps " in boxes or b"3gf " in boxes
+    return bool(pittasoft_boxes(probe))
 
 
 def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     """The track and accelerometer of a BlackVue MP4.
 
+    A Pittasoft box without ``gps `` (GPS switched off) still names the model.
+
     Raises:
-        UnsupportedError: no top-level ``free`` box holding ``gps `` or ``3gf ``.
+        UnsupportedError: no top-level Pittasoft ``free`` box.
     """
     probe = Probe.of(source, name)
     boxes = pittasoft_boxes(probe)
     gps, accel, cprt = boxes.get(b"gps "), boxes.get(b"3gf "), boxes.get(b"cprt")
-    if gps is None and accel is None:
+    if not boxes:
         raise UnsupportedError("no BlackVue free box")
     data = (
         b"" if gps is None else read_upto(probe.file, gps.data_offset, min(gps.data_size, MAX_GPS))

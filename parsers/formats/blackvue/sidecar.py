@@ -12,7 +12,7 @@ import dataclasses
 from typing import BinaryIO
 
 from telemetryfs.parsers.binio import file_size, read_upto
-from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.formats.blackvue.parse import (
     MAX_3GF,
     MAX_GPS,
@@ -29,14 +29,14 @@ from telemetryfs.parsers.sidecar_merge import merge_gps
 def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     """A ``.gps`` sidecar, with the ``.3gf`` of the same name beside it as a stream.
 
-    Raises:
-        UnsupportedError: no RMC or GGA sentence.
+    A log without an RMC or GGA sentence (a drive without a fix) is a result
+    with no track, so the clips it is merged into keep what they have.
     """
     probe = Probe.of(source, name)
     data = read_upto(probe.file, 0, min(probe.size, MAX_GPS))
     records, warnings = read_nmea(data)
     if not records:
-        raise UnsupportedError("no RMC or GGA sentence in the .gps")
+        warnings.append(ParseWarning(None, "no RMC or GGA sentence in the .gps"))
     if not data.rstrip(b"\0 \t").endswith((b"\n", b"\r")) and probe.size <= MAX_GPS:
         # A card pulled while the camera wrote: the line in progress is lost.
         warnings.append(ParseWarning(len(data), "the last line is cut short"))
