@@ -165,6 +165,15 @@ def test_gga_only_log_is_dated_by_the_camera_day() -> None:
     assert records[0].lon == pytest.approx(fact["lon"])
 
 
+def test_gll_only_log_is_dated_by_the_camera_day() -> None:
+    fact = MAPILLARY["test_gpspoint_gll"]
+    records, _ = parse.read_nmea(fact["line"].encode() + b"\n")
+    assert len(records) == 1
+    assert records[0].utc == pytest.approx(fact["time"])
+    assert records[0].lat == pytest.approx(fact["lat"])
+    assert records[0].lon == pytest.approx(fact["lon"])
+
+
 def _nmea(body: str) -> str:
     checksum = functools.reduce(lambda a, c: a ^ ord(c), body, 0)
     return f"${body}*{checksum:02X}"

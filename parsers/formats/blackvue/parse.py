@@ -38,7 +38,7 @@ from telemetryfs.parsers.model import (
     Telemetry,
 )
 from telemetryfs.parsers.probe import Probe
-from telemetryfs.parsers.records import Record, Source, to_telemetry
+from telemetryfs.parsers.records import Record, Source, ddmm, to_telemetry
 
 SOURCE = Source("blackvue", "gps ", "BlackVue NMEA")
 MAX_GPS = 32 << 20  # days of 1 Hz NMEA; what lies past this is not read
@@ -47,6 +47,10 @@ MAX_CPRT = 4096
 DAY = 86400.0
 # Children of Pittasoft's top-level 'free' box (exiftool QuickTime.pm, Pittasoft).
 PITTASOFT = (b"cprt", b"sttm", b"ptnm", b"ptrh", b"thum", b"gps ", b"3gf ")
+GLL = re.compile(
+    rb"\$[A-Z]{2}GLL,(\d{1,5}\.?\d*),([NS]),(\d{1,5}\.?\d*),([EW]),([01]\d|2[0-3])([0-5]\d)"
+    rb"([0-5]\d(?:\.\d{1,6})?),([AV])"
+)
 PREFIX = re.compile(rb"(?m)^[ \t\0]*\[(\d{10,16})\]")
 END = b"\xff\xff\xff\xff"
 ACCEL = FixedRecords(
@@ -169,6 +173,8 @@ def read_nmea(data: bytes, base: int = 0) -> tuple[list[Record], list[ParseWarni
     reader.feed(data, base)
     records = reader.finish()
     notes = [ParseWarning(None, w) for w in reader.warnings]
+    if not records:
+        records = _gll_records(data, base)  # some receivers log position as GLL only
     if not prefixes:
         return records, notes
 
@@ -188,7 +194,10 @@ def read_nmea(data: bytes, base: int = 0) -> tuple[list[Record], list[ParseWarni
         dated = Reader()
         dated.midnight = (first + (offset or 0.0)) // DAY * DAY
         dated.feed(data, base)
-        again = dated.finish()
+        again = dated.finish() or [
+            dataclasses.replace(r, utc=dated.midnight + float(dict(r.extra)["gll_clock_s"] or 0))
+            for r in records
+        ]
         if len(again) == len(records):
             records = [
                 _dated(r, a.utc, prefix_of(r), offset) if r.utc is None else r
@@ -204,6 +213,31 @@ def read_nmea(data: bytes, base: int = 0) -> tuple[list[Record], list[ParseWarni
         video_time = None if camera is None else round(camera - first, 3)
         out.append(dataclasses.replace(record, video_time=video_time))
     return out, notes
+
+
+def _gll_records(data: bytes, base: int) -> list[Record]:
+    """Records of ``$xxGLL,lat,N|S,lon,E|W,hhmmss,A|V`` sentences, undated (time of day only
+    is known: ``_dated`` puts them on the camera's day)."""
+    out = []
+    for match in GLL.finditer(data):
+        lat_raw, ns, lon_raw, ew, h, m, sec, status = match.groups()
+        try:
+            lat, lon = float(lat_raw), float(lon_raw)
+        except ValueError:
+            continue
+        clock = int(h) * 3600 + int(m) * 60 + float(sec)
+        out.append(
+            Record(
+                # Seconds of the day: a date comes from the prefix (see read_nmea).
+                utc=None,
+                status=status.decode("ascii"),
+                lat=ddmm(lat, ns.decode("ascii")),
+                lon=ddmm(lon, ew.decode("ascii")),
+                offset=base + match.start(),
+                extra=(("gll_clock_s", clock),),
+            )
+        )
+    return out
 
 
 def _dated(record: Record, utc: float | None, camera: float | None, offset: float | None) -> Record:
