@@ -88,8 +88,18 @@ def _stem(name: bytes) -> bytes:
 
 def _related(stem: bytes, other: bytes) -> bool:
     """Whether two stems may be a video and its sidecar (a cheap test before sniffing)."""
-    a, b = os.fsdecode(stem), os.fsdecode(other)
-    return a == b or b in registry.sidecar_stems(a) or a in registry.sidecar_stems(b)
+    return other in _pairable(stem)
+
+
+def _pairable(stem: bytes) -> set[bytes]:
+    """The stems a file of this stem may pair with: its own, its video's (BlackVue's
+    ..._N.gps serves ..._NF.mp4) and its sidecar's."""
+    text = os.fsdecode(stem)
+    return {
+        stem,
+        *map(os.fsencode, registry.sidecar_stems(text)),
+        *map(os.fsencode, registry.video_stems(text)),
+    }
 
 
 class SourceTree:
@@ -110,7 +120,17 @@ class SourceTree:
             found = self._inspect(path, is_link)
             if found is not None:
                 kinds[name] = found
-        return [e for name in kinds if (e := self._entry(name, kinds)) is not None]
+        # Each entry is decided among the names its stem may pair with (linear, not
+        # every name against every other).
+        by_stem: dict[bytes, list[bytes]] = {}
+        for name in kinds:
+            by_stem.setdefault(_stem(name), []).append(name)
+        entries = []
+        for name in kinds:
+            near = {n: kinds[n] for s in _pairable(_stem(name)) for n in by_stem.get(s, ())}
+            if (entry := self._entry(name, near)) is not None:
+                entries.append(entry)
+        return entries
 
     def classify(self, dir_path: bytes, name: bytes) -> SourceEntry | None:
         """What ``name`` in ``dir_path`` becomes, or None if it is not shown."""

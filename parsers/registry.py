@@ -76,11 +76,20 @@ def takes_sidecars(container: str | None) -> bool:
 
 def sidecar_belongs(sidecar_stem: str, sidecar_kind: str | None, video_stem: str) -> bool:
     """Whether a sidecar of this container and stem belongs to a video of that stem."""
-    return any(
-        video_stem == sidecar_stem + suffix
-        for f in sidecar_formats()
-        if sidecar_kind in f.containers
-        for suffix in f.traits.sidecar_video_suffixes
+    return video_stem.startswith(sidecar_stem) and any(
+        video_stem == sidecar_stem + suffix for suffix in _suffixes_of(sidecar_kind)
+    )
+
+
+@cache
+def _suffixes_of(sidecar_kind: str | None) -> tuple[str, ...]:
+    return tuple(
+        {
+            s
+            for f in sidecar_formats()
+            if sidecar_kind in f.containers
+            for s in f.traits.sidecar_video_suffixes
+        }
     )
 
 
@@ -96,3 +105,8 @@ def sidecar_stems(video_stem: str) -> frozenset[str]:
         for s in _video_suffixes()
         if video_stem.endswith(s) and len(video_stem) > len(s)
     )
+
+
+def video_stems(sidecar_stem: str) -> frozenset[str]:
+    """The stems of the videos a sidecar with this stem may serve (before sniffing it)."""
+    return frozenset(sidecar_stem + s for s in _video_suffixes())
