@@ -251,3 +251,10 @@ def test_without_gps_the_model_stays_and_no_fix_is_no_error() -> None:
     clip = Telemetry(format="mp4", duration=60.0)
     merged = sidecar.merge(clip, empty)
     assert (merged.gps, merged.duration) == ((), 60.0)
+
+
+def test_a_linked_3gf_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "a.gps").write_bytes(GPS.read_bytes())
+    (tmp_path / "a.3gf").symlink_to(ACCEL)
+    with (tmp_path / "a.gps").open("rb") as f:
+        assert [s.name for s in sidecar.extract(f).streams] == ["gps"]

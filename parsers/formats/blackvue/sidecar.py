@@ -9,6 +9,7 @@ folder of its own, its ``.3gf`` merged in.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import BinaryIO
 
 from telemetryfs.parsers.binio import file_size, read_upto
@@ -62,7 +63,9 @@ def _companion_accel(path: object) -> tuple[Stream, ...]:
         return ()
     for suffix in (".3gf", ".3GF"):
         try:
-            with open(path[:-4] + suffix, "rb") as f:
+            # Not through a link: it could lead out of the source tree.
+            fd = os.open(path[:-4] + suffix, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb", buffering=0) as f:
                 stream = held_accel_stream(read_upto(f, 0, min(file_size(f), MAX_3GF)))
         except (OSError, ParseError):
             continue
