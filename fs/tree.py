@@ -86,11 +86,6 @@ def _stem(name: bytes) -> bytes:
     return name.rsplit(b".", 1)[0] if b"." in name[1:] else name
 
 
-def _related(stem: bytes, other: bytes) -> bool:
-    """Whether two stems may be a video and its sidecar (a cheap test before sniffing)."""
-    return other in _pairable(stem)
-
-
 def _pairable(stem: bytes) -> set[bytes]:
     """The stems a file of this stem may pair with: its own, its video's (BlackVue's
     ..._N.gps serves ..._NF.mp4) and its sidecar's."""
@@ -144,9 +139,9 @@ class SourceTree:
         if found[2] in detect.VIDEO_KINDS or found[2] in registry.sidecar_containers():
             # A sidecar pairs a video with a log of the same stem (or of the stems its
             # family allows, BlackVue's ..._N.gps for ..._NF.mp4): look at those only.
-            stem = _stem(name)
+            pairable = _pairable(_stem(name))
             for other in _names(dir_path):
-                if other != name and _related(stem, _stem(other)):
+                if other != name and _stem(other) in pairable:
                     other_found = self._inspect(
                         os.path.join(dir_path, other), os.path.islink(os.path.join(dir_path, other))
                     )
