@@ -213,11 +213,15 @@ def _sidecar_pairs(
 
     Only files sharing a video's stem are opened, so listing stays cheap.
     """
-    stems = {_stem(v): v for v in videos}
+    # Sidecar stem -> the videos it may serve (BlackVue: one .gps for the F and R clips).
+    stems: dict[str, list[str]] = {}
+    for v in videos:
+        for stem in {_stem(v), *registry.sidecar_stems(_stem(v))}:
+            stems.setdefault(stem, []).append(v)
     found: dict[str, tuple[str, os.stat_result]] = {}
     for name in sorted(names):
-        video = stems.get(_stem(name))
-        if video is None or name == video or video in found or detect.named_like_video(name):
+        wanted = [v for v in stems.get(_stem(name), ()) if v != name and v not in found]
+        if not wanted or detect.named_like_video(name):
             continue
         path = os.path.join(top, name)
         try:
@@ -227,7 +231,9 @@ def _sidecar_pairs(
         except (OSError, ParseError):
             continue
         if container in registry.sidecar_containers():
-            found[video] = (path, st)
+            for video in wanted:
+                if registry.sidecar_belongs(_stem(name), container, _stem(video)):
+                    found[video] = (path, st)
     return found
 
 

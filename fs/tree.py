@@ -86,6 +86,17 @@ def _stem(name: bytes) -> bytes:
     return name.rsplit(b".", 1)[0] if b"." in name[1:] else name
 
 
+def _pairable(stem: bytes) -> set[bytes]:
+    """The stems a file of this stem may pair with: its own, its video's (BlackVue's
+    ..._N.gps serves ..._NF.mp4) and its sidecar's."""
+    text = os.fsdecode(stem)
+    return {
+        stem,
+        *map(os.fsencode, registry.sidecar_stems(text)),
+        *map(os.fsencode, registry.video_stems(text)),
+    }
+
+
 class SourceTree:
     """Reads the source directory tree (synchronous; call from worker threads)."""
 
@@ -110,7 +121,17 @@ class SourceTree:
             found = self._inspect(path, is_link)
             if found is not None:
                 kinds[name] = found
-        return [e for name in kinds if (e := self._entry(name, kinds)) is not None]
+        # Each entry is decided among the names its stem may pair with (linear, not
+        # every name against every other).
+        by_stem: dict[bytes, list[bytes]] = {}
+        for name in kinds:
+            by_stem.setdefault(_stem(name), []).append(name)
+        entries = []
+        for name in kinds:
+            near = {n: kinds[n] for s in _pairable(_stem(name)) for n in by_stem.get(s, ())}
+            if (entry := self._entry(name, near)) is not None:
+                entries.append(entry)
+        return entries
 
     def classify(self, dir_path: bytes, name: bytes) -> SourceEntry | None:
         """What ``name`` in ``dir_path`` becomes, or None if it is not shown."""
@@ -122,10 +143,11 @@ class SourceTree:
             return None
         kinds = {name: found}
         if found[2] in detect.VIDEO_KINDS or found[2] in registry.sidecar_containers():
-            # A sidecar pairs a video with a log of the same stem: look at those only.
-            stem = _stem(name)
+            # A sidecar pairs a video with a log of the same stem (or of the stems its
+            # family allows, BlackVue's ..._N.gps for ..._NF.mp4): look at those only.
+            pairable = _pairable(_stem(name))
             for other in _names(dir_path):
-                if other != name and _stem(other) == stem:
+                if other != name and _stem(other) in pairable:
                     other_found = self._inspect(
                         os.path.join(dir_path, other), os.path.islink(os.path.join(dir_path, other))
                     )
@@ -150,16 +172,23 @@ class SourceTree:
     def _sidecar_for(name: bytes, kind: str, kinds: dict[bytes, Inspected]) -> bytes | None:
         if not registry.takes_sidecars(kind):
             return None
-        stem = _stem(name)
+        stem = os.fsdecode(_stem(name))
         sidecars = registry.sidecar_containers()
-        logs = sorted(n for n, (_, _, k) in kinds.items() if k in sidecars and _stem(n) == stem)
+        logs = sorted(
+            n
+            for n, (_, _, k) in kinds.items()
+            if k in sidecars and registry.sidecar_belongs(os.fsdecode(_stem(n)), k, stem)
+        )
         return kinds[logs[0]][0] if logs else None
 
     @staticmethod
     def _video_for_sidecar(name: bytes, kinds: dict[bytes, Inspected]) -> bytes | None:
-        stem = _stem(name)
+        stem, kind = os.fsdecode(_stem(name)), kinds[name][2]
         videos = sorted(
-            n for n, (_, _, k) in kinds.items() if registry.takes_sidecars(k) and _stem(n) == stem
+            n
+            for n, (_, _, k) in kinds.items()
+            if registry.takes_sidecars(k)
+            and registry.sidecar_belongs(stem, kind, os.fsdecode(_stem(n)))
         )
         return videos[0] if videos else None
 

@@ -8,6 +8,7 @@ The extension is a tie-breaker for text sidecars only: a GoPro clip renamed
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import BinaryIO
 
@@ -37,6 +38,7 @@ JPEG = "jpeg"
 NMEA = "nmea"
 SRT = "srt"  # DJI drone subtitles
 FIT = "fit"  # Garmin FIT (a VIRB's GPS log)
+BLACKVUE_GPS = "blackvue-gps"  # NMEA lines prefixed [unix ms] (BlackVue .gps sidecars)
 
 VIDEO_KINDS = frozenset({MP4, AVI, TS})
 
@@ -65,7 +67,7 @@ def sniff(head: bytes, name: str = "") -> str | None:
         name: the file name, used only to tell an NMEA log from other text.
 
     Returns:
-        One of MP4, AVI, TS, GPMF, JPEG, NMEA, or None when not footage.
+        One of MP4, AVI, TS, GPMF, JPEG, BLACKVUE_GPS, NMEA, or None when not footage.
         (sniff_file also answers UNRECOGNISED for a file named like a video.)
     """
     if len(head) >= 8 and head[4:8] in _MP4_FIRST_BOXES:
@@ -82,11 +84,16 @@ def sniff(head: bytes, name: str = "") -> str | None:
         return GPMF
     if head[:2] == b"\xff\xd8" and _jpeg_has_gpmf(head):
         return JPEG
+    if _BLACKVUE_LINE.match(head):
+        return BLACKVUE_GPS
     if looks_like_nmea(head) or (name.lower().endswith(".nmea") and b"$G" in head[:512]):
         return NMEA
     if name.lower().endswith(".srt") and any(m in head for m in _DJI_SRT_MARKS):
         return SRT
     return None
+
+
+_BLACKVUE_LINE = re.compile(rb"[ \t\r\n]*\[\d{10,16}\][ \t]*\$[A-Z]{2}[A-Z]{3},")
 
 
 def _is_ts(head: bytes) -> bool:

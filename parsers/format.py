@@ -48,6 +48,9 @@ class Traits:
     # Containers of the videos this family's files belong to as sidecars (a
     # log with the video's stem is merged into it rather than shown alone).
     sidecar_for: frozenset[str] = frozenset()
+    # What a video's stem may add to the sidecar's: "" (CLIP.NMEA for CLIP.MP4);
+    # BlackVue's one .gps serves <stem>F.mp4 and <stem>R.mp4.
+    sidecar_video_suffixes: tuple[str, ...] = ("",)
 
 
 @dataclass(frozen=True, slots=True)

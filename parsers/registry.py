@@ -10,20 +10,28 @@ from functools import cache
 
 from telemetryfs.parsers.format import Format, Traits
 from telemetryfs.parsers.formats import (
+    blackvue,
+    camm,
     dji_srt,
     garmin,
     gopro,
+    insta360,
     ligogps,
     mapcam,
     nmea_log,
     novatek,
     seventymai,
     sstar,
+    thinkware,
     vueroid,
 )
 
 FORMATS: tuple[Format, ...] = (
     *gopro.FORMATS,
+    *insta360.FORMATS,
+    *camm.FORMATS,
+    *thinkware.FORMATS,
+    *blackvue.FORMATS,
     *seventymai.FORMATS,
     *vueroid.FORMATS,
     *novatek.FORMATS,
@@ -70,3 +78,41 @@ def sidecar_containers() -> frozenset[str]:
 def takes_sidecars(container: str | None) -> bool:
     """Whether files of this container can have a sidecar merged in."""
     return any(container in f.traits.sidecar_for for f in sidecar_formats())
+
+
+def sidecar_belongs(sidecar_stem: str, sidecar_kind: str | None, video_stem: str) -> bool:
+    """Whether a sidecar of this container and stem belongs to a video of that stem."""
+    return video_stem.startswith(sidecar_stem) and any(
+        video_stem == sidecar_stem + suffix for suffix in _suffixes_of(sidecar_kind)
+    )
+
+
+@cache
+def _suffixes_of(sidecar_kind: str | None) -> tuple[str, ...]:
+    return tuple(
+        {
+            s
+            for f in sidecar_formats()
+            if sidecar_kind in f.containers
+            for s in f.traits.sidecar_video_suffixes
+        }
+    )
+
+
+@cache
+def _video_suffixes() -> tuple[str, ...]:
+    return tuple({s for f in sidecar_formats() for s in f.traits.sidecar_video_suffixes})
+
+
+def sidecar_stems(video_stem: str) -> frozenset[str]:
+    """The stems a sidecar of a video with this stem may have (before sniffing it)."""
+    return frozenset(
+        video_stem[: len(video_stem) - len(s)]
+        for s in _video_suffixes()
+        if video_stem.endswith(s) and len(video_stem) > len(s)
+    )
+
+
+def video_stems(sidecar_stem: str) -> frozenset[str]:
+    """The stems of the videos a sidecar with this stem may serve (before sniffing it)."""
+    return frozenset(sidecar_stem + s for s in _video_suffixes())

@@ -283,6 +283,39 @@ def _builders(kind: str) -> list[bytes]:
     return []
 
 
+def _tail(path: Path, cap: int = MAX_SEED) -> bytes:
+    """The end of a file whose telemetry is a trailer walked back from EOF (Insta360)."""
+    with path.open("rb") as f:
+        f.seek(max(path.stat().st_size - cap, 0))
+        return f.read(cap)
+
+
+def _camm() -> list[bytes]:
+    """camm tracks with GPS (types 6 and 5), built per the spec (the real samples have none)."""
+    from tests.footage.camm import CammFix, make_camm
+
+    fixes = [CammFix(1714564800.0 + i, 48.1 + i * 1e-4, 11.5, 500.0) for i in range(4)]
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for gps_type in (6, 5):
+            path = Path(tmp) / f"camm{gps_type}.mp4"
+            make_camm(path, fixes, gps_type=gps_type)
+            out.append(path.read_bytes())
+    return out
+
+
+def _blackvue() -> list[bytes]:
+    """The real BlackVue .gps/.3gf payloads in the free box a newer BlackVue writes."""
+    from tests.footage.blackvue import JSON_CPRT, blackvue_mp4
+
+    gps, accel = _samples("blackvue/*/*.gps"), _samples("blackvue/*/*.3gf")
+    return [
+        blackvue_mp4(gps=g, accel=a, cprt=c)
+        for g, a in zip(gps, accel, strict=True)
+        for c in (None, JSON_CPRT)
+    ]
+
+
 def _ligogps() -> list[bytes]:
     """Real LigoGPS blocks, placed in an MP4's mdat as the cameras write them."""
     ftyp = _box(b"ftyp", b"mp42\0\0\0\0")
@@ -349,6 +382,16 @@ def seeds(kind: str) -> tuple[bytes, ...]:
         found += _samples("dashcam-more/dashcamigo/vueroid-*.mp4", cap)
     elif kind == "fit":
         found += [_fit_seed(p) for p in sorted(SAMPLES.glob("garmin-virb/trek-view/*.fit"))]
+    elif kind == "thinkware":
+        found += _samples("thinkware/*/*.MP4", MAX_CONTAINER_SEED)
+    elif kind == "insta360":
+        found += [_tail(p) for p in sorted(SAMPLES.glob("insta360/*/*.insv"))]
+    elif kind == "camm":
+        found += _camm()
+    elif kind == "blackvue-gps":
+        found += _samples("blackvue/*/*.gps")
+    elif kind == "blackvue":
+        found += _blackvue()
     found += _generated(kind) + _builders(kind)
     return tuple(s for s in found if s)
 

@@ -21,7 +21,7 @@ import pytest
 
 from telemetryfs.parsers import extract as extraction
 from telemetryfs.parsers.errors import MalformedError, ParseError
-from telemetryfs.parsers.formats import garmin, nmea_log, vueroid
+from telemetryfs.parsers.formats import blackvue, garmin, nmea_log, vueroid
 from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.formats.mapcam import parse as mapcam
 from telemetryfs.parsers.formats.novatek import parse as novatek
@@ -73,6 +73,8 @@ def test_seeds_are_real_inputs_the_parsers_read() -> None:
     assert _gps_count(garmin.extract, seeds("fit")[0]) > 10
     assert _gps_count(garmin.dashcam.extract, seeds("garmin-uuid")[0]) > 3
     assert _gps_count(vueroid.extract, seeds("vueroid")[0]) > 10
+    assert all(_gps_count(blackvue.extract, s) > 5 for s in seeds("blackvue"))
+    assert _gps_count(blackvue.sidecar.extract, seeds("blackvue-gps")[0]) > 5
 
 
 def test_contract_catches_a_foreign_exception(monkeypatch: pytest.MonkeyPatch) -> None:

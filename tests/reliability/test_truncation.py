@@ -22,6 +22,7 @@ from telemetryfs.parsers.errors import ParseError
 from telemetryfs.parsers.model import Extent, Telemetry
 from tests.builders import box, riff_chunk
 from tests.footage import make_gopro, make_mapcam, make_novatek
+from tests.footage.blackvue import blackvue_mp4
 from tests.footage.garmin import make_garmin_dashcam
 from tests.footage.garmin import route as garmin_route
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
@@ -40,6 +41,7 @@ SAMPLE_GROUPS = {
     "70mai": "dashcam/70mai/*",
     "garmin-virb": "garmin-virb/trek-view/*",
     "dashcam-more": "dashcam-more/dashcamigo/*",
+    "blackvue": "blackvue/*/*",
 }
 CORRUPT_GROUPS = {"70mai"}
 
@@ -120,6 +122,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_novatek(d / "2026_0406_164710_003.MP4", duration_s=6.0, video_mbps=0.5, index=False)
     make_mapcam(d / "MC_20260406_150512_0001.AVI", duration_s=5.0, video_mbps=0.5)
     make_garmin_dashcam(d / "GRMN0001.MP4", garmin_route(30, lead_without_fix=3))
+    bv = SAMPLES / "blackvue" / "dashcamigo" / "20260718_070333_N"
+    (d / "20260718_070333_NF.mp4").write_bytes(
+        blackvue_mp4(
+            gps=bv.with_suffix(".gps").read_bytes(), accel=bv.with_suffix(".3gf").read_bytes()
+        )
+    )
     return d
 
 
@@ -137,7 +145,7 @@ def _says_what_is_wrong(info: dict[str, object], original: Path, n: int, corrupt
     data = original.read_bytes()
     if not data[n:].strip(b"\0"):
         return True  # only zero padding was cut: nothing is missing
-    if corrupt or original.suffix.lower() == ".nmea":
+    if corrupt or original.suffix.lower() in (".nmea", ".gps"):
         # A broken corpus already carries its complaints; a log cut at a line
         # boundary is a shorter log (its cut lines show as warnings otherwise).
         return bool(info["warnings"]) or data[n - 1 : n] == b"\n"

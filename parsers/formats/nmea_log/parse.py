@@ -7,7 +7,6 @@ clip it was recorded beside.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -15,9 +14,10 @@ from telemetryfs.parsers import timebase
 from telemetryfs.parsers.binio import file_size, read_upto
 from telemetryfs.parsers.encodings.nmea import Reader
 from telemetryfs.parsers.errors import UnsupportedError
-from telemetryfs.parsers.model import GpsSample, ParseWarning, Stream, Telemetry
+from telemetryfs.parsers.model import ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
 from telemetryfs.parsers.records import Record, Source, first_fix_time, to_telemetry
+from telemetryfs.parsers.sidecar_merge import merge_gps
 
 SOURCE = Source(format="nmea", fourcc="NMEA", label="NMEA 0183 log")
 _CHUNK = 1 << 20  # bytes read at a time
@@ -77,49 +77,5 @@ def _span(records: list[Record]) -> float | None:
 
 
 def merge(video: Telemetry | None, sidecar: Telemetry) -> Telemetry:
-    """A clip's telemetry with the GPS of its NMEA sidecar merged in.
-
-    Without GPS in the video, the sidecar's track becomes the clip's track.
-    With both, the samples are joined by time; where both have the same
-    second, the video's sample stays if it is valid.
-    """
-    if video is None:
-        return dataclasses.replace(sidecar, info=dict(sidecar.info, gps_source="sidecar"))
-    names = video.extra_columns + tuple(
-        n for n in sidecar.extra_columns if n not in video.extra_columns
-    )
-    own = [_realign(s, video.extra_columns, names) for s in video.gps]
-    taken = {round(s.utc, 2) for s in own if s.utc is not None and s.valid}
-    extra = [
-        _realign(s, sidecar.extra_columns, names)
-        for s in sidecar.gps
-        if s.utc is None or round(s.utc, 2) not in taken
-    ]
-    merged = sorted(own + extra, key=_time_key) if own else extra
-    source = "video+sidecar" if own else "sidecar"
-    warnings = video.warnings + tuple(
-        ParseWarning(w.offset, f"sidecar: {w.reason}") for w in sidecar.warnings
-    )
-    label = "GPS from the video and its NMEA sidecar" if own else "GPS from the NMEA sidecar"
-    streams = (
-        *(s for s in video.streams if s.name != "gps"),
-        Stream("gps", "NMEA", None, label, (), len(merged)),
-    )
-    return dataclasses.replace(
-        video,
-        gps=tuple(merged),
-        gps_stream="gps" if merged else None,
-        extra_columns=names,
-        streams=streams,
-        warnings=warnings,
-        info=dict(video.info, gps_source=source, sidecar_records=len(sidecar.gps)),
-    )
-
-
-def _realign(sample: GpsSample, have: tuple[str, ...], want: tuple[str, ...]) -> GpsSample:
-    values = dict(zip(have, sample.extra, strict=False))
-    return dataclasses.replace(sample, extra=tuple(values.get(n) for n in want))
-
-
-def _time_key(sample: GpsSample) -> tuple[int, float]:
-    return (0, sample.utc) if sample.utc is not None else (1, 0.0)
+    """A clip's telemetry with the GPS of its NMEA sidecar merged in (see merge_gps)."""
+    return merge_gps(video, sidecar, "NMEA")

@@ -1,0 +1,87 @@
+"""CAMM footage with GPS, built from the spec (no public CAMM file carries types 5/6).
+
+Record layouts: developers.google.com/streetview/publish/camm-spec (u16 reserved,
+u16 type, little-endian payload). The file is a metadata track with sample
+entry ``camm`` (hdlr ``meta``), one sample per second holding a GPS record
+(type 6, or 5) and a type-3 accelerometer record.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+from tests.builders import box, full_box
+from tests.footage import mp4write
+
+GPS_EPOCH = 315_964_800  # 1980-01-06 in POSIX seconds
+LEAP = 18  # GPS - UTC since 2017
+
+
+@dataclass(frozen=True)
+class CammFix:
+    utc: float
+    lat: float
+    lon: float
+    alt: float
+    fix: int = 3  # 0 none, 2 2D, 3 3D
+    east: float = 3.0
+    north: float = 4.0
+
+
+def record(kind: int, payload: bytes) -> bytes:
+    return struct.pack("<HH", 0, kind) + payload
+
+
+def gps6(fix: CammFix) -> bytes:
+    gps_time = fix.utc - GPS_EPOCH + LEAP
+    return record(
+        6,
+        struct.pack(
+            "<di2d7f",
+            gps_time,
+            fix.fix,
+            fix.lat,
+            fix.lon,
+            fix.alt,
+            2.5,
+            4.0,
+            fix.east,
+            fix.north,
+            0.0,
+            0.5,
+        ),
+    )
+
+
+def gps5(fix: CammFix) -> bytes:
+    return record(5, struct.pack("<3d", fix.lat, fix.lon, fix.alt))
+
+
+def accel(x: float, y: float, z: float) -> bytes:
+    return record(3, struct.pack("<3f", x, y, z))
+
+
+def make_camm(path: str | os.PathLike[str], fixes: list[CammFix], *, gps_type: int = 6) -> None:
+    """An MP4 whose camm track holds one second-long sample per fix: a GPS record of
+    ``gps_type`` (5 or 6) and an accelerometer record."""
+    gps = gps6 if gps_type == 6 else gps5
+    samples = [gps(f) + accel(0.0, 0.0, 9.81) for f in fixes]
+    entry = box(b"camm", bytes(6) + struct.pack(">H", 1))
+    track = mp4write.Track(
+        handler=b"meta",
+        name="CameraMetadataMotionHandler",
+        timescale=1000,
+        sample_entry=entry,
+        media_header=full_box(b"nmhd", 0, 0),
+        sizes=[len(s) for s in samples],
+        stts=[(len(samples), 1000)],
+        chunk_samples=[1] * len(samples),
+    )
+    pieces: list[mp4write.Piece] = [(float(i), 0, 0, len(s), s) for i, s in enumerate(samples)]
+    ftyp = box(b"ftyp", b"isom" + bytes(4) + b"isommp41")
+    plan = mp4write.layout(pieces, [track], len(ftyp))
+    created = mp4write.MAC_EPOCH_OFFSET + int(fixes[0].utc) if fixes else 0
+    tail = mp4write.moov([track], created=created, movie_timescale=1000, large=False)
+    mp4write.write_file(path, ftyp, plan, tail)
