@@ -2,6 +2,6 @@
 
 import sys
 
-from telemetryfs.fs.fuse.cli import main
+from telemetryfs.fs.command import main
 
 sys.exit(main())

@@ -19,8 +19,9 @@ from tests.paths import ROOT
 
 # Source folder -> the import name it installs under.
 ROOTS = {ROOT / "parsers": "telemetryfs.parsers", ROOT / "fs": "telemetryfs.fs"}
-# The one module of the view allowed to name the binding: `python -m telemetryfs.fs`.
-ENTRY_SHIMS = {"telemetryfs.fs.__main__"}
+# The modules of the view allowed to name the binding: the command's entry points pick the mount or the exporter; they import the
+# mount's CLI only for the mount (test_export: export runs without pyfuse3).
+ENTRY_SHIMS = {"telemetryfs.fs.__main__", "telemetryfs.fs.command"}
 
 
 def _module_name(path: Path) -> str:

@@ -29,7 +29,7 @@ def test_wheel_installs_under_one_import_root(tmp_path: Path) -> None:
     assert "telemetryfs/parsers/containers/mp4/boxes.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "telemetryfs = telemetryfs.fs.fuse.cli:main" in text
+    assert "telemetryfs = telemetryfs.fs.command:main" in text
 
 
 def test_editable_install_imports_from_the_checkout() -> None:

@@ -550,10 +550,6 @@ def daemonize(config: Config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["export"]:
-        from telemetryfs.fs.export.run import main as export_main
-
-        return export_main(args[1:])
     if args[:1] == ["status"]:
         # A folder called "status" is mounted as ./status.
         from .status import run as status

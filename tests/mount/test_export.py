@@ -220,3 +220,20 @@ def test_the_arrow_batch_function_gives_the_exported_samples(card: Path, tmp_pat
     assert got.num_rows == want.num_rows > 100
     assert got.column("source").to_pylist() == want.column("source").to_pylist()
     assert got.column("lat").to_pylist() == want.column("lat").to_pylist()
+
+
+def test_export_runs_where_no_fuse_library_is_installed(card: Path, tmp_path: Path) -> None:
+    """A Dask worker or a Spark image has no pyfuse3: ``telemetryfs export`` needs none."""
+    out = tmp_path / "out"
+    code = (
+        "import sys; sys.modules['pyfuse3'] = None; sys.modules['trio'] = None;"
+        "from telemetryfs.fs.command import main;"
+        f"code = main(['export', {str(card)!r}, {str(out)!r}]);"
+        "assert 'pyfuse3' not in [m for m, v in sys.modules.items() if v is not None];"
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(out.rglob("*.parquet"))
