@@ -77,11 +77,19 @@ def join_recording(key: RecordingKey, fds: Sequence[int]) -> JoinedVideo:
         starts.append(pos)
         pos += len(piece) if isinstance(piece, bytes) else piece.size
     layout = RawLayout(movie.pieces, starts, pos)
+    missing = list(key.recording.missing_parts)
+    note = movie.note
+    if missing:
+        # The join plays on across the gap: a player cannot tell minutes are gone.
+        gone = ", ".join(str(n) for n in missing)
+        said = f"chapter {gone} is missing" if len(missing) == 1 else f"chapters {gone} are missing"
+        note = f"{said}: the video jumps there" + (f"; {note}" if note else "")
     facts = {
         "file": name,
         "parts": movie.parts,
+        "missing_parts": missing,
         "size": movie.size,
         "duration_s": round(movie.duration_s, 3),
-        "reason": movie.note,
+        "reason": note,
     }
     return JoinedVideo(name, layout, facts)

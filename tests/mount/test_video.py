@@ -82,6 +82,9 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A chapter cut before its moov (GoPro writes it last): nothing of it plays.
     shutil.copy(cut / "part0.mov", gopro / "GX010045.MP4")
     (gopro / "GX020045.MP4").write_bytes((cut / "part1.mov").read_bytes()[:200_000])
+    # A recording whose middle chapter is missing (GX020046 never copied).
+    shutil.copy(cut / "part0.mov", gopro / "GX010046.MP4")
+    shutil.copy(cut / "part1.mov", gopro / "GX030046.MP4")
     return root
 
 
@@ -270,3 +273,15 @@ def test_a_dashcam_drive_joins_its_segments(mount: MountFactory, tmp_path: Path)
     assert float(whole["format"]["duration"]) == pytest.approx(summed, abs=0.01)
     frames = sum(int(_stream(e, "avc1")["nb_frames"]) for e in each)
     assert int(_stream(whole, "avc1")["nb_frames"]) == frames
+
+
+def test_a_missing_middle_chapter_is_said_in_the_join(mount: MountFactory, card: Path) -> None:
+    m = mount(card, "-o", "video,allow_other")
+    folder = m.path / VIEW / "GX0046"
+    info = json.loads((folder / "info.json").read_text())
+    assert info["missing_parts"] == [2]
+    join = info["video_join"]
+    assert join["parts"] == 2
+    assert join["missing_parts"] == [2]
+    assert "chapter 2 is missing" in join["reason"]
+    assert (folder / "GX0046.MP4").stat().st_size == join["size"]
