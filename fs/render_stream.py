@@ -116,6 +116,17 @@ def render_chunks(
     :func:`render_chunk`, whose output is the reference.
     """
     if layout.specs is not None and isinstance(codec, ArrayCodec):
+        record = getattr(codec, "struct_size", 0)
+        if record > 0 and all(
+            c.start is not None and len(d) == c.count * record for c, d in pieces
+        ):
+            # Whole records only: the run decodes as one buffer (a GPS5 chunk holds
+            # 18 rows, and per-chunk decoding cost more than the formatting).
+            whole = codec.decode_array(b"".join(d for _, d in pieces))
+            if whole is not None and len(whole) == sum(c.count for c, _ in pieces):
+                body = _render_arrays(layout, [c for c, _ in pieces], [whole])
+                if body is not None:
+                    return body
         arrays = []
         for chunk, data in pieces:
             array = codec.decode_array(data) if chunk.start is not None else None

@@ -162,13 +162,21 @@ def test_a_chunk_rendered_at_once_equals_the_careful_renderer(
     start=st.floats(0, 1e5),
     scale=st.sampled_from([1.0, 10.0, 418.0, 3.0e-7, 1e7]),
     with_utc=st.booleans(),
+    cut=st.booleans(),
 )
 def test_chunks_rendered_through_numpy_equal_the_careful_renderer(
-    fields: str, counts: list[int], seed: bytes, start: float, scale: float, with_utc: bool
+    fields: str,
+    counts: list[int],
+    seed: bytes,
+    start: float,
+    scale: float,
+    with_utc: bool,
+    cut: bool,
 ) -> None:
     """render_chunks decodes consecutive chunks into one array and formats
     columns at once; byte for byte what decoding and rendering each chunk writes,
-    for every numeric type, any raw bits (NaN, inf, -0.0, extremes) and scale."""
+    for every numeric type, any raw bits (NaN, inf, -0.0, extremes) and scale, whole
+    runs (one buffer) and runs with a cut chunk."""
     sizes = {"b": 1, "B": 1, "s": 2, "S": 2, "l": 4, "L": 4, "j": 8, "J": 8, "Q": 8, "f": 4, "d": 8}
     struct_size = sum(sizes[c] for c in fields)
     codec = Codec(
@@ -184,6 +192,9 @@ def test_chunks_rendered_through_numpy_equal_the_careful_renderer(
         seed = seed[7:] + seed[:7]  # a different row mix per chunk
         pieces.append((Chunk(Extent(offset, len(raw)), n, at, 1.001), raw))
         offset, at = offset + len(raw), at + 1.001
+    if cut and pieces[-1][1]:
+        # A chunk cut short: decoded chunk by chunk, then the careful renderer.
+        pieces[-1] = (pieces[-1][0], pieces[-1][1][:-1])
     chunks = tuple(c for c, _ in pieces)
     stream = Stream("X", "X", None, None, tuple(fields), sum(counts), chunks, codec)
     gps = (
