@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     if "remote" in wanted:  # only when asked: --only remote (scripts/bench_fleet.py)
         results["remote"] = bench_fleet.bench_remote(files, work, args.runs, mounted, drop_caches)
     if "export" in wanted:
-        results["export"] = bench_fleet.bench_export(files, work)
+        results["export"] = bench_fleet.bench_export(files, work, drop_caches)
     if "families" in wanted:
         results["families"] = bench_families(work, args.long_s, args.runs, args.peer_runs)
     rows = summarize(results)

@@ -96,9 +96,16 @@ def _export_on(workers: int, card: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def bench_export(files: dict[str, Path], work: Path) -> dict[str, Any]:
-    one = _export_on(1, files["card"], work / "export-1")
-    two = _export_on(2, files["card"], work / "export-2")
+def bench_export(
+    files: dict[str, Path], work: Path, drop_caches: Callable[[], object]
+) -> dict[str, Any]:
+    """Clips/s on 1 and 2 workers, each run from a dropped page cache, in the order
+    1, 2, 2, 1 so that neither count gets the warmer machine; the faster run of each."""
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    for workers in (1, 2, 2, 1):
+        drop_caches()
+        runs[workers].append(_export_on(workers, files["card"], work / f"export-{workers}"))
+    one, two = (max(runs[n], key=lambda r: r["clips_per_s"]) for n in (1, 2))
     return {"one": one, "two": two, "scaling": two["clips_per_s"] / one["clips_per_s"]}
 
 
