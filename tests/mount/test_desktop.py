@@ -367,3 +367,32 @@ def test_foreground_daemon_tells_systemd_it_is_ready_and_sigterm_unmounts(
     assert mounted_when_ready
     assert proc.returncode == 0, err
     assert not os.path.ismount(mountpoint)
+
+
+def test_a_remote_source_in_fstab_mounts_and_serves_tracks(
+    demo: Path, mountpoint: Path, mount: MountFactory
+) -> None:
+    """An fstab line whose source is a URL (here an HTTP server of the demo card) serves
+    the tracks a local mount of the same card serves (remote mounts have no recordings view)."""
+    from tests.remote.servers import start_http
+
+    _require_root_and_setup()
+    local = mount(demo, "-o", "norecordings")
+    server = start_http(demo)
+    try:
+        mnt = mountpoint
+        fstab = mnt.parent / "fstab"
+        options = f"ro,nofail,_netdev,noauto,list_ttl=60,cache_dir={mnt.parent / 'cache'}"
+        fstab.write_text(f"{server.url} {mnt} fuse.telemetryfs {options} 0 0\n")
+        result = subprocess.run(
+            ["mount", "-T", str(fstab), str(mnt)], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        tracks = sorted(p.relative_to(mnt) for p in mnt.rglob("track.gpx"))
+        assert tracks
+        assert tracks == sorted(p.relative_to(local.path) for p in local.path.rglob("track.gpx"))
+        for rel in tracks:
+            assert (mnt / rel).read_bytes() == (local.path / rel).read_bytes(), rel
+        _check_mounted_then_umount(mnt)
+    finally:
+        server.stop()
