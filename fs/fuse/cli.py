@@ -28,6 +28,8 @@ import signal
 import socket
 import stat
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -320,6 +322,10 @@ def parse_args(argv: list[str] | None) -> Config:
     return config
 
 
+# A first listing that takes longer than this prints a line when it starts and one when done.
+LISTING_NOTICE_S = 2.0
+
+
 def check_remote(config: Config) -> None:
     """List the remote SOURCE once: bad credentials, a missing bucket are one line here."""
     try:
@@ -329,13 +335,29 @@ def check_remote(config: Config) -> None:
             f"a remote SOURCE needs the remote extra: pip install 'telemetryfs[remote]' ({exc})"
         ) from None
     options = config.options
+    url = config.remote or ""
+    # A prefix of many thousand objects lists for a while: say so rather than hang silently.
+    notice = threading.Timer(
+        LISTING_NOTICE_S,
+        lambda: print(f"telemetryfs: listing {url} ...", file=sys.stderr, flush=True),
+    )
+    notice.daemon = True
+    started = time.monotonic()
+    notice.start()
     try:
-        tree = RemoteTree(
-            config.remote or "", options.storage, show_other=False, list_ttl=options.list_ttl_s
-        )
+        tree = RemoteTree(url, options.storage, show_other=False, list_ttl=options.list_ttl_s)
         tree.check()
     except Exception as exc:  # any failure to list is the user's to fix: one line
-        raise UsageError(f"cannot list {config.remote}: {describe(exc)}") from None
+        raise UsageError(f"cannot list {url}: {describe(exc)}") from None
+    finally:
+        notice.cancel()
+    took = time.monotonic() - started
+    if took >= LISTING_NOTICE_S:
+        print(
+            f"telemetryfs: listed {url}: {tree.sniff_count} objects in {took:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def check_paths(config: Config) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -357,3 +358,27 @@ def test_the_listing_is_cached_for_list_ttl_seconds(
     assert (quick.path / "b.mp4/track.gpx").read_bytes() == (
         quick.path / "a.mp4/track.gpx"
     ).read_bytes().replace(b"a.mp4", b"b.mp4")
+
+
+def test_a_slow_first_listing_says_so_on_stderr(card: Path, tmp_path: Path) -> None:
+    server = start_http(card, "--delay", "2.5")  # every range request (the sniffing) waits
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "telemetryfs.fs", server.url, str(mnt), "--no-disk-cache"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        assert lines[0] == f"telemetryfs: listing {server.url} ..."
+        assert re.fullmatch(
+            rf"telemetryfs: listed {re.escape(server.url)}: \d+ objects in \d+\.\d s", lines[1]
+        ), lines
+        assert os.path.ismount(mnt)
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=False)
+        server.stop()
