@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -453,7 +454,15 @@ async def serve(prefetcher: Prefetcher | None = None) -> None:
                     pyfuse3.terminate()
 
         nursery.start_soon(on_signals)
-        await pyfuse3.main(max_tasks=64)
+        try:
+            await pyfuse3.main(max_tasks=64)
+        except* ConnectionAbortedError:
+            # After a lazy unmount (fusermount3 -u -z) the kernel may end the
+            # connection as aborted rather than gone (ENODEV) when the last open
+            # file closes; libfuse only treats ENODEV as an unmount. So does an
+            # abort through /sys/fs/fuse/connections. Either way the mount is
+            # over, so the daemon ends cleanly.
+            log.info("the kernel aborted the connection")
         nursery.cancel_scope.cancel()
 
 
@@ -521,8 +530,32 @@ def mount(config: Config, ready: int | None = None) -> int:
         trio.run(serve, prefetcher)
     finally:
         pyfuse3.close(unmount=True)
+        # libfuse skips the unmount of a connection the kernel aborted, which
+        # leaves a dead mountpoint ("Transport endpoint is not connected").
+        _detach_if_dead(config.mountpoint)
     log.info("unmounted %s", config.mountpoint)
     return 0
+
+
+def _detach_if_dead(mountpoint: Path) -> None:
+    try:
+        # Opening asks the kernel every time; a stat may be answered from its
+        # attribute cache even on a dead connection.
+        with os.scandir(mountpoint):
+            return
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            return
+    command = ["fusermount3", "-u", "-z", str(mountpoint)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("cannot detach the dead mount %s: %s", mountpoint, exc)
+        return
+    if done.returncode == 0:
+        log.info("detached the dead mount %s", mountpoint)
+    else:
+        log.warning("cannot detach the dead mount %s: %s", mountpoint, done.stderr.strip())
 
 
 def _notify_systemd(message: bytes) -> None:
