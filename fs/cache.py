@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 # Bump whenever any generated output or the pickled model changes shape:
 # it invalidates every disk cache entry, like ratarmount's index version.
-GENERATOR_VERSION = 5  # 2: track.gpx one line per point; 3: Extent.part, StreamCodec;
+GENERATOR_VERSION = 6  # 2: track.gpx one line per point; 3: Extent.part, StreamCodec;
 # 4: preview.svg, track.srt/.vtt; 5: info clock/time_zone/utc_offset_s, camera-local
-# clocks (70mai, DJI SRT) moved to UTC, Garmin dashcam and Vueroid tracks
+# clocks (70mai, DJI SRT) moved to UTC, Garmin dashcam and Vueroid tracks;
+# 6: Insta360 IMU and exposure streams (FixedRecords.offsets)
 
 T = TypeVar("T")
 

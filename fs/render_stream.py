@@ -317,8 +317,12 @@ def _header(stream: Stream, with_utc: bool) -> bytes:
 
 
 def _time_width(chunks: Sequence[Chunk]) -> int:
+    starts = [c.start for c in chunks if c.start is not None]
     end = max((c.start + (c.duration or 0.0) for c in chunks if c.start is not None), default=0.0)
-    return len(f"{max(end, 0.0) + 1.0:.6f}")
+    width = len(f"{max(end, 0.0) + 1.0:.6f}")
+    # Samples before the first frame (an IMU started early) have negative times.
+    first = min(starts, default=0.0)
+    return max(width, len(f"{first - 1.0:.6f}")) if first < 0 else width
 
 
 def _time_text(t: float | None, width: int) -> str:

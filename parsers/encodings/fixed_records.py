@@ -13,16 +13,18 @@ from telemetryfs.parsers.model import ColumnFormat, Value
 class FixedRecords:
     """A StreamCodec for records of one ``struct`` layout (picklable, comparable).
 
-    Each field is one column: divided by its ``divisors`` entry (a divisor of
-    1 keeps the integer), written with its ``specs`` printf spec, which must
-    fit the field's whole range in ``widths`` characters (sizes are computed
-    before decoding).
+    Each field is one column: less its ``offsets`` entry (none when empty:
+    sensors that store signed values as unsigned around 0x8000), divided by
+    its ``divisors`` entry (a divisor of 1 keeps the integer), written with its
+    ``specs`` printf spec, which must fit the field's whole range in
+    ``widths`` characters (sizes are computed before decoding).
     """
 
     layout: str
     divisors: tuple[float, ...]
     specs: tuple[str, ...]
     widths: tuple[int, ...]
+    offsets: tuple[int, ...] = ()
 
     @property
     def whole_text(self) -> bool:
@@ -39,6 +41,14 @@ class FixedRecords:
         size = self.size
         if len(data) % size:
             raise MalformedError(f"{len(data)} bytes are not whole {size}-byte records")
+        if self.offsets:
+            return [
+                tuple(
+                    (v - o) if d == 1 else (v - o) / d
+                    for v, o, d in zip(values, self.offsets, self.divisors, strict=True)
+                )
+                for values in struct.iter_unpack(self.layout, data)
+            ]
         return [
             tuple(v if d == 1 else v / d for v, d in zip(values, self.divisors, strict=True))
             for values in struct.iter_unpack(self.layout, data)

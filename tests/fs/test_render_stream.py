@@ -44,6 +44,20 @@ def test_golden_rows_with_video_time_only() -> None:
     assert len(body) == layout.chunk_size(chunk)
 
 
+def test_samples_before_the_first_frame_keep_their_minus_sign() -> None:
+    # An Insta360 IMU starts ~0.13 s before the first frame: negative video times,
+    # once cut to "0.133501" by a width that only counted the end.
+    chunks = (Chunk(Extent(0, 6), 1, -0.133501, 0.001), Chunk(Extent(6, 6), 1, 0.5, 0.001))
+    layout = stream_layout(accl(chunks), None)
+    rows = [(1.0, 2.0, 3.0)]
+    first = render_chunk(layout, chunks[0], rows)
+    assert first == b"-0.133501,  1.0000,  2.0000,  3.0000\n"
+    assert render_chunk(layout, chunks[1], rows) == b" 0.500000,  1.0000,  2.0000,  3.0000\n"
+    assert render_chunks(layout, [(chunks[0], b"\0" * 6)], ACCL_CODEC, ACCL_CODEC.decode)[:10] == (
+        b"-0.133501,"
+    )
+
+
 def test_utc_column_follows_the_gps_clock() -> None:
     gps = (
         GpsSample(utc=1_700_000_000.0, video_time=0.0, lat=1.0, lon=2.0),
@@ -84,7 +98,7 @@ def test_float_and_text_columns_are_fixed_width_too() -> None:
     fields=st.text(alphabet="bBsSlLjJqQfd", min_size=1, max_size=5),
     count=st.integers(0, 20),
     values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=100),
-    start=st.one_of(st.none(), st.floats(0, 1e6)),
+    start=st.one_of(st.none(), st.floats(-1e6, 1e6)),
 )
 def test_rendered_size_always_matches_the_layout(
     fields: str, count: int, values: list[float], start: float | None
@@ -127,7 +141,7 @@ def test_rendered_size_always_matches_the_layout(
         min_size=160,
         max_size=160,
     ),
-    start=st.floats(0, 1e5),
+    start=st.floats(-1e5, 1e5),  # negative: samples before the first frame
     with_utc=st.booleans(),
 )
 def test_a_chunk_rendered_at_once_equals_the_careful_renderer(
@@ -159,7 +173,7 @@ def test_a_chunk_rendered_at_once_equals_the_careful_renderer(
     fields=st.text(alphabet="bBsSlLjJQfd", min_size=1, max_size=4),
     counts=st.lists(st.integers(0, 30), min_size=1, max_size=4),
     seed=st.binary(min_size=64, max_size=64),
-    start=st.floats(0, 1e5),
+    start=st.floats(-1e5, 1e5),  # negative: samples before the first frame
     scale=st.sampled_from([1.0, 10.0, 418.0, 3.0e-7, 1e7]),
     with_utc=st.booleans(),
     cut=st.booleans(),

@@ -4,11 +4,16 @@ and exiftool."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import math
 import shutil
+import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tests.footage.camm import LEAP, CammFix, make_camm
 from tests.mount.conftest import MountFactory
@@ -60,6 +65,50 @@ def test_insta360_sample_scrubbed_fixes_are_invalid(mount: MountFactory, tmp_pat
     assert "insta360-4-exposure.raw" in streams
     gyro = (folder / "streams" / "insta360-3-gyro.raw").read_bytes()
     assert len(gyro) == 23561  # the record size walked back from the footer (expected)
+
+
+def test_insta360_imu_and_exposure_streams(mount: MountFactory, tmp_path: Path) -> None:
+    src = tmp_path / "card"
+    src.mkdir()
+    shutil.copyfile(INSV, src / "sample.insv")
+    m = mount(src)
+    streams = m.path / "sample.insv" / "streams"
+    info = json.loads((streams.parent / "info.json").read_text())
+    assert {"imu", "exposure"} <= set(info["streams"])
+    tags = _exiftool(src / "sample.insv")
+    # exiftool gives up on this IMU record (23,561 bytes: 1,178 entries of 20 and one
+    # byte more); we read the whole entries and say what was left.
+    assert any("Unexpected Insta360 record 0x300 length" in t for t in tags)
+    assert any("IMU record: 1 bytes after the last whole entry" in w for w in info["warnings"])
+    with (streams / "imu.csv").open(newline="") as f:
+        imu = list(csv.DictReader(f))
+    assert len(imu) == 23561 // 20
+    camera = [int(r["camera_us"]) for r in imu]
+    assert all(0 < b - a <= 1500 for a, b in itertools.pairwise(camera))  # 1 kHz
+    # The metadata says +-32 g full scale (1,024 counts a g): the mean magnitude of the
+    # accelerometer is then gravity itself. exiftool's rule for these entries (counts
+    # / 1000, marked "not confirmed") would make it 2.4 % more.
+    magnitudes = [
+        math.dist((0, 0, 0), [float(r[f"accel_{axis}_g"]) for axis in "xyz"]) for r in imu
+    ]
+    assert abs(statistics.fmean(magnitudes) - 1.0) < 0.005
+    # Video time 0 is the first frame: the IMU starts a little before it.
+    video = [float(r["video_time_s"]) for r in imu]
+    assert -0.5 < video[0] < 0 < video[-1]
+    with (streams / "exposure.csv").open(newline="") as f:
+        exposure = list(csv.DictReader(f))
+    # exiftool's TimeCode (the camera µs / 1000) and ExposureTime of every entry.
+    codes = [t.split(":", 1)[1].strip() for t in tags if "TimeCode" in t]
+    times = [float(t.split(":", 1)[1]) for t in tags if "ExposureTime" in t]
+    assert len(exposure) == len(codes) == len(times) == 40
+    assert [f"{int(r['camera_us']) / 1000:.3f}" for r in exposure] == codes
+    assert [float(r["exposure_s"]) for r in exposure] == pytest.approx(times, rel=1e-12)
+    # One clock for both streams: an exposure and the IMU row of the same camera time
+    # share a video time (to the IMU's 1 ms).
+    for row in exposure[5:8]:
+        at = int(row["camera_us"])
+        near = min(imu, key=lambda r: abs(int(r["camera_us"]) - at))
+        assert abs(float(near["video_time_s"]) - float(row["video_time_s"])) < 0.0015
 
 
 def test_camm_samples_without_gps_are_not_errors(mount: MountFactory, tmp_path: Path) -> None:

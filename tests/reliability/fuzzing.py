@@ -385,7 +385,9 @@ def seeds(kind: str) -> tuple[bytes, ...]:
     elif kind == "thinkware":
         found += _samples("thinkware/*/*.MP4", MAX_CONTAINER_SEED)
     elif kind == "insta360":
-        found += [_tail(p) for p in sorted(SAMPLES.glob("insta360/*/*.insv"))]
+        from tests.footage.insta360 import seeds
+
+        found += [_tail(p) for p in sorted(SAMPLES.glob("insta360/*/*.insv"))] + seeds()
     elif kind == "camm":
         found += _camm()
     elif kind == "blackvue-gps":
