@@ -549,7 +549,63 @@ def ensure_family_files(work: Path, long_s: float) -> dict[str, Path]:
                 cprt=JSON_CPRT,
             )
         )
-    return {"folder": folder, "blackvue": blackvue}
+    seconds = int(long_s)
+    built = {"blackvue": blackvue}
+    thinkware = folder / "REC_2026_07_18_07_00_00_F.MP4"
+    if not thinkware.exists():
+        from tests.footage.thinkware import make_thinkware
+
+        make_thinkware(thinkware, seconds, start=datetime(2026, 7, 18, 7, 0, 0, tzinfo=UTC))
+    built["thinkware"] = thinkware
+    insta = folder / "VID_20260718_080000_00_001.insv"
+    if not insta.exists():
+        insta.write_bytes(_insta360_hour(seconds))
+    built["insta360"] = insta
+    camm = folder / "camm-hour.mp4"
+    if not camm.exists():
+        from tests.footage.camm import CammFix, make_camm
+
+        t0 = datetime(2026, 7, 18, 9, 0, 0, tzinfo=UTC).timestamp()
+        fixes = [CammFix(t0 + i, 48.1 + i * 1e-5, 11.5 + i * 1e-5, 500.0) for i in range(seconds)]
+        make_camm(camm, fixes)
+    built["camm"] = camm
+    garmin = folder / "GRMN0001.MP4"
+    if not garmin.exists():
+        from tests.footage.garmin import make_garmin_dashcam, route
+
+        make_garmin_dashcam(garmin, route(seconds))
+    built["garmin-dashcam"] = garmin
+    return {"folder": folder, **built}
+
+
+def _insta360_hour(seconds: int) -> bytes:
+    """An Insta360 trailer of ``seconds``: 10 Hz GPS, 1 kHz raw IMU, one exposure a frame."""
+    import numpy as np
+
+    from tests.footage import insta360
+
+    first = 309_468_418  # µs on the camera clock, as in the OneR sample
+    imu = np.zeros(seconds * 1000, dtype=[("t", "<u8"), ("v", "<u2", 6)])
+    imu["t"] = first + 1000 * np.arange(seconds * 1000, dtype=np.uint64)
+    imu["v"] = 0x8000
+    imu["v"][:, 2] = 0x8000 + 2048  # 1 g on z at +-16 g
+    frames = int(seconds * 29.97)
+    exposure = np.zeros(frames, dtype=[("t", "<u8"), ("s", "<f8")])
+    exposure["t"] = first + (np.arange(frames) * 33_367).astype(np.uint64)
+    exposure["s"] = 1 / 30
+    t0 = 1_784_361_600.0  # 2026-07-18T08:00:00Z
+    fixes = [
+        (t0 + i / 10, b"A", 46.5 + i * 1e-6, b"N", 7.9 + i * 1e-6, b"E", 5.0, 45.0, 1800.0)
+        for i in range(seconds * 10)
+    ]
+    meta = insta360.metadata("Insta360 X3", first_frame_us=first, raw_imu=True, ranges=(16, 2000))
+    records = [
+        (1, meta),
+        (3, imu.tobytes()),
+        (4, exposure.tobytes()),
+        (7, insta360.gps(fixes)),
+    ]
+    return insta360.insv_bytes(records)
 
 
 def bench_families(work: Path, long_s: float, runs: int, peer_runs: int) -> dict[str, Any]:
@@ -557,7 +613,7 @@ def bench_families(work: Path, long_s: float, runs: int, peer_runs: int) -> dict
     files = ensure_family_files(work, long_s)
     mnt = work / "mnt"
     out: dict[str, Any] = {}
-    for family in ("blackvue",):
+    for family in ("blackvue", "thinkware", "insta360", "camm", "garmin-dashcam"):
         path = files[family]
         track = mnt / path.name / "track.gpx"
         out[family] = {

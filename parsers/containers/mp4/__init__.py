@@ -35,7 +35,14 @@ from telemetryfs.parsers.containers.mp4.boxes import (
     iter_children,
     read_box_data,
 )
-from telemetryfs.parsers.containers.mp4.tables import MAX_SAMPLES, Sample, Track, read_samples
+from telemetryfs.parsers.containers.mp4.tables import (
+    MAX_SAMPLES,
+    Sample,
+    Track,
+    first_sample_offset,
+    iter_sample_data,
+    read_samples,
+)
 from telemetryfs.parsers.errors import MalformedError, TruncatedError
 
 __all__ = [
@@ -54,8 +61,10 @@ __all__ = [
     "find_box",
     "find_moov",
     "find_track",
+    "first_sample_offset",
     "iter_boxes",
     "iter_children",
+    "iter_sample_data",
     "read_box_data",
     "read_movie",
     "read_samples",

@@ -12,15 +12,18 @@ sample-count sanity cap.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import U32BE, file_size
+from telemetryfs.parsers.binio import U32BE, file_size, read_upto
 from telemetryfs.parsers.containers.mp4.boxes import Box, _unpack, iter_children, read_box_data
 from telemetryfs.parsers.errors import MalformedError
 
 # gpmf-parser's sanity cap: 24 h of samples at 60 per second, per table.
 MAX_SAMPLES = 24 * 3600 * 60
+# Samples that follow each other in the file are read together, up to this much at once.
+MAX_RUN = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,49 @@ def read_samples(f: BinaryIO, track: Track) -> list[Sample]:
         samples.append(Sample(offsets[i], sizes[i], start, durations[i] / track.timescale))
         t += durations[i]
     return samples
+
+
+def iter_sample_data(f: BinaryIO, samples: Sequence[Sample]) -> Iterator[tuple[Sample, bytes]]:
+    """Each sample with its bytes, reading back-to-back samples in one read (up to
+    MAX_RUN): a subtitle track of 36,000 cues an hour is a few dozen reads, not
+    36,000. A sample cut by the end of the file comes with the bytes that are there.
+    """
+    i = 0
+    while i < len(samples):
+        first = samples[i]
+        end = i + 1
+        run_end = first.offset + first.size
+        while (
+            end < len(samples)
+            and samples[end].offset == run_end
+            and run_end + samples[end].size - first.offset <= MAX_RUN
+        ):
+            run_end += samples[end].size
+            end += 1
+        # A run is one sample or samples within MAX_RUN; callers skip samples too big to read.
+        data = read_upto(f, first.offset, run_end - first.offset)
+        for sample in samples[i:end]:
+            at = sample.offset - first.offset
+            yield sample, data[at : at + sample.size]
+        i = end
+
+
+def first_sample_offset(f: BinaryIO, track: Track) -> int | None:
+    """Where a track's first sample starts (its first chunk), without reading the tables.
+
+    Raises:
+        TruncatedError, MalformedError: the stbl is damaged.
+    """
+    if track.stbl is None:
+        return None
+    for box in iter_children(f, track.stbl, path=track.path):
+        if box.kind in (b"stco", b"co64"):
+            wide = box.kind == b"co64"
+            head = read_upto(f, box.data_offset, 16 if wide else 12)
+            if len(head) < (16 if wide else 12) or not U32BE.unpack_from(head, 4)[0]:
+                return None
+            return int.from_bytes(head[8:], "big")
+    return None
 
 
 def _need(tables: dict[bytes, Box], kind: bytes, track: Track) -> Box:

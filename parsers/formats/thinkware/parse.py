@@ -37,10 +37,10 @@ def subtitle_track(probe: Probe) -> mp4.Track | None:
         if track.sample_format != b"tx3g":
             continue
         try:
-            samples = mp4.read_samples(probe.file, track)
+            first = mp4.first_sample_offset(probe.file, track)
         except ParseError:
             continue
-        if samples and read_upto(probe.file, samples[0].offset + 2, len(CUE_START)) == CUE_START:
+        if first is not None and read_upto(probe.file, first + 2, len(CUE_START)) == CUE_START:
             return track
     return None
 
@@ -60,30 +60,32 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     records: list[Record] = []
     extents: list[Extent] = []
     warnings: list[str] = []
-    cues = 0
-    for sample in mp4.read_samples(probe.file, track):
-        if not 2 < sample.size <= MAX_CUE:
-            continue
-        data = read_upto(probe.file, sample.offset, sample.size)
-        extents.append(Extent(sample.offset, len(data)))
-        cues += 1
+    cues = [s for s in mp4.read_samples(probe.file, track) if 2 < s.size <= MAX_CUE]
+    for sample, data in mp4.iter_sample_data(probe.file, cues):
+        if extents and extents[-1].offset + extents[-1].size == sample.offset:
+            extents[-1] = Extent(extents[-1].offset, extents[-1].size + len(data))
+        else:
+            extents.append(Extent(sample.offset, len(data)))
         text = data[2 : 2 + int.from_bytes(data[:2], "big")]
-        found, notes = _cue(text, sample.offset + 2)
+        # Nine cues in ten carry only the G-sensor: a fix needs an RMC (or GGA).
+        if b"RMC," not in text and b"GGA," not in text:
+            continue
+        found, notes = _cue(text, sample.offset + 2, sample.start)
         warnings += notes
-        records += [dataclasses.replace(r, video_time=sample.start) for r in found]
+        records += found
     return to_telemetry(
         SOURCE,
         records,
         raw=extents,
         creation_time=movie.creation_time,
         duration=movie.duration,
-        info={"cues": cues, "records": len(records), "container": "tx3g subtitle track"},
+        info={"cues": len(cues), "records": len(records), "container": "tx3g subtitle track"},
         warnings=[ParseWarning(None, w) for w in dict.fromkeys(warnings)],
     )
 
 
-def _cue(text: bytes, base: int) -> tuple[list[Record], list[str]]:
-    """The RMC of one cue, with the cue's G-sensor values as extra columns."""
+def _cue(text: bytes, base: int, video_time: float) -> tuple[list[Record], list[str]]:
+    """The RMC of one cue at ``video_time``, with the cue's G-sensor values as extra columns."""
     gsensor: tuple[tuple[str, int], ...] = ()
     records: list[Record] = []
     notes: list[str] = []
@@ -96,7 +98,9 @@ def _cue(text: bytes, base: int) -> tuple[list[Record], list[str]]:
             found, notes = parse_text(b"$" + segment.rstrip(b"."), base + at - 1)
             records += found
         at += len(segment) + 1
-    return [dataclasses.replace(r, extra=r.extra + gsensor) for r in records], notes
+    return [
+        dataclasses.replace(r, extra=r.extra + gsensor, video_time=video_time) for r in records
+    ], notes
 
 
 def _gsensor(segment: bytes) -> tuple[tuple[str, int], ...]:
