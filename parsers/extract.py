@@ -76,10 +76,23 @@ def extract(
     except OSError as exc:
         raise TruncatedError(f"cannot read {name}: {exc.strerror or exc}") from exc
     clock = registry.traits_of(telemetry.format).clock
+    linked = _linked_log(telemetry, os.fspath(path), opener) if sidecar is None else None
     if sidecar is not None:
         telemetry, side_clock = _merge_sidecar(telemetry, os.fspath(sidecar), opener)
         if telemetry.info.get("gps_source") == "sidecar":
             clock = side_clock  # the track, and its times, are the sidecar's
+    elif linked is not None:
+        # The video is fine without its log: a damaged log is a warning, not an error.
+        log_name = os.path.basename(linked)
+        try:
+            merged, side_clock = _merge_sidecar(telemetry, linked, opener)
+        except ParseError as exc:
+            note = ParseWarning(None, f"linked log {log_name}: {exc}")
+            telemetry = dataclasses.replace(telemetry, warnings=(*telemetry.warnings, note))
+        else:
+            telemetry = dataclasses.replace(merged, info=dict(merged.info, linked_log=log_name))
+            if telemetry.info.get("gps_source") == "sidecar":
+                clock = side_clock
     if time_offset_s and clock is not Clock.GPS:
         telemetry = shift_time(telemetry, -time_offset_s)
     elif clock is Clock.LOCAL and not keep_camera_clock:
@@ -217,6 +230,22 @@ def _recovered(telemetry: Telemetry, cause: ParseError) -> Telemetry:
         raise cause
     note = f"{cause}; recovered {len(telemetry.gps)} GPS samples by scanning"
     return dataclasses.replace(telemetry, error=telemetry.error or note)
+
+
+def _linked_log(telemetry: Telemetry, path: str, opener: Opener) -> str | None:
+    """The first of the logs a video names inside itself that can be opened."""
+    fmt = registry.format_of(telemetry.format)
+    if fmt is None or fmt.linked_logs is None:
+        return None
+    for candidate in fmt.linked_logs(telemetry, path):
+        try:
+            with opener(candidate):
+                return candidate
+        except SourceUnavailableError:
+            raise
+        except (OSError, ParseError):
+            continue
+    return None
 
 
 def _merge_sidecar(telemetry: Telemetry, sidecar: str, opener: Opener) -> tuple[Telemetry, Clock]:

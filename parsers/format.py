@@ -66,6 +66,7 @@ Extract = Callable[["Probe", bool], Telemetry]
 Recover = Callable[["Probe", ParseError], Telemetry]
 # Merges a sidecar's result into its video's (None when the video failed).
 Merge = Callable[[Telemetry | None, Telemetry], Telemetry]
+LinkedLogs = Callable[[Telemetry, str], tuple[str, ...]]
 
 
 def always(_probe: Probe) -> int:
@@ -95,6 +96,10 @@ class Format:
     outputs: tuple[str, ...]
     recover: Recover | None = None
     merge: Merge | None = None  # sidecar families (traits.sidecar_for): into the video
+    # Videos that name their log inside themselves (a VIRB clip names its FIT):
+    # the paths to try, from the result and the video's path; the log's format
+    # merges it (its ``merge``).
+    linked_logs: LinkedLogs | None = None
     traits: Traits = field(default_factory=Traits)
     fuzz: tuple[FuzzEntry, ...] = ()
 

@@ -58,3 +58,17 @@ def route(count: int, *, start: int = 1_700_000_000, lead_without_fix: int = 0) 
         else GarminFix(start + i, 38.85 + i * 1e-4, -94.80 + i * 1e-4, 30 + i % 5)
         for i in range(count)
     ]
+
+
+def make_virb_clip(path: Path, clip_uuid: str, duration_s: float) -> bytes:
+    """A VIRB clip as far as its telemetry goes: ftyp, an empty mdat and a moov holding
+    mvhd and the udta ``uuid`` box whose 16-byte type is the ASCII ``VIRBactioncamera``
+    (exiftool's GarminSoftware), followed by the rest of the clip's ``camera_file_uuid``."""
+    assert clip_uuid.startswith("VIRBactioncamera")
+    duration = round(duration_s * 1000)
+    mvhd = _box(b"mvhd", bytes(4) + struct.pack(">IIII", 0, 0, 1000, duration) + bytes(80))
+    udta = _box(b"udta", _box(b"uuid", clip_uuid.encode("ascii") + b"\0"))
+    data = _box(b"ftyp", b"mp42\0\0\0\0mp42isom") + _box(b"mdat", b"")
+    data += _box(b"moov", mvhd + udta)
+    path.write_bytes(data)
+    return data

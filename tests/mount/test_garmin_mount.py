@@ -11,11 +11,13 @@ import csv
 import datetime as dt
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import fitdecode
 
+from tests.footage.garmin import make_virb_clip
 from tests.mount.conftest import MountFactory
 from tests.paths import SAMPLES
 
@@ -94,3 +96,83 @@ def test_timestamp_correlation_alone_puts_fixes_in_the_wrong_second() -> None:
         stamped = msg["utc_timestamp"].timestamp()
         outside += not stamped <= utc < stamped + 1
     assert outside > 0.8 * len(oracle)
+
+
+def _events(clip: str) -> tuple[float, float]:
+    """fitdecode's video_start and video_end system times of one clip."""
+    with fitdecode.FitReader(str(FIT)) as reader:
+        events = [
+            {f.name: f.value for f in frame.fields}
+            for frame in reader
+            if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "camera_event"
+        ]
+    times = {
+        e["camera_event_type"]: e["timestamp"] + (e.get("timestamp_ms") or 0) / 1000
+        for e in events
+        if e["camera_file_uuid"] == clip
+    }
+    return times["video_start"], times["video_end"]
+
+
+def _clip_uuids() -> list[str]:
+    with fitdecode.FitReader(str(FIT)) as reader:
+        return list(
+            dict.fromkeys(
+                {f.name: f.value for f in frame.fields}["camera_file_uuid"]
+                for frame in reader
+                if isinstance(frame, fitdecode.FitDataMessage) and frame.name == "camera_event"
+            )
+        )
+
+
+def test_a_virb_clip_gets_its_part_of_the_fit_it_names(mount: MountFactory, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    clips = card / "DCIM" / "100_VIRB"
+    clips.mkdir(parents=True)
+    (card / "Garmin" / "GMetrix").mkdir(parents=True)
+    shutil.copyfile(FIT, card / "Garmin" / "GMetrix" / FIT.name)
+    first, second = _clip_uuids()
+    make_virb_clip(clips / "V0380038.MP4", first, 52.085)
+    make_virb_clip(clips / "V0390039.MP4", second, 138.338)
+    # A clip whose FIT is not on the card: a folder without a track, not an error.
+    make_virb_clip(
+        clips / "V0400040.MP4",
+        first.replace("_1_38_", "_1_40_").replace(FIT.name, "2018-01-12-09-00-00.fit"),
+        10.0,
+    )
+    # exiftool reads our box as a VIRB's: its GarminSoftware is the rest of the string.
+    shown = subprocess.run(
+        ["exiftool", "-s3", "-GarminSoftware", str(clips / "V0380038.MP4")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown == first.removeprefix("VIRBactioncamera")
+    m = mount(card)
+    oracle = _oracle()
+    for name, clip in (("V0380038.MP4", first), ("V0390039.MP4", second)):
+        folder = m.path / "DCIM" / "100_VIRB" / name
+        info = json.loads((folder / "info.json").read_text())
+        assert info["format"] == "garmin-virb"
+        assert info["info"]["linked_log"] == FIT.name
+        assert info["error"] is None
+        start, end = _events(clip)
+        inside = [
+            msg
+            for msg in oracle
+            if start <= msg["timestamp"] + (msg.get("timestamp_ms") or 0) / 1000 <= end
+        ]
+        rows = _rows(folder)
+        assert len(rows) == len(inside) > 0
+        for row, msg in zip(rows, inside, strict=True):
+            assert abs(float(row["lat"]) - msg["position_lat"] * SEMICIRCLE) < 1e-6
+            sys_time = msg["timestamp"] + (msg.get("timestamp_ms") or 0) / 1000
+            assert abs(float(row["video_time_s"]) - (sys_time - start)) < 1e-3
+        assert (folder / "track.gpx").read_text().count("<trkpt") == len(inside)
+    lonely = m.path / "DCIM" / "100_VIRB" / "V0400040.MP4"
+    info = json.loads((lonely / "info.json").read_text())
+    assert info["format"] == "garmin-virb"
+    assert info["error"] is None
+    assert not (lonely / "track.gpx").exists()
+    # The FIT is still a track of its own.
+    assert (m.path / "Garmin" / "GMetrix" / FIT.name / "track.gpx").exists()

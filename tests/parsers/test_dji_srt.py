@@ -306,3 +306,18 @@ def test_matrice_300_disagrees_with_dji_srt_parser_1_2_4() -> None:
     assert "0.0M)" in (PARSER / "matrice_300.srt").read_text()
     assert t.gps[0].utc == _utc(2022, 6, 21, 14, 6, 17)
     assert t.info["time_zone"] == "Europe/Madrid"
+
+
+def test_a_file_cut_inside_its_last_cue_says_so(tmp_path: Path) -> None:
+    whole = SAMPLES / "dji-srt" / "DJI_SRT_Parser" / "p4p_sample.SRT"
+    data = whole.read_bytes()
+    # Whole, though it ends without a line break (the Phantom 4 Pro's last line).
+    assert not [w for w in _parse(whole).warnings if "cut short" in w.reason]
+    for cut in (len(data) - 9, len(data) // 2, len(data) // 3 + 7):
+        part = tmp_path / f"cut{cut}.SRT"
+        part.write_bytes(data[:cut])
+        reasons = [w.reason for w in _parse(part).warnings]
+        assert "the last cue ends early: the file is cut short" in reasons, (
+            cut,
+            data[cut - 20 : cut],
+        )

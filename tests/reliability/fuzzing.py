@@ -290,6 +290,17 @@ def _tail(path: Path, cap: int = MAX_SEED) -> bytes:
         return f.read(cap)
 
 
+def _virb() -> list[bytes]:
+    """VIRB clips naming their FIT in a udta uuid box (built: no public VIRB MP4)."""
+    import tempfile
+
+    from tests.footage.garmin import make_virb_clip
+
+    uuid = "VIRBactioncamera360_Video_3840_2160_29.9700_3956357227_34ba5417_1_38_x.fit"
+    with tempfile.TemporaryDirectory() as tmp:
+        return [make_virb_clip(Path(tmp) / "V.MP4", uuid, 52.085)]
+
+
 def _camm() -> list[bytes]:
     """camm tracks with GPS (types 6 and 5), built per the spec (the real samples have none)."""
     from tests.footage.camm import CammFix, make_camm
@@ -390,6 +401,8 @@ def seeds(kind: str) -> tuple[bytes, ...]:
         found += [_tail(p) for p in sorted(SAMPLES.glob("insta360/*/*.insv"))] + seeds()
     elif kind == "camm":
         found += _camm()
+    elif kind == "virb":
+        found += _virb()
     elif kind == "blackvue-gps":
         found += _samples("blackvue/*/*.gps")
     elif kind == "blackvue":

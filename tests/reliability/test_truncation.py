@@ -42,6 +42,10 @@ SAMPLE_GROUPS = {
     "garmin-virb": "garmin-virb/trek-view/*",
     "dashcam-more": "dashcam-more/dashcamigo/*",
     "blackvue": "blackvue/*/*",
+    "insta360": "insta360/*/*.insv",
+    "thinkware": "thinkware/*/*.MP4",
+    "camm": "camm/*/*.mp4",
+    "dji-srt": "dji-srt/*/*.[Ss][Rr][Tt]",
 }
 CORRUPT_GROUPS = {"70mai"}
 
@@ -145,10 +149,12 @@ def _says_what_is_wrong(info: dict[str, object], original: Path, n: int, corrupt
     data = original.read_bytes()
     if not data[n:].strip(b"\0"):
         return True  # only zero padding was cut: nothing is missing
-    if corrupt or original.suffix.lower() in (".nmea", ".gps"):
-        # A broken corpus already carries its complaints; a log cut at a line
-        # boundary is a shorter log (its cut lines show as warnings otherwise).
-        return bool(info["warnings"]) or data[n - 1 : n] == b"\n"
+    if corrupt or original.suffix.lower() in (".nmea", ".gps", ".srt"):
+        # A broken corpus already carries its complaints; a log cut at the end of
+        # a line (give or take its trailing spaces) is a shorter log, as whole as a
+        # file without a final line break; its cut lines show as warnings otherwise.
+        at_line_end = data[n:].lstrip(b" \t")[:1] in (b"\r", b"\n")
+        return bool(info["warnings"]) or data[n - 1 : n] == b"\n" or at_line_end
     return False
 
 

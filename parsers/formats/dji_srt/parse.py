@@ -81,6 +81,32 @@ def _text(f: BinaryIO) -> str:
     return data.decode("utf-8", "replace").lstrip("\ufeff")
 
 
+# Any number as a cue writes it: 7, -0.7, +1/3, 1/2000.0.
+_NUMBER = re.compile(r"[-+]?\d+(?:[./]\d+)*")
+
+
+def _shape(line: str) -> str:
+    """A cue line with its numbers blanked: the lines of a drone's cues share one shape."""
+    return _NUMBER.sub("9", line.strip())
+
+
+def _ends_cut(text: str, shapes: list[list[str]]) -> bool:
+    """Whether the file stops inside its last cue (a card pulled, a drone down): the last
+    cue's lines are not the shape of the one before, or, with one cue, the file ends
+    inside a line. (A cut exactly between two cues leaves a shorter, whole file; a
+    complete file may lack its final line break, as a Phantom 4 Pro's does.)"""
+    if not text or not shapes:
+        return False
+    if len(shapes) < 2:
+        return text[-1] not in "\r\n"
+    before, last = shapes
+    if len(last) < len(before) or last[: len(before)] != before[: len(last)]:
+        return True
+    # Ending inside a line: that line must be a whole cue line (not half a timecode).
+    final = text.replace("\r", "\n").rsplit("\n", 1)[-1]
+    return text[-1] not in "\r\n" and _shape(final) not in before
+
+
 def _cues(text: str) -> Iterator[tuple[float | None, float | None, int, list[str]]]:
     """(start, end, offset, payload lines) of every cue, in file order."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -271,15 +297,19 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     text = _text(f)
     columns: dict[str, None] = {}
     records, ends = [], []
+    shapes: list[list[str]] = []
     for start, end, offset, lines in _cues(text):
         if not any(line.strip() for line in lines):
             continue
         records.append(_record(start, offset, lines, columns))
         ends.append(end)
+        shapes = [*shapes[-1:], [_shape(line) for line in lines if line.strip()]]
     records = [r for r in records if r.extra or r.lat is not None or r.utc is not None]
     if not records:
         raise UnsupportedError("no DJI SRT cue")
     warnings: list[ParseWarning] = []
+    if _ends_cut(text, shapes):
+        warnings.append(ParseWarning(len(text), "the last cue ends early: the file is cut short"))
     with_position = sum(1 for r in records if r.lat is not None)
     info: dict[str, object] = {"cues": len(records)}
     if not with_position:
