@@ -11,8 +11,10 @@ import csv
 import io
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from telemetryfs.fs.fuse.files import STREAM_WINDOW
 from tests.footage.real_payloads import make_real_gopro
 from tests.mount.conftest import MountFactory
 
@@ -55,3 +57,30 @@ def test_sequential_and_random_reads_of_stream_csvs_agree(
                     os.close(fresh)
         finally:
             os.close(shared)
+
+
+def test_reads_in_flight_together_share_one_window_render(
+    mount: MountFactory, tmp_path: Path
+) -> None:
+    # The kernel's read-ahead sends several requests of one sequential reader at
+    # once; each used to render its window again (77 renders for 44 windows).
+    card = tmp_path / "card"
+    card.mkdir()
+    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
+    m = mount(card, "--no-disk-cache")
+    path = m.path / Path(footage.path).name / "streams" / "ACCL.csv"
+    whole = path.read_bytes()
+    renders_before = m.log_text().count("render ACCL window")
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    step = 128 * 1024
+    try:
+        offsets = list(range(0, len(whole), step))
+        with ThreadPoolExecutor(4) as pool:
+            # Four at a time, in order, as read-ahead does.
+            parts = list(pool.map(lambda off: os.pread(fd, step, off), offsets))
+    finally:
+        os.close(fd)
+    assert b"".join(parts) == whole
+    renders = m.log_text().count("render ACCL window") - renders_before
+    windows = -(-len(whole) // STREAM_WINDOW)
+    assert 0 < renders <= windows + 2, (renders, windows)
