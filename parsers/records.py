@@ -22,7 +22,6 @@ is decided once per file by :mod:`.timebase` and reported, not applied.
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -126,8 +125,9 @@ def field_text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("latin-1").strip()
 
 
-def judge(record: Record) -> tuple[GpsSample, str | None]:
-    """The GpsSample of a record and, when it is invalid for a bad reason, why.
+def judge(record: Record, extra: tuple[Value, ...] = ()) -> tuple[GpsSample, str | None]:
+    """The GpsSample of a record (with ``extra`` as its extra values) and, when it is
+    invalid for a bad reason, why.
 
     No fix is not a bad reason: it is what a camera writes before it has one.
     """
@@ -155,6 +155,7 @@ def judge(record: Record) -> tuple[GpsSample, str | None]:
         fix=fix,
         dop=record.dop,
         valid=not no_fix and not no_position and reason is None,
+        extra=extra,
     )
     return sample, reason
 
@@ -224,9 +225,12 @@ def to_telemetry(
     samples: list[GpsSample] = []
     damage: dict[str, list[int | None]] = {}
     for record in records:
-        sample, reason = judge(record)
-        values = dict(record.extra)
-        sample = dataclasses.replace(sample, extra=tuple(values.get(n) for n in names))
+        if tuple(k for k, _ in record.extra) == names:  # the usual case: every column, in order
+            extra = tuple(v for _, v in record.extra)
+        else:
+            values = dict(record.extra)
+            extra = tuple(values.get(n) for n in names)
+        sample, reason = judge(record, extra)
         samples.append(sample)
         if reason is not None:
             damage.setdefault(reason, []).append(record.offset)

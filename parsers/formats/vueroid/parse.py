@@ -25,13 +25,11 @@ zero-filled sample ends the clip.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import struct
 from typing import BinaryIO
 
 from telemetryfs.parsers import timebase
-from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import Extent, Telemetry
@@ -45,15 +43,19 @@ _FIELDS_AT = 0x28
 MAX_SAMPLES = 24 * 3600 * 50  # a day at 50 Hz: far more than any clip
 
 
-def _record(data: bytes, video_time: float, offset: int) -> Record | None:
-    if len(data) != SAMPLE_SIZE or not any(data):
+def _record(
+    data: bytes, video_time: float, offset: int, pace: tuple[float, float] | None
+) -> Record | None:
+    """One sample; ``pace`` (the first record's clock and media time) times the rest:
+    the clock ticks in whole seconds, so samples are paced by media time from the first."""
+    if len(data) != SAMPLE_SIZE or not data.strip(b"\0"):
         return None
     ax, ay, az, north, east, _unknown, kmh, lat, lon, clock = _FIELDS.unpack_from(data, _FIELDS_AT)
     bad_flags = north not in (0, 1) or east not in (0, 1)
     lat_deg = ddmm(lat, "N" if north else "S") if math.isfinite(lat) and not bad_flags else None
     lon_deg = ddmm(lon, "E" if east else "W") if math.isfinite(lon) and not bad_flags else None
     return Record(
-        utc=float(clock),
+        utc=float(clock) if pace is None else pace[0] + video_time - pace[1],
         status="A" if lat_deg is not None and lon_deg is not None else "V",
         lat=lat_deg,
         lon=lon_deg,
@@ -80,17 +82,16 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     if not samples or any(s.size != SAMPLE_SIZE for s in samples):
         raise UnsupportedError("tvxt track without 72-byte samples")
     records: list[Record] = []
-    for s in samples:
-        record = _record(read_upto(probe.file, s.offset, SAMPLE_SIZE), s.start, s.offset)
+    pace: tuple[float, float] | None = None  # (first clock, its media time)
+    for s, data in mp4.iter_sample_data(probe.file, samples):
+        record = _record(data, s.start, s.offset, pace)
         if record is not None:
             records.append(record)
+            pace = pace or (record.utc or 0.0, s.start)
     if not records:
         raise UnsupportedError("tvxt track with no record")
-    # The clock ticks in whole seconds: pace the samples by media time from the first one.
-    base, start = records[0].utc or 0.0, records[0].video_time or 0.0
-    records = [_paced(r, base, start) for r in records]
     info: dict[str, object] = {"records": len(records)}
-    shift = timebase.detect_offset(base, None, name)
+    shift = timebase.detect_offset(pace[0] if pace else 0.0, None, name)
     if shift is not None:
         info["time_offset_detected_s"] = shift
     return to_telemetry(
@@ -102,7 +103,3 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
         duration=track.duration,
         info=info,
     )
-
-
-def _paced(record: Record, base: float, start: float) -> Record:
-    return dataclasses.replace(record, utc=base + (record.video_time or 0.0) - start)
