@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,12 @@ from telemetryfs.parsers.model import Extent, Telemetry
 from tests.builders import box, riff_chunk
 from tests.footage import make_gopro, make_mapcam, make_novatek
 from tests.footage.blackvue import blackvue_mp4
-from tests.footage.garmin import make_garmin_dashcam
+from tests.footage.camm import CammFix, make_camm
+from tests.footage.garmin import make_garmin_dashcam, make_virb_clip
 from tests.footage.garmin import route as garmin_route
+from tests.footage.insta360 import seeds as insta360_seeds
+from tests.footage.thinkware import make_thinkware
+from tests.footage.vueroid import make_vueroid
 from tests.mount.conftest import _require_fuse  # noqa: F401  (autouse: FUSE or fail)
 from tests.paths import SAMPLES
 from tests.reliability.conftest import MountFactory, serve_folder
@@ -126,6 +131,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_novatek(d / "2026_0406_164710_003.MP4", duration_s=6.0, video_mbps=0.5, index=False)
     make_mapcam(d / "MC_20260406_150512_0001.AVI", duration_s=5.0, video_mbps=0.5)
     make_garmin_dashcam(d / "GRMN0001.MP4", garmin_route(30, lead_without_fix=3))
+    start = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
+    make_thinkware(d / "REC_2026_06_01_12_00_00_F.MP4", 20, start=start)
+    make_vueroid(d / "20260601_120000_INF_F_N.mp4", 10, clock=1_780_315_200)
+    for i, seed in enumerate(insta360_seeds()):
+        (d / f"VID_20260601_12000{i}_00_001.insv").write_bytes(seed)
+    camm_fixes = [CammFix(1_780_315_200.0 + i, 48.1 + i * 1e-5, 11.5, 500.0) for i in range(20)]
+    make_camm(d / "camm.mp4", camm_fixes)
+    virb_uuid = "VIRBactioncamera360_Video_3840_2160_29.9700_3956357227_34ba5417_1_38_x.fit"
+    make_virb_clip(d / "V0380038.MP4", virb_uuid, 52.085)
     bv = SAMPLES / "blackvue" / "dashcamigo" / "20260718_070333_N"
     (d / "20260718_070333_NF.mp4").write_bytes(
         blackvue_mp4(
