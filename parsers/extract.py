@@ -232,6 +232,13 @@ def _recovered(telemetry: Telemetry, cause: ParseError) -> Telemetry:
     return dataclasses.replace(telemetry, error=telemetry.error or note)
 
 
+def looks_for_linked_logs(telemetry: Telemetry) -> bool:
+    """Whether this result depends on logs its video names inside itself (which a cache
+    keyed by the video's own stat does not cover)."""
+    fmt = registry.format_of(telemetry.format)
+    return fmt is not None and fmt.linked_logs is not None
+
+
 def _linked_log(telemetry: Telemetry, path: str, opener: Opener) -> str | None:
     """The first of the logs a video names inside itself that can be opened."""
     fmt = registry.format_of(telemetry.format)

@@ -110,6 +110,10 @@ class Store:
         self.user_parses = 0  # parses for users, running or waiting for the limiter
         self.background_opener: Opener | None = None
         self.disk: DiskCache | None = None
+        # Videos whose result depends on a log found by its name inside them (a VIRB
+        # clip's FIT), which the key's stat does not cover: never kept on disk, so a
+        # log copied onto the card later is seen at the next mount.
+        self._unkeyed: set[Key] = set()
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""
@@ -119,8 +123,9 @@ class Store:
 
     def _disk(self, key: Key) -> _KeyedDisk | None:
         """The disk cache for this key: videos only (a recording is re-joined from its
-        parts, whose telemetry the disk cache keeps)."""
-        if self.disk is None or not isinstance(key, SourceKey):
+        parts, whose telemetry the disk cache keeps), and not those whose result
+        depends on a log the key does not cover (see ``_unkeyed``)."""
+        if self.disk is None or not isinstance(key, SourceKey) or key in self._unkeyed:
             return None
         return _KeyedDisk(self.disk, key)
 
@@ -191,6 +196,8 @@ class Store:
             if not background:
                 self.user_parses -= 1
         full = full or extract.same_as_full(t)  # a dashcam: no second parse for info.json
+        if extract.looks_for_linked_logs(t):
+            self._unkeyed.add(key)
         self._telemetry.put(key, Parsed(full, t))
         if (disk := self._disk(key)) is not None:
             await trio.to_thread.run_sync(

@@ -176,3 +176,25 @@ def test_a_virb_clip_gets_its_part_of_the_fit_it_names(mount: MountFactory, tmp_
     assert not (lonely / "track.gpx").exists()
     # The FIT is still a track of its own.
     assert (m.path / "Garmin" / "GMetrix" / FIT.name / "track.gpx").exists()
+
+
+def test_a_fit_copied_onto_the_card_later_is_seen_at_the_next_mount(
+    mount: MountFactory, tmp_path: Path
+) -> None:
+    # The clip's own stat (the disk cache's key) does not change when its FIT arrives:
+    # a clip that looks for a linked log is never kept in the disk cache.
+    card = tmp_path / "card"
+    clips = card / "DCIM" / "100_VIRB"
+    clips.mkdir(parents=True)
+    first = _clip_uuids()[0]
+    make_virb_clip(clips / "V0380038.MP4", first, 52.085)
+    before = mount(card)  # with the disk cache
+    folder = before.path / "DCIM" / "100_VIRB" / "V0380038.MP4"
+    assert json.loads((folder / "info.json").read_text())["format"] == "garmin-virb"
+    assert not (folder / "track.gpx").exists()
+    assert before.unmount() == 0
+    (card / "Garmin" / "GMetrix").mkdir(parents=True)
+    shutil.copyfile(FIT, card / "Garmin" / "GMetrix" / FIT.name)
+    after = mount(card, cache_dir=before.cache_dir)
+    folder = after.path / "DCIM" / "100_VIRB" / "V0380038.MP4"
+    assert (folder / "track.gpx").read_text().count("<trkpt") > 0
