@@ -66,3 +66,11 @@ class Probe:
         if self._movie_error is not None:
             raise self._movie_error
         return self._movie
+
+    def movie_if_readable(self) -> mp4.Movie | None:
+        """The parsed moov, or None when the file has none or it is damaged (for a score,
+        or for facts a family can do without)."""
+        try:
+            return self.movie()
+        except ParseError:
+            return None

@@ -12,7 +12,7 @@ import os
 import struct
 from dataclasses import dataclass
 
-from tests.builders import box, full_box
+from tests.builders import box
 from tests.footage import mp4write
 
 GPS_EPOCH = 315_964_800  # 1980-01-06 in POSIX seconds
@@ -68,20 +68,12 @@ def make_camm(path: str | os.PathLike[str], fixes: list[CammFix], *, gps_type: i
     ``gps_type`` (5 or 6) and an accelerometer record."""
     gps = gps6 if gps_type == 6 else gps5
     samples = [gps(f) + accel(0.0, 0.0, 9.81) for f in fixes]
-    entry = box(b"camm", bytes(6) + struct.pack(">H", 1))
-    track = mp4write.Track(
+    mp4write.write_timed_track(
+        path,
         handler=b"meta",
         name="CameraMetadataMotionHandler",
-        timescale=1000,
-        sample_entry=entry,
-        media_header=full_box(b"nmhd", 0, 0),
-        sizes=[len(s) for s in samples],
-        stts=[(len(samples), 1000)],
-        chunk_samples=[1] * len(samples),
+        sample_entry=box(b"camm", bytes(6) + struct.pack(">H", 1)),
+        samples=samples,
+        sample_ms=1000,
+        created=mp4write.MAC_EPOCH_OFFSET + int(fixes[0].utc) if fixes else 0,
     )
-    pieces: list[mp4write.Piece] = [(float(i), 0, 0, len(s), s) for i, s in enumerate(samples)]
-    ftyp = box(b"ftyp", b"isom" + bytes(4) + b"isommp41")
-    plan = mp4write.layout(pieces, [track], len(ftyp))
-    created = mp4write.MAC_EPOCH_OFFSET + int(fixes[0].utc) if fixes else 0
-    tail = mp4write.moov([track], created=created, movie_timescale=1000, large=False)
-    mp4write.write_file(path, ftyp, plan, tail)

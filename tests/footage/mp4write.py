@@ -148,6 +148,36 @@ def write_file(path: str | os.PathLike[str], head: bytes, plan: Layout, tail: by
         f.truncate(plan.mdat_end + len(tail))
 
 
+def write_timed_track(
+    path: str | os.PathLike[str],
+    *,
+    handler: bytes,
+    name: str,
+    sample_entry: bytes,
+    samples: Sequence[bytes],
+    sample_ms: int,
+    brand: bytes = b"isom",
+    created: int = 0,
+) -> None:
+    """A file of one timed-metadata or text track: ``samples`` of ``sample_ms`` each, one
+    per chunk, in mdat before the moov (what the family builders of tests/footage need)."""
+    track = Track(
+        handler=handler,
+        name=name,
+        timescale=1000,
+        sample_entry=sample_entry,
+        media_header=full_box(b"nmhd", 0, 0),
+        sizes=[len(s) for s in samples],
+        stts=[(len(samples), sample_ms)],
+        chunk_samples=[1] * len(samples),
+    )
+    pieces: list[Piece] = [(i * sample_ms / 1000, 0, 0, len(s), s) for i, s in enumerate(samples)]
+    ftyp = box(b"ftyp", brand + bytes(4) + brand + b"mp41")
+    plan = layout(pieces, [track], len(ftyp))
+    tail = moov([track], created=created, movie_timescale=1000, large=False)
+    write_file(path, ftyp, plan, tail)
+
+
 # -- moov ---------------------------------------------------------------------
 
 

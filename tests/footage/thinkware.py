@@ -9,7 +9,7 @@ import os
 import struct
 from datetime import UTC, datetime
 
-from tests.builders import box, full_box
+from tests.builders import box
 from tests.footage import mp4write
 
 CAR = b"CAR,0,0,0,0.0,0,0,0,0,0,0,0,0"
@@ -52,20 +52,13 @@ def make_thinkware(path: str | os.PathLike[str], seconds: int, *, start: datetim
             sentence = rmc(when, 37.5 + s * 1e-5, 127.0 + s * 1.3e-4, 27.0)
         text = cue(-120 + i % 7, 30 - i % 5, -6, sentence)
         samples.append(struct.pack(">H", len(text)) + text)
-    entry = box(b"tx3g", bytes(6) + struct.pack(">H", 1) + bytes(38))
-    track = mp4write.Track(
+    mp4write.write_timed_track(
+        path,
         handler=b"sbtl",
         name="SubtitleHandler",
-        timescale=1000,
-        sample_entry=entry,
-        media_header=full_box(b"nmhd", 0, 0),
-        sizes=[len(s) for s in samples],
-        stts=[(len(samples), 100)],
-        chunk_samples=[1] * len(samples),
+        sample_entry=box(b"tx3g", bytes(6) + struct.pack(">H", 1) + bytes(38)),
+        samples=samples,
+        sample_ms=100,
+        brand=b"mp42",
+        created=mp4write.mac_time(start),
     )
-    pieces: list[mp4write.Piece] = [(i / 10, 0, 0, len(s), s) for i, s in enumerate(samples)]
-    ftyp = box(b"ftyp", b"mp42" + bytes(4) + b"mp42isom")
-    plan = mp4write.layout(pieces, [track], len(ftyp))
-    created = mp4write.mac_time(start)
-    tail = mp4write.moov([track], created=created, movie_timescale=1000, large=False)
-    mp4write.write_file(path, ftyp, plan, tail)

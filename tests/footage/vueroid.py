@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import struct
 
-from tests.builders import box, full_box
+from tests.builders import box
 from tests.footage import mp4write
 
 RATE = 20  # samples a second
@@ -44,18 +44,12 @@ def make_vueroid(path: str | os.PathLike[str], seconds: int, *, clock: int) -> N
         sample(clock + i // RATE, 37.55 + i * 1e-6, 126.97 + i * 1.5e-6, 40.0)
         for i in range(seconds * RATE)
     ]
-    track = mp4write.Track(
+    mp4write.write_timed_track(
+        path,
         handler=b"tvxt",
         name="Vueroid",
-        timescale=1000,
         sample_entry=box(b"mp4s", bytes(6) + struct.pack(">H", 1)),
-        media_header=full_box(b"nmhd", 0, 0),
-        sizes=[len(s) for s in samples],
-        stts=[(len(samples), 1000 // RATE)],
-        chunk_samples=[1] * len(samples),
+        samples=samples,
+        sample_ms=1000 // RATE,
+        brand=b"mp42",
     )
-    pieces: list[mp4write.Piece] = [(i / RATE, 0, 0, len(s), s) for i, s in enumerate(samples)]
-    ftyp = box(b"ftyp", b"mp42" + bytes(4) + b"mp42isom")
-    plan = mp4write.layout(pieces, [track], len(ftyp))
-    tail = mp4write.moov([track], created=0, movie_timescale=1000, large=False)
-    mp4write.write_file(path, ftyp, plan, tail)

@@ -27,7 +27,7 @@ from telemetryfs.parsers.binio import BOX_HEADER, read_upto
 from telemetryfs.parsers.containers.mp4.boxes import Box
 from telemetryfs.parsers.encodings.fixed_records import FixedRecords, HeldRecords
 from telemetryfs.parsers.encodings.nmea import Reader
-from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import (
     Chunk,
     Extent,
@@ -125,10 +125,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     camera = None
     if cprt is not None:
         camera = model_of(read_upto(probe.file, cprt.data_offset, min(cprt.data_size, MAX_CPRT)))
-    try:
-        movie = probe.movie()
-    except ParseError:
-        movie = None
+    movie = probe.movie_if_readable()
     raw = [Extent(gps.data_offset, len(data))] if gps is not None and data else []
     streams: tuple[Stream, ...] = ()
     accel_raw: list[Extent] = []

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
-from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import (
     FIX_2D,
     FIX_3D,
@@ -51,10 +51,7 @@ _FIX = {0: FIX_NONE, 2: FIX_2D, 3: FIX_3D}
 
 
 def has_camm_track(probe: Probe) -> bool:
-    try:
-        movie = probe.movie()
-    except ParseError:
-        return False
+    movie = probe.movie_if_readable()
     return movie is not None and any(t.sample_format == SAMPLE_ENTRY for t in movie.tracks)
 
 

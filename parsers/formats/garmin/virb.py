@@ -18,7 +18,7 @@ import posixpath
 from typing import BinaryIO
 
 from telemetryfs.parsers.binio import read_upto
-from telemetryfs.parsers.errors import ParseError, UnsupportedError
+from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.formats.garmin.fit import slice_to_clip
 from telemetryfs.parsers.model import ParseWarning, Stream, Telemetry
 from telemetryfs.parsers.probe import Probe
@@ -33,10 +33,7 @@ FIT_FOLDERS = (".", "../../Garmin/GMetrix", "../../GMetrix", "../GMetrix")
 
 def clip_uuid(probe: Probe) -> str | None:
     """The clip's ``camera_file_uuid`` from its udta ``uuid`` box, or None."""
-    try:
-        movie = probe.movie()
-    except ParseError:
-        return None
+    movie = probe.movie_if_readable()
     if movie is None:
         return None
     for box in movie.udta:

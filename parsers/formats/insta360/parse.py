@@ -33,7 +33,6 @@ from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.encodings.fixed_records import FixedRecords
 from telemetryfs.parsers.errors import (
     MalformedError,
-    ParseError,
     TruncatedError,
     UnsupportedError,
 )
@@ -427,10 +426,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def _with(t: Telemetry, raws: list[RawFile], firmware: str | None, probe: Probe) -> Telemetry:
     """The clip's length and start from its moov, when the moov reads."""
-    try:
-        movie = probe.movie()
-    except ParseError:
-        movie = None
+    movie = probe.movie_if_readable()
     return replace(
         t,
         raw_files=(*t.raw_files, *raws),

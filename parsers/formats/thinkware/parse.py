@@ -27,10 +27,7 @@ MAX_CUE = 4096  # a cue is one line of text; a bigger sample is not a cue
 
 def subtitle_track(probe: Probe) -> mp4.Track | None:
     """The tx3g track whose cues are Thinkware's (its first cue starts ``gsensori,``)."""
-    try:
-        movie = probe.movie()
-    except ParseError:
-        return None
+    movie = probe.movie_if_readable()
     if movie is None:
         return None
     for track in movie.tracks:
