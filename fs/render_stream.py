@@ -43,6 +43,10 @@ from . import render_columns
 from .render_common import iso_millis
 
 UTC_WIDTH = len("2017-04-17T17:31:03.055Z")
+# From this many rows in one render, 8/16-bit integer columns are formatted by a
+# lookup table of every value of their type (built once, ~6 ms; a window of ACCL is
+# ~6,500 rows): below it, formatting the rows themselves is cheaper.
+SMALL_INT_TABLE_ROWS = 2048
 
 Formatter = Callable[[Value], str]
 
@@ -122,9 +126,14 @@ def render_chunks(
         ):
             # Whole records only: the run decodes as one buffer (a GPS5 chunk holds
             # 18 rows, and per-chunk decoding cost more than the formatting).
-            whole = codec.decode_array(b"".join(d for _, d in pieces))
-            if whole is not None and len(whole) == sum(c.count for c, _ in pieces):
-                body = _render_arrays(layout, [c for c, _ in pieces], [whole])
+            joined = b"".join(d for _, d in pieces)
+            whole = codec.decode_array(joined)
+            rows = sum(c.count for c, _ in pieces)
+            small = None
+            if rows >= SMALL_INT_TABLE_ROWS and hasattr(codec, "decode_small_ints"):
+                small = codec.decode_small_ints(joined)
+            if whole is not None and len(whole) == rows:
+                body = _render_arrays(layout, [c for c, _ in pieces], [whole], small)
                 if body is not None:
                     return body
         arrays = []
@@ -140,7 +149,11 @@ def render_chunks(
     return b"".join(render_chunk(layout, c, decode(d)) for c, d in pieces)
 
 
-def _render_arrays(layout: StreamLayout, chunks: list[Chunk], arrays: list[Any]) -> bytes | None:
+def _render_arrays(
+    layout: StreamLayout, chunks: list[Chunk], arrays: list[Any], small: list[Any] | None = None
+) -> bytes | None:
+    """The rows of chunks whose values are ``arrays``; ``small`` (8/16-bit integer
+    columns of the same rows, when the codec has them) are formatted by lookup."""
     assert layout.specs is not None
     counts = [c.count for c in chunks]
     n = sum(counts)
@@ -159,7 +172,13 @@ def _render_arrays(layout: StreamLayout, chunks: list[Chunk], arrays: list[Any])
     if layout.utc_fit is not None:
         columns.append(_utc_array(layout.utc_fit, times))
     for j, spec in enumerate(layout.specs):
-        columns.append(render_columns.format_spec(values[:, j], spec, len(spec % 0.0)))
+        width = len(spec % 0.0)
+        column = None
+        if small is not None and j < len(small) and len(small[j].raw) == n:
+            column = render_columns.format_small_ints(small[j], spec, width)
+        if column is None:
+            column = render_columns.format_spec(values[:, j], spec, width)
+        columns.append(column)
     if any(c is None for c in columns):
         return None
     return render_columns.join_columns([c for c in columns if c is not None], n)

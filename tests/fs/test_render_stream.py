@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetryfs.fs import render_stream
 from telemetryfs.fs.render_stream import (
     render_chunk,
     render_chunk_slowly,
@@ -218,3 +220,48 @@ def test_chunks_rendered_through_numpy_equal_the_careful_renderer(
     layout = stream_layout(stream, Telemetry(format="gopro-mp4", gps=gps) if with_utc else None)
     careful = b"".join(render_chunk(layout, c, codec.decode(d)) for c, d in pieces)
     assert render_chunks(layout, pieces, codec, codec.decode) == careful
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.text(alphabet="bBsS", min_size=1, max_size=3),
+    rows=st.integers(1, 60),
+    seed=st.binary(min_size=64, max_size=64),
+    scale=st.sampled_from([1.0, 10.0, 418.0, 3.0e-7, 1e7, 16.4]),
+    order=st.permutations([0, 1, 2]),
+    signs=st.lists(st.sampled_from([1.0, -1.0]), min_size=3, max_size=3),
+    with_matrix=st.booleans(),
+)
+def test_small_integers_formatted_by_lookup_equal_the_careful_renderer(
+    fields: str,
+    rows: int,
+    seed: bytes,
+    scale: float,
+    order: list[int],
+    signs: list[float],
+    with_matrix: bool,
+) -> None:
+    """8/16-bit integer columns (ACCL, GYRO) are formatted from a table of every value
+    of their type; byte for byte the careful renderer's text, MTRX signs and -0 too."""
+    sizes = {"b": 1, "B": 1, "s": 2, "S": 2}
+    n = len(fields)
+    matrix: tuple[float, ...] = ()
+    if with_matrix:
+        picks = [j for j in order if j < n]
+        matrix = tuple(signs[i] if j == picks[i] else 0.0 for i in range(n) for j in range(n))
+    struct_size = sum(sizes[c] for c in fields)
+    codec = Codec(
+        type="?",
+        struct_size=struct_size,
+        fields=fields,
+        widths=tuple(sizes[c] for c in fields),
+        scale=(scale,) * n,
+        matrix=matrix,
+    )
+    raw = (seed * (1 + rows * struct_size // len(seed)))[: rows * struct_size]
+    chunk = Chunk(Extent(0, len(raw)), rows, 3.0, 1.001)
+    stream = Stream("X", "X", None, None, tuple(fields), rows, (chunk,), codec)
+    layout = stream_layout(stream, None)
+    careful = render_chunk(layout, chunk, codec.decode(raw))
+    with patch.object(render_stream, "SMALL_INT_TABLE_ROWS", 1):
+        assert render_chunks(layout, [(chunk, raw)], codec, codec.decode) == careful

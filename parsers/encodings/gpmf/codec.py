@@ -85,6 +85,39 @@ class Codec:
         column is not a number. Equal value for value to :meth:`decode`."""
         return decode_array(self, data)
 
+    def decode_small_ints(self, data: bytes) -> list[SmallIntColumn] | None:
+        """Each output column's raw 8/16-bit integers and how they become its values,
+        or None unless every field is such an integer (see :func:`decode_small_ints`)."""
+        return decode_small_ints(self, data)
+
+
+@dataclass(frozen=True, slots=True)
+class SmallIntColumn:
+    """One output column of 8/16-bit integers: its value is ``sign * raw / divisor``,
+    computed as :func:`decode_array` does (so a renderer may format each of the at
+    most 65,536 possible values once and look the rest up)."""
+
+    raw: np.ndarray[Any, Any]
+    type_char: str
+    divisor: float
+    sign: int
+
+    def values_of(self, raw: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The doubles decode_array gives for these raw integers (bit for bit)."""
+        return small_int_values(raw, self.divisor, self.sign)
+
+
+def small_int_values(raw: np.ndarray[Any, Any], divisor: float, sign: int) -> np.ndarray[Any, Any]:
+    """``sign * raw / divisor`` as decode_array computes it, bit for bit."""
+    with np.errstate(all="ignore"):
+        base = raw.astype(np.float64)
+        column = base / divisor if divisor != 1.0 else base
+    if sign < 0:
+        column = -column
+        if divisor == 1.0:
+            column += 0.0  # as decode_array: negated integers have no -0
+    return column
+
 
 # Value range of each GPMF integer type char (fixed-point divisors: klv._FIXED_POINT).
 _INT_RANGE = {
@@ -422,6 +455,37 @@ def _numpy_dtype(fields: str) -> np.dtype[Any] | None:
     if any(c not in _NUMPY_TYPES for c in fields):
         return None
     return np.dtype([(f"c{i}", _NUMPY_TYPES[c]) for i, c in enumerate(fields)])
+
+
+SMALL_INT_RANGE = {"b": (-128, 127), "B": (0, 255), "s": (-32768, 32767), "S": (0, 65535)}
+
+
+def decode_small_ints(codec: Codec, data: bytes) -> list[SmallIntColumn] | None:
+    """The output columns of an all 8/16-bit integer codec (ACCL, GYRO...) as raw integers,
+    MTRX applied as a signed permutation; None for any other codec."""
+    if codec.whole_text or not codec.fields or codec.struct_size <= 0:
+        return None
+    if any(c not in SMALL_INT_RANGE for c in codec.fields):
+        return None
+    dtype = _numpy_dtype(codec.fields)
+    divisors = _divisors(codec.fields, codec.scale)
+    if dtype is None or divisors is None or dtype.itemsize != codec.struct_size:
+        return None
+    n = len(codec.fields)
+    picks = [(i, 1) for i in range(n)]
+    if codec.matrix:
+        if len(codec.matrix) != n * n:
+            return None
+        picks = []
+        for i in range(n):
+            nonzero = [(j, m) for j, m in enumerate(codec.matrix[i * n : i * n + n]) if m]
+            if len(nonzero) != 1:
+                return None
+            picks.append((nonzero[0][0], 1 if nonzero[0][1] > 0 else -1))
+    records = np.frombuffer(data, dtype, count=len(data) // codec.struct_size)
+    return [
+        SmallIntColumn(records[f"c{j}"], codec.fields[j], divisors[j], sign) for j, sign in picks
+    ]
 
 
 def decode_array(codec: Codec, data: bytes) -> np.ndarray[Any, Any] | None:
