@@ -30,6 +30,7 @@ Array = np.ndarray[Any, Any]
 
 _FIXED = re.compile(r"%(\d+)\.(\d+)f")
 _SPACE, _MINUS, _DOT, _ZERO = 32, 45, 46, 48
+_COMMA, _NEWLINE = 44, 10
 
 
 def fixed_spec(spec: str) -> tuple[int, int] | None:
@@ -144,10 +145,13 @@ def _small_int_table(
 
 def join_columns(columns: list[Array], n: int) -> bytes:
     """Rows of the columns separated by commas, each ending in a newline."""
-    comma = np.full((n, 1), ord(","), dtype=np.uint8)
-    newline = np.full((n, 1), ord("\n"), dtype=np.uint8)
-    parts: list[Array] = []
+    width = sum(column.shape[1] for column in columns) + len(columns)
+    out = np.empty((n, width), dtype=np.uint8)
+    at = 0
     for column in columns:
-        parts += [column, comma]
-    parts[-1] = newline
-    return np.concatenate(parts, axis=1).tobytes()
+        end = at + column.shape[1]
+        out[:, at:end] = column
+        out[:, end] = _COMMA
+        at = end + 1
+    out[:, width - 1] = _NEWLINE
+    return out.tobytes()
