@@ -471,17 +471,9 @@ def decode_small_ints(codec: Codec, data: bytes) -> list[SmallIntColumn] | None:
     divisors = _divisors(codec.fields, codec.scale)
     if dtype is None or divisors is None or dtype.itemsize != codec.struct_size:
         return None
-    n = len(codec.fields)
-    picks = [(i, 1) for i in range(n)]
-    if codec.matrix:
-        if len(codec.matrix) != n * n:
-            return None
-        picks = []
-        for i in range(n):
-            nonzero = [(j, m) for j, m in enumerate(codec.matrix[i * n : i * n + n]) if m]
-            if len(nonzero) != 1:
-                return None
-            picks.append((nonzero[0][0], 1 if nonzero[0][1] > 0 else -1))
+    picks = _signed_picks(codec.matrix, len(codec.fields))
+    if picks is None:
+        return None
     records = np.frombuffer(data, dtype, count=len(data) // codec.struct_size)
     return [
         SmallIntColumn(records[f"c{j}"], codec.fields[j], divisors[j], sign) for j, sign in picks
@@ -510,18 +502,30 @@ def decode_array(codec: Codec, data: bytes) -> np.ndarray[Any, Any] | None:
             column = records[f"c{i}"].astype(np.float64)
             columns.append(column / divisor if divisor != 1.0 else column)
     if codec.matrix:
-        n = len(columns)
-        if len(codec.matrix) != n * n:
+        picks = _signed_picks(codec.matrix, len(columns))
+        if picks is None:
             return None
         rotated = []
-        for i in range(n):
-            nonzero = [(j, m) for j, m in enumerate(codec.matrix[i * n : i * n + n]) if m]
-            if len(nonzero) != 1:
-                return None
-            j, sign = nonzero[0]
+        for j, sign in picks:
             column = columns[j] if sign > 0 else -columns[j]
             if sign < 0 and codec.fields[j] not in "fd" and divisors[j] == 1.0:
                 column += 0.0  # the other path negates ints, which have no -0
             rotated.append(column)
         columns = rotated
     return np.column_stack(columns) if columns else None
+
+
+def _signed_picks(matrix: tuple[float, ...], n: int) -> list[tuple[int, int]] | None:
+    """(input column, sign) of each output column of a signed-permutation MTRX (every
+    column as itself without one); None for any other matrix."""
+    if not matrix:
+        return [(i, 1) for i in range(n)]
+    if len(matrix) != n * n:
+        return None
+    picks = []
+    for i in range(n):
+        nonzero = [(j, m) for j, m in enumerate(matrix[i * n : i * n + n]) if m]
+        if len(nonzero) != 1:
+            return None
+        picks.append((nonzero[0][0], 1 if nonzero[0][1] > 0 else -1))
+    return picks
