@@ -16,17 +16,22 @@ from pathlib import Path
 
 from telemetryfs.fs.fuse.files import STREAM_WINDOW
 from tests.footage.real_payloads import make_real_gopro
-from tests.mount.conftest import MountFactory
+from tests.mount.conftest import Mount, MountFactory
+
+
+def _mounted_streams(mount: MountFactory, tmp_path: Path) -> tuple[Mount, Path]:
+    """Two minutes of a real HERO7's payloads, mounted: the mount and the clip's streams/."""
+    card = tmp_path / "card"
+    card.mkdir()
+    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
+    m = mount(card, "--no-disk-cache")
+    return m, m.path / Path(footage.path).name / "streams"
 
 
 def test_sequential_and_random_reads_of_stream_csvs_agree(
     mount: MountFactory, tmp_path: Path
 ) -> None:
-    card = tmp_path / "card"
-    card.mkdir()
-    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
-    m = mount(card, "--no-disk-cache")
-    streams = m.path / Path(footage.path).name / "streams"
+    _, streams = _mounted_streams(mount, tmp_path)
     rng = random.Random(7)
     for name in ("ACCL.csv", "GYRO.csv", "GPS5.csv", "ISOE.csv"):
         whole = (streams / name).read_bytes()
@@ -64,11 +69,8 @@ def test_reads_in_flight_together_share_one_window_render(
 ) -> None:
     # The kernel's read-ahead sends several requests of one sequential reader at
     # once; each used to render its window again (77 renders for 44 windows).
-    card = tmp_path / "card"
-    card.mkdir()
-    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
-    m = mount(card, "--no-disk-cache")
-    path = m.path / Path(footage.path).name / "streams" / "ACCL.csv"
+    m, streams = _mounted_streams(mount, tmp_path)
+    path = streams / "ACCL.csv"
     whole = path.read_bytes()
     renders_before = m.log_text().count("render ACCL window")
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)

@@ -102,10 +102,6 @@ class SmallIntColumn:
     divisor: float
     sign: int
 
-    def values_of(self, raw: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """The doubles decode_array gives for these raw integers (bit for bit)."""
-        return small_int_values(raw, self.divisor, self.sign)
-
 
 def small_int_values(raw: np.ndarray[Any, Any], divisor: float, sign: int) -> np.ndarray[Any, Any]:
     """``sign * raw / divisor`` as decode_array computes it, bit for bit."""
@@ -457,7 +453,8 @@ def _numpy_dtype(fields: str) -> np.dtype[Any] | None:
     return np.dtype([(f"c{i}", _NUMPY_TYPES[c]) for i, c in enumerate(fields)])
 
 
-SMALL_INT_RANGE = {"b": (-128, 127), "B": (0, 255), "s": (-32768, 32767), "S": (0, 65535)}
+# The 8/16-bit integer types, whose every value fits a lookup table.
+SMALL_INT_RANGE = {c: _INT_RANGE[c] for c in "bBsS"}
 
 
 def decode_small_ints(codec: Codec, data: bytes) -> list[SmallIntColumn] | None:

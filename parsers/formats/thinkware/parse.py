@@ -59,10 +59,7 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     warnings: list[str] = []
     cues = [s for s in mp4.read_samples(probe.file, track) if 2 < s.size <= MAX_CUE]
     for sample, data in mp4.iter_sample_data(probe.file, cues):
-        if extents and extents[-1].offset + extents[-1].size == sample.offset:
-            extents[-1] = Extent(extents[-1].offset, extents[-1].size + len(data))
-        else:
-            extents.append(Extent(sample.offset, len(data)))
+        extents.append(Extent(sample.offset, len(data)))  # to_telemetry joins adjacent ones
         text = data[2 : 2 + int.from_bytes(data[:2], "big")]
         # Nine cues in ten carry only the G-sensor: a fix needs an RMC (or GGA).
         if b"RMC," not in text and b"GGA," not in text:
