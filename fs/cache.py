@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
 import pickle
 import re
 import shutil
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -196,6 +196,10 @@ class DiskCache:
         self._lock = threading.Lock()
         self._used: int | None = None  # bytes, counted at the first write
         self._touched: set[Path] = set()
+        # Folders whose key.json was read and matched, by that file's identity:
+        # a get or put then costs one stat, not a read, a JSON parse and asdict.
+        # A key.json replaced (atomically, by any mount) or touched changes ctime.
+        self._matched: dict[Path, tuple[int, int, SourceKey]] = {}
 
     def _dir(self, key: SourceKey) -> Path:
         return (
@@ -205,10 +209,16 @@ class DiskCache:
     def _valid(self, key: SourceKey) -> Path | None:
         folder = self._dir(key)
         try:
+            st = os.stat(folder / "key.json")
+            if self._matched.get(folder) == (st.st_ino, st.st_ctime_ns, key):
+                return folder
             stored = json.loads((folder / "key.json").read_text())
         except (OSError, ValueError):
             return None
-        return folder if stored == asdict(key) else None
+        if stored != asdict(key):
+            return None
+        self._matched[folder] = (st.st_ino, st.st_ctime_ns, key)
+        return folder
 
     def get(self, key: SourceKey, item: str) -> bytes | None:
         folder = self._valid(key)
@@ -354,8 +364,14 @@ def _clear(folder: Path) -> int:
     return freed
 
 
+_tmp_names = itertools.count()
+
+
 def _write_atomic(path: Path, data: bytes) -> int:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    # A name unique to this process and write (tempfile.mkstemp's random names
+    # cost more than the write of a small item); O_EXCL still refuses a clash.
+    tmp = f"{path.parent}/.tmp-{os.getpid()}-{next(_tmp_names)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

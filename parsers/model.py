@@ -15,8 +15,9 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 # GPS fix kinds, as GPMF's GPSF and NMEA's GGA/GSA report them.
 FIX_NONE = 0
@@ -27,7 +28,32 @@ FIX_NAMES = {FIX_NONE: "none", FIX_2D: "2d", FIX_3D: "3d"}
 
 Value = float | int | str | None
 
+_T = TypeVar("_T")
 
+
+def pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen slotted dataclass as its class and field values.
+
+    A slotted dataclass pickles through ``dataclasses``' generic ``__getstate__``,
+    which calls ``fields()`` for every object: the disk cache's pickle of a clip's
+    1,000 GPS samples took 5.7 ms, 1.4 ms this way (loads 5.9 -> 3.8 ms).
+    Decorate the class *after* ``@dataclass`` (``slots=True`` makes a new class).
+    """
+    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+    if len(fields(cls)) == 1:  # type: ignore[arg-type]
+
+        def reduce(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+            return cls, (values(self),)
+    else:
+
+        def reduce(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+            return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParseWarning:
     """Damage inside one record that was skipped, or a doubt worth telling the user."""
@@ -36,6 +62,7 @@ class ParseWarning:
     reason: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class GpsSample:
     """One GPS sample as the device recorded it.
@@ -59,6 +86,7 @@ class GpsSample:
     extra: tuple[Value, ...] = ()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Extent:
     """A byte range of the source file.
@@ -76,6 +104,7 @@ class Extent:
 Piece = bytes | Extent
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RawFile:
     """A file served byte for byte from pieces (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``)."""
@@ -88,6 +117,7 @@ class RawFile:
         return sum(len(p) if isinstance(p, bytes) else p.size for p in self.pieces)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """One run of a stream's samples, stored contiguously in the source.
@@ -101,6 +131,7 @@ class Chunk:
     duration: float | None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ColumnFormat:
     """How one value column of a stream CSV is written, known before decoding.
@@ -145,6 +176,7 @@ class ArrayCodec(StreamCodec, Protocol):
         ...
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Stream:
     """A decoded telemetry stream, served as ``streams/<name>.csv``.
@@ -164,6 +196,7 @@ class Stream:
     codec: StreamCodec | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Telemetry:
     """Everything one source file yields."""
