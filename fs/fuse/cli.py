@@ -55,7 +55,7 @@ mount options (-o, comma-separated):
   allow_other          let other users in (the kernel then checks the permissions
                        shown, which follow the source files' read bits)
   show_other           also pass through files that are not footage, read-only
-  cache_mb=N           memory for parsed and rendered data (default 64)
+  cache_mb=N           memory for parsed and rendered data (default 40)
   cache_dir=DIR        the disk cache's folder (as --cache-dir; for fstab lines)
   disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
                        recently used videos' entries go first)
