@@ -208,11 +208,12 @@ class DiskCache:
 
     def _valid(self, key: SourceKey) -> Path | None:
         folder = self._dir(key)
+        key_file = folder / "key.json"
         try:
-            st = os.stat(folder / "key.json")
+            st = os.stat(key_file)
             if self._matched.get(folder) == (st.st_ino, st.st_ctime_ns, key):
                 return folder
-            stored = json.loads((folder / "key.json").read_text())
+            stored = json.loads(key_file.read_text())
         except (OSError, ValueError):
             return None
         if stored != asdict(key):

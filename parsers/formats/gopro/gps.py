@@ -115,13 +115,13 @@ def _gps5_block(
     n, fix, dop = len(block.rows), block.fix, block.dop
     fix_ok = not (fix is not None and fix < 2) and anchor is not None
     videos = _video_times(n, time)
-    # The hot loop of a GoPro track (65,000 samples an hour): _in_range inlined,
-    # samples built by the fast constructor; the time arithmetic is unchanged.
+    # The hot loop of a GoPro track (65,000 samples an hour): samples built by
+    # the fast constructor; the time arithmetic is unchanged.
     out = []
     for i, r in enumerate(block.rows):
         utc = anchor + i * span / n if anchor is not None else None
         lat, lon = r[0] / d0, r[1] / d1
-        valid = fix_ok and -90 <= lat <= 90 and -180 <= lon <= 180 and (lat != 0 or lon != 0)
+        valid = fix_ok and _in_range(lat, lon)
         out.append(
             new_gps_sample(
                 utc, videos[i], lat, lon, r[2] / d2, r[3] / d3, r[4] / d4, None, fix, dop, valid, ()
