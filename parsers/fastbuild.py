@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from telemetryfs.parsers.model import Chunk, Extent, GpsSample
+from telemetryfs.parsers.model import Chunk, Extent, GpsSample, unpickle_with
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -46,6 +46,22 @@ def fast_constructor(frozen: type[_Frozen]) -> Callable[..., _Frozen]:
     return cast("Callable[..., _Frozen]", twin)
 
 
+def _unpickle_through(frozen: type[_Frozen], constructor: Callable[..., _Frozen]) -> None:
+    """Pickles of ``frozen`` name ``constructor`` (published here by name) as their builder."""
+    if constructor is not frozen:
+        name = constructor.__name__
+        constructor.__module__, constructor.__qualname__ = __name__, name
+        globals()[name] = constructor
+    unpickle_with(frozen, constructor)
+
+
 new_gps_sample = fast_constructor(GpsSample)
 new_chunk = fast_constructor(Chunk)
 new_extent = fast_constructor(Extent)
+
+# An hour of GoPro telemetry holds ~65,000 samples, ~70,000 extents and ~30,000
+# chunks: unpickled through the twins, loading it (from the disk cache, or from
+# a parse process) takes less than half the time.
+_unpickle_through(GpsSample, new_gps_sample)
+_unpickle_through(Chunk, new_chunk)
+_unpickle_through(Extent, new_extent)

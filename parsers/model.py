@@ -15,6 +15,7 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -31,26 +32,39 @@ Value = float | int | str | None
 _T = TypeVar("_T")
 
 
+# What rebuilds each class's objects when unpickled: the class itself, unless a
+# faster constructor was registered (parsers/fastbuild.py, for the classes an
+# hour of telemetry holds by the tens of thousands).
+_UNPICKLED_BY: dict[type, Callable[..., Any]] = {}
+
+
 def pickled_by_fields(cls: type[_T]) -> type[_T]:
-    """Pickle a frozen slotted dataclass as its class and field values.
+    """Pickle a frozen slotted dataclass as its constructor and field values.
 
     A slotted dataclass pickles through ``dataclasses``' generic ``__getstate__``,
     which calls ``fields()`` for every object: the disk cache's pickle of a clip's
     1,000 GPS samples took 5.7 ms, 1.4 ms this way (loads 5.9 -> 3.8 ms).
     Decorate the class *after* ``@dataclass`` (``slots=True`` makes a new class).
     """
-    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
-    if len(fields(cls)) == 1:  # type: ignore[arg-type]
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    values = attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple
 
-        def reduce(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
-            return cls, (values(self),)
+        def reduce(self: _T) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+            return _UNPICKLED_BY.get(cls, cls), (values(self),)
     else:
 
-        def reduce(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
-            return cls, values(self)
+        def reduce(self: _T) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+            return _UNPICKLED_BY.get(cls, cls), values(self)
 
     cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
     return cls
+
+
+def unpickle_with(cls: type[_T], constructor: Callable[..., _T]) -> None:
+    """Have pickles of ``cls`` (made by pickled_by_fields) rebuilt by ``constructor``,
+    which takes the field values positionally and must be picklable by name."""
+    _UNPICKLED_BY[cls] = constructor
 
 
 @pickled_by_fields
