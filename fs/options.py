@@ -24,6 +24,9 @@ class Options:
     disk_cache: Path | None = None
     disk_cache_mb: int = 1024
     parse_threads: int = 1
+    # Where a local video is parsed: "process" (a worker process beside the daemon,
+    # fs/fuse/parse_worker.py) or "thread" (a thread of the daemon). -o parse_in=
+    parse_in: str = "thread"
     # The recordings view's folder at the mount root (None: -o norecordings).
     recordings: str | None = "recordings"
     # A dashcam drive ends where segments pause longer than this beyond their length.
@@ -44,6 +47,7 @@ class Stats:
     """Counters exposed through the root's ``user.telemetryfs.stats`` xattr."""
 
     parses: int = 0
+    process_parses: int = 0  # of those, run in the parse process (-o parse_in=process)
     parse_failures: int = 0
     disk_hits: int = 0
     renders: int = 0
@@ -58,6 +62,7 @@ class Stats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "parses": self.parses,
+            "process_parses": self.process_parses,
             "parse_failures": self.parse_failures,
             "disk_hits": self.disk_hits,
             "renders": self.renders,

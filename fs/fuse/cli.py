@@ -45,6 +45,7 @@ from telemetryfs.fs.tree import SourceTree
 
 if TYPE_CHECKING:
     from .prefetch import Prefetcher
+    from .store import Store
 
 log = logging.getLogger("telemetryfs")
 
@@ -81,6 +82,10 @@ mount options (-o, comma-separated):
                        tracks first, then every stream), filling the caches;
                        follow it with 'telemetryfs status MOUNTPOINT'
   nonempty             mount even if MOUNTPOINT is not empty (hides its files)
+  parse_in=process|thread
+                       where a local video is parsed: in a worker process beside
+                       the daemon (default; the mount stays responsive while it
+                       runs) or in a thread of the daemon (one process, ~40 MB less)
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
   rw                   accepted with a warning: the mount is always read-only
   dev, nodev, suid, nosuid, exec, noexec, auto, noauto, user, users, nouser,
@@ -254,6 +259,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.prefetch = True
         elif name == "nonempty":
             options.nonempty = True
+        elif name == "parse_in":
+            if arg not in ("process", "thread"):
+                raise UsageError(f"parse_in={arg!r}: expected process or thread")
+            options.parse_in = arg
         elif name == "rw":
             # mount(8) passes rw unless told ro: refusing it would break plain fstab lines.
             print("telemetryfs: warning: -o rw ignored, mounting read-only", file=sys.stderr)
@@ -441,9 +450,9 @@ def setup_logging(config: Config) -> None:
         logging.getLogger("pyfuse3").setLevel(logging.WARNING)
 
 
-async def serve(prefetcher: Prefetcher | None = None) -> None:
+async def serve(store: Store, prefetcher: Prefetcher | None = None) -> None:
     """Run the FUSE loop until unmounted or told to stop by a signal."""
-    async with trio.open_nursery() as nursery:
+    async with store.parse_processes(), trio.open_nursery() as nursery:
         if prefetcher is not None:
             nursery.start_soon(prefetcher.run)
 
@@ -529,7 +538,7 @@ def mount(config: Config, ready: int | None = None) -> int:
     if config.options.prefetch and isinstance(ops.source, SourceTree):  # local only (parse_args)
         prefetcher = Prefetcher(store, ops.source)
     try:
-        trio.run(serve, prefetcher)
+        trio.run(serve, store, prefetcher)
     finally:
         pyfuse3.close(unmount=True)
         # libfuse skips the unmount of a connection the kernel aborted, which

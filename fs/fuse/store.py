@@ -1,6 +1,7 @@
-"""Parsed telemetry and built files per source version: cached, single-flight, in threads.
+"""Parsed telemetry and built files per source version: cached, single-flight, off the loop.
 
-Every computation runs in a worker thread (``trio.to_thread``) under a
+A local video is parsed in a worker process (trio-parallel, fs/fuse/parse_worker.py),
+every other computation runs in a worker thread (``trio.to_thread``), each under a
 limiter, so a parse of a four-hour file never blocks the event loop; a stat
 of the root answers while it runs. Results are cached in memory (bounded by
 bytes) and on disk; failures are cached too (s3ql's "broken blocks"), so a
@@ -13,15 +14,18 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import trio
+import trio_parallel
 
-from telemetryfs.fs import joined_video, products, recordings, view
+from telemetryfs.fs import joined_video, products, recordings, telemetry_pickle, view
 from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, SourceKey
+from telemetryfs.fs.fuse import parse_worker
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.joined_video import JoinedVideo
@@ -46,6 +50,11 @@ BACKGROUND: ContextVar[bool] = ContextVar("telemetryfs_background", default=Fals
 # What the store keys its data by: one video's version, or one recording's
 # (the versions of all its parts).
 Key = SourceKey | RecordingKey
+
+
+# An idle parse process stays for the mount's life (it would exit after this long,
+# and the next parse would wait for another to start).
+WORKER_IDLE_S = 30 * 24 * 3600.0
 
 
 class Parsed(NamedTuple):
@@ -109,6 +118,14 @@ class Store:
         self.background_limiter = trio.CapacityLimiter(1)
         self.user_parses = 0  # parses for users, running or waiting for the limiter
         self.background_opener: Opener | None = None
+        # The parse process's context while parse_processes() runs (the mount), and
+        # the same once a worker has started: until then (a second or so after the
+        # mount, or after a worker retired) parses run in threads, rather than
+        # wait for a process to start and import the parsers.
+        self._worker_context: trio_parallel.WorkerContext | None = None
+        self._workers: trio_parallel.WorkerContext | None = None
+        self._worker_tasks: trio.Nursery | None = None
+        self._warm_up_limiter = trio.CapacityLimiter(1)
         self.disk: DiskCache | None = None
         # Videos whose result depends on a log found by its name inside them (a VIRB
         # clip's FIT), which the key's stat does not cover: never kept on disk, so a
@@ -172,13 +189,17 @@ class Store:
         background = BACKGROUND.get()
         if not background:
             self.user_parses += 1
+        parts: list[bytes] | None = None
         try:
-            t = await trio.to_thread.run_sync(
-                self._parse,
-                key,
-                full,
-                limiter=self.background_limiter if background else self.parse_limiter,
-            )
+            if self._workers is not None and not background and self.opener is open_sharing_gil:
+                t, parts = await self._parse_in_process(self._workers, key, full)
+            else:
+                t = await trio.to_thread.run_sync(
+                    self._parse,
+                    key,
+                    full,
+                    limiter=self.background_limiter if background else self.parse_limiter,
+                )
         except ParseError as exc:
             self.stats.parse_failures += 1
             if isinstance(exc.__cause__, OSError):
@@ -189,7 +210,8 @@ class Store:
             if not isinstance(exc, UnsupportedError):
                 log.warning("%s: %s", key.path, exc)
             self._failures[key] = exc
-            if (disk := self._disk(key)) is not None:
+            disk = self._disk(key)
+            if disk is not None and not isinstance(exc.__cause__, trio_parallel.BrokenWorkerError):
                 await trio.to_thread.run_sync(disk.put_object, "failure", exc)
             raise
         finally:
@@ -201,9 +223,95 @@ class Store:
         self._telemetry.put(key, Parsed(full, t))
         if (disk := self._disk(key)) is not None:
             await trio.to_thread.run_sync(
-                disk.put_object, "telemetry.full" if full else "telemetry.gps", t
+                self._store_on_disk, disk, "telemetry.full" if full else "telemetry.gps", t, parts
             )
         return t
+
+    @staticmethod
+    def _store_on_disk(
+        disk: _KeyedDisk, item: str, t: Telemetry, parts: list[bytes] | None
+    ) -> None:
+        # As parts, never one pickle: loading them never holds the GIL for long.
+        disk.put_object(item, parts if parts is not None else telemetry_pickle.to_parts(t))
+
+    async def _parse_in_process(
+        self, workers: trio_parallel.WorkerContext, key: SourceKey, full: bool
+    ) -> tuple[Telemetry, list[bytes]]:
+        """Parse in the worker process; the telemetry, and the parts it came back as."""
+        self._count_parse(key, full)
+        self.stats.process_parses += 1
+        try:
+            parts, failure, transient, retiring = await workers.run_sync(
+                parse_worker.parse_to_parts,
+                key,
+                full,
+                self.options.time_offset_s,
+                self.options.keep_camera_clock,
+                kill_on_cancel=True,
+                limiter=self.parse_limiter,
+            )
+        except trio_parallel.BrokenWorkerError as exc:
+            # Killed (out of memory?) or crashed on this file: remembered for this
+            # mount, so one bad video costs one worker, but not kept on disk.
+            self._start_another_worker()
+            raise ParseError(f"the parse process died on this file ({exc})") from exc
+        if retiring:  # it grew too big and ends after this job (parse_worker.should_retire)
+            self._start_another_worker()
+        if failure is not None:
+            if transient:
+                raise failure from OSError(errno.EIO, str(failure))
+            raise failure
+        if parts is None:  # pragma: no cover - parse_to_parts returns one or the other
+            raise ParseError("the parse process returned nothing")
+        t = await trio.to_thread.run_sync(
+            telemetry_pickle.from_parts, parts, limiter=self.io_limiter
+        )
+        return t, parts
+
+    @asynccontextmanager
+    async def parse_processes(self) -> AsyncIterator[None]:
+        """While this runs (the mount), local videos are parsed in a worker process,
+        unless ``-o parse_in=thread``. The worker starts at once, in the background."""
+        if self.options.parse_in != "process":
+            yield
+            return
+        async with (
+            trio_parallel.open_worker_context(
+                idle_timeout=WORKER_IDLE_S,
+                retire=parse_worker.should_retire,
+                grace_period=5.0,
+            ) as context,
+            trio.open_nursery() as tasks,
+        ):
+            self._worker_context, self._worker_tasks = context, tasks
+            tasks.start_soon(self.warm_up)
+            try:
+                yield
+            finally:
+                self._worker_context = self._workers = self._worker_tasks = None
+                tasks.cancel_scope.cancel()
+
+    async def warm_up(self) -> int | None:
+        """Start a parse process and have it import the parsers; from then on local
+        videos are parsed in it. Its pid; None when parses run in threads (or it did
+        not start)."""
+        context = self._worker_context
+        if context is None:
+            return None
+        try:
+            pid: int = await context.run_sync(parse_worker.warm_up, limiter=self._warm_up_limiter)
+        except trio_parallel.BrokenWorkerError as exc:
+            log.warning("the parse process did not start: %s", exc)
+            return None
+        if self._worker_context is context:
+            self._workers = context
+        return pid
+
+    def _start_another_worker(self) -> None:
+        """The worker is gone (retired, killed): threads parse until another has started."""
+        self._workers = None
+        if self._worker_tasks is not None:
+            self._worker_tasks.start_soon(self.warm_up)
 
     async def _join(self, key: RecordingKey, full: bool) -> Telemetry:
         """A recording's telemetry: its parts' (from their own caches), joined."""
@@ -222,10 +330,13 @@ class Store:
             recordings.join, key, inputs, limiter=self.parse_limiter
         )
 
-    def _parse(self, key: SourceKey, full: bool) -> Telemetry:
+    def _count_parse(self, key: SourceKey, full: bool) -> None:
         self.stats.parses += 1
         self.stats.by_path[key.path] = self.stats.by_path.get(key.path, 0) + 1
         log.debug("parse %s (full=%s)", key.path, full)
+
+    def _parse(self, key: SourceKey, full: bool) -> Telemetry:
+        self._count_parse(key, full)
         opener: Opener = self.opener
         if BACKGROUND.get() and self.background_opener is not None:
             opener = self.background_opener
@@ -250,7 +361,12 @@ class Store:
             for item, level in (("telemetry.full", True), ("telemetry.gps", False)):
                 if level or not full:
                     value = disk.get_object(item)
-                    if isinstance(value, Telemetry):
+                    if isinstance(value, list):
+                        try:
+                            return Parsed(level, telemetry_pickle.from_parts(value))
+                        except Exception:  # a damaged cache file is a miss
+                            log.debug("disk cache: unreadable %s for %s", item, key.path)
+                    elif isinstance(value, Telemetry):  # written by an earlier release
                         return Parsed(level, value)
             return None
 

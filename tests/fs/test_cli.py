@@ -270,3 +270,15 @@ def test_prefetch_of_a_remote_source_is_refused_in_one_line(tmp_path: Path) -> N
     (tmp_path / "mnt").mkdir()
     result = run_cli("http://127.0.0.1:9/cards/", str(tmp_path / "mnt"), "-o", "prefetch")
     _one_line_error(result, "-o prefetch needs a local SOURCE")
+
+
+@pytest.mark.parametrize("where", ["process", "thread"])
+def test_parse_in_chooses_where_videos_are_parsed(where: str) -> None:
+    options = Options()
+    parse_mount_options([f"parse_in={where}"], options)
+    assert options.parse_in == where
+
+
+def test_parse_in_takes_only_process_or_thread() -> None:
+    with pytest.raises(UsageError, match="expected process or thread"):
+        parse_mount_options(["parse_in=fork"], Options())
