@@ -502,12 +502,14 @@ def mount(config: Config, ready: int | None = None) -> int:
     from .store import Store
 
     _preload_parsers()
-    # Parsing runs in worker threads and holds the GIL in 5 ms slices by default;
-    # the event loop waiting behind two busy parse threads then answers a stat of
-    # the root in up to hundreds of ms. 1 ms slices hand it back sooner (measured:
-    # p99 wait 156-308 ms -> 64-119 ms during a one-hour parse) at a cost too small
-    # to see in the benchmark.
-    sys.setswitchinterval(0.001)
+    # Parses and renders run in worker threads and hold the GIL in 5 ms slices by
+    # default; the event loop waiting behind two busy threads then answers a stat of
+    # the root in up to hundreds of ms. 1 ms slices took the p99 wait during a
+    # one-hour parse from 156-308 to 64-119 ms. A request through an I/O thread
+    # passes the GIL back and forth several times, each waiting up to a slice:
+    # 0.2 ms slices took its worst wait from 45-57 to 23-33 ms (test_load, three
+    # hour-long clips parsed and rendered), at no cost seen in the benchmark.
+    sys.setswitchinterval(0.0002)
     # Slices do not help against a parse thread's thousands of short reads, each
     # giving the GIL up and taking it back before the loop wakes: the store opens
     # sources through fuse/gil.py, whose reads pause now and then.

@@ -622,7 +622,17 @@ class Store:
 
     def stats_dict(self, sniffs: int) -> dict[str, Any]:
         self.stats.sniffs = sniffs
-        return {**self.stats.as_dict(), **source.TOTALS.snapshot()}
+        return {
+            **self.stats.as_dict(),
+            **source.TOTALS.snapshot(),
+            "parse_worker": self.parse_worker_state(),
+        }
+
+    def parse_worker_state(self) -> str:
+        """ "ready" (local videos are parsed in it), "starting" (in threads meanwhile), or "off"."""
+        if self._workers is not None:
+            return "ready"
+        return "starting" if self._worker_context is not None else "off"
 
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking I/O in a worker thread under the I/O limiter."""

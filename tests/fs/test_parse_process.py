@@ -53,10 +53,13 @@ async def test_the_parse_runs_in_another_process_and_gives_the_same_telemetry(
 async def test_parses_run_in_threads_until_the_worker_has_started(clips: Path) -> None:
     """A read right after mounting does not wait for a process to start."""
     store = Store(Options(disk_cache=None, parse_in="process"))
+    assert store.parse_worker_state() == "off"
     async with store.parse_processes():
+        assert store.parse_worker_state() == "starting"
         t = await store.telemetry(_key(clips / "GX010001.MP4"), full=False)
         assert (store.stats.parses, store.stats.process_parses) == (1, 0)
         await store.warm_up()
+        assert store.parse_worker_state() == "ready"
         await store.telemetry(_key(clips / "GX010001.MP4"), full=True)
         assert (store.stats.parses, store.stats.process_parses) == (2, 1)
     assert len(t.gps) > 0
