@@ -7,9 +7,9 @@ that long. Cut into slices of ``SLICE`` items, each call takes a few
 milliseconds and the loop gets the GIL between them.
 
 The first part is the skeleton: the Telemetry with its long tuples (the GPS
-track, each stream's chunks, each raw file's pieces) left as references to the slices that follow.
-The disk cache stores this list, and a parse process (fs/fuse/parse_process.py)
-hands it back.
+track, each stream's chunks, each raw file's pieces) left as references to the
+slices that follow. The disk cache stores this list, and the parse process
+(fs/fuse/parse_worker.py) hands it back.
 """
 
 from __future__ import annotations

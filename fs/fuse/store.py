@@ -119,11 +119,11 @@ class Store:
         self.user_parses = 0  # parses for users, running or waiting for the limiter
         self.background_opener: Opener | None = None
         # The parse process's context while parse_processes() runs (the mount), and
-        # the same once a worker has started: until then (a second or so after the
-        # mount, or after a worker retired) parses run in threads, rather than
-        # wait for a process to start and import the parsers.
+        # whether a worker has started: until then (a second or so after the mount,
+        # or after a worker retired) parses run in threads, rather than wait for a
+        # process to start and import the parsers.
         self._worker_context: trio_parallel.WorkerContext | None = None
-        self._workers: trio_parallel.WorkerContext | None = None
+        self._worker_ready = False
         self._worker_tasks: trio.Nursery | None = None
         self._warm_up_limiter = trio.CapacityLimiter(1)
         self.disk: DiskCache | None = None
@@ -191,8 +191,14 @@ class Store:
             self.user_parses += 1
         parts: list[bytes] | None = None
         try:
-            if self._workers is not None and not background and self.opener is open_sharing_gil:
-                t, parts = await self._parse_in_process(self._workers, key, full)
+            workers = self._worker_context
+            if (
+                self._worker_ready
+                and workers is not None
+                and not background
+                and self.opener is open_sharing_gil
+            ):
+                t, parts = await self._parse_in_process(workers, key, full)
             else:
                 t = await trio.to_thread.run_sync(
                     self._parse,
@@ -275,21 +281,27 @@ class Store:
         if self.options.parse_in != "process":
             yield
             return
-        async with (
-            trio_parallel.open_worker_context(
-                idle_timeout=WORKER_IDLE_S,
-                retire=parse_worker.should_retire,
-                grace_period=5.0,
-            ) as context,
-            trio.open_nursery() as tasks,
-        ):
-            self._worker_context, self._worker_tasks = context, tasks
-            tasks.start_soon(self.warm_up)
-            try:
-                yield
-            finally:
-                self._worker_context = self._workers = self._worker_tasks = None
-                tasks.cancel_scope.cancel()
+        try:
+            async with (
+                trio_parallel.open_worker_context(
+                    idle_timeout=WORKER_IDLE_S,
+                    retire=parse_worker.should_retire,
+                    grace_period=5.0,
+                ) as context,
+                trio.open_nursery() as tasks,
+            ):
+                self._worker_context, self._worker_tasks = context, tasks
+                tasks.start_soon(self.warm_up)
+                try:
+                    yield
+                finally:
+                    self._worker_context, self._worker_tasks = None, None
+                    self._worker_ready = False
+                    tasks.cancel_scope.cancel()
+        except* trio_parallel.BrokenWorkerError as group:
+            # Closing the context reports every worker that ever died (a video that
+            # got one killed was already failed): the mount is ending cleanly anyway.
+            log.info("parse process: %s", group.exceptions[0])
 
     async def warm_up(self) -> int | None:
         """Start a parse process and have it import the parsers; from then on local
@@ -304,12 +316,12 @@ class Store:
             log.warning("the parse process did not start: %s", exc)
             return None
         if self._worker_context is context:
-            self._workers = context
+            self._worker_ready = True
         return pid
 
     def _start_another_worker(self) -> None:
         """The worker is gone (retired, killed): threads parse until another has started."""
-        self._workers = None
+        self._worker_ready = False
         if self._worker_tasks is not None:
             self._worker_tasks.start_soon(self.warm_up)
 
@@ -629,8 +641,9 @@ class Store:
         }
 
     def parse_worker_state(self) -> str:
-        """ "ready" (local videos are parsed in it), "starting" (in threads meanwhile), or "off"."""
-        if self._workers is not None:
+        """The parse process: ready (local videos are parsed in it), starting (they are
+        parsed in threads meanwhile), or off (-o parse_in=thread)."""
+        if self._worker_ready:
             return "ready"
         return "starting" if self._worker_context is not None else "off"
 
