@@ -131,6 +131,10 @@ class LruCache(Generic[T]):
         self._items.move_to_end(key)
         return item[0]
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether ``key`` is held (without marking it used)."""
+        return key in self._items
+
     def put(self, key: Hashable, value: T) -> None:
         cost = self._cost(value)
         self.pop(key)
@@ -191,6 +195,7 @@ class DiskCache:
 
     def __init__(self, base: Path, variant: str = "", capacity: int | None = None) -> None:
         self.base = base
+        self.variant = variant
         self.root = base / f"v{GENERATOR_VERSION}{variant}"
         self.capacity = capacity
         self._lock = threading.Lock()
@@ -261,6 +266,11 @@ class DiskCache:
 
     def put_object(self, key: SourceKey, item: str, value: Any) -> None:
         self.put(key, item, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def written_elsewhere(self, key: SourceKey, grown: int) -> None:
+        """Count ``grown`` bytes another process wrote into ``key``'s entry (the read-ahead
+        worker, which keeps no count), pruning if the cache is now over capacity."""
+        self._account(grown, keep=self._dir(key))
 
     def used(self) -> int:
         """Bytes in the cache now (counted on disk)."""

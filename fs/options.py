@@ -27,6 +27,9 @@ class Options:
     # Where a local video is parsed: "process" (a worker process beside the daemon,
     # fs/fuse/parse_worker.py) or "thread" (a thread of the daemon). -o parse_in=
     parse_in: str = "thread"
+    # Read-ahead: when a video folder is listed, the next this many videos of its
+    # folder are prepared in a worker process, into the disk cache (0: off; -o readahead=).
+    read_ahead: int = 3
     # The recordings view's folder at the mount root (None: -o norecordings).
     recordings: str | None = "recordings"
     # A dashcam drive ends where segments pause longer than this beyond their length.
@@ -48,6 +51,7 @@ class Stats:
 
     parses: int = 0
     process_parses: int = 0  # of those, run in the parse process (-o parse_in=process)
+    read_ahead_parses: int = 0  # of those, run ahead of a reader by the read-ahead worker
     parse_failures: int = 0
     disk_hits: int = 0
     renders: int = 0
@@ -63,6 +67,7 @@ class Stats:
         return {
             "parses": self.parses,
             "process_parses": self.process_parses,
+            "read_ahead_parses": self.read_ahead_parses,
             "parse_failures": self.parse_failures,
             "disk_hits": self.disk_hits,
             "renders": self.renders,

@@ -88,6 +88,10 @@ mount options (-o, comma-separated):
                        the mount more responsive while long files parse but
                        holds ~60 MB more and hands each parse back (~0.1 s an
                        hour of GoPro)
+  readahead=N          when a video folder is listed (rsync, find, a file
+                       manager), prepare the next N videos of its folder in a
+                       worker process, into the disk cache (default 3; 0: off;
+                       needs the disk cache)
   ro, default_permissions, fsname=..., subtype=...   accepted (always in effect)
   rw                   accepted with a warning: the mount is always read-only
   dev, nodev, suid, nosuid, exec, noexec, auto, noauto, user, users, nouser,
@@ -265,6 +269,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             if arg not in ("process", "thread"):
                 raise UsageError(f"parse_in={arg!r}: expected process or thread")
             options.parse_in = arg
+        elif name == "readahead":
+            if not arg.isdigit() or int(arg) > 64:
+                raise UsageError(f"readahead={arg!r}: expected a number of videos, 0 to 64")
+            options.read_ahead = int(arg)
         elif name == "rw":
             # mount(8) passes rw unless told ro: refusing it would break plain fstab lines.
             print("telemetryfs: warning: -o rw ignored, mounting read-only", file=sys.stderr)

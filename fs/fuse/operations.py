@@ -11,6 +11,7 @@ Deviations from pyfuse3's defaults, each on purpose:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import json
@@ -42,7 +43,7 @@ from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
 from telemetryfs.fs.products import Fd
 from telemetryfs.fs.recordings import RecordingsIndex
-from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceTree
+from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceEntry, SourceTree
 
 from .files import (
     BytesFile,
@@ -71,6 +72,8 @@ BLOCK = 512
 # hop for a new one: a warm `cat track.gpx` then costs ~0.3 ms less.
 FRESH_STAT_S = 0.5
 RECENT_STATS = 256
+# The source folders whose last scan read-ahead remembers (see _read_ahead_after).
+SCANS_KEPT = 16
 
 
 class Operations(RecordingNodes, pyfuse3.Operations):
@@ -95,6 +98,8 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         self._told_size: dict[int, int] = {}
         # Video path -> (time.monotonic() of the stat, the stat): see FRESH_STAT_S.
         self._recent_stat: OrderedDict[bytes, tuple[float, os.stat_result]] = OrderedDict()
+        # Source folder inode -> its last scan (sorted by name), for read-ahead.
+        self._scans: OrderedDict[int, list[SourceEntry]] = OrderedDict()
         view = store.options.recordings
         self.view_name = os.fsencode(view) if view else None
         self.recordings = RecordingsIndex(
@@ -293,6 +298,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     async def _listing(self, node: Node) -> list[tuple[Node, os.stat_result | None]]:
         if node.kind is Kind.DIR:
             found = await self.store.run_io(self.source.scan, node.path)
+            self._remember_scan(node.inode, found)
             listing: list[tuple[Node, os.stat_result | None]] = [
                 (self.inodes.child(node.inode, e.name, e.kind, e.path, sidecar=e.sidecar), e.st)
                 for e in found
@@ -307,6 +313,8 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         key = await self._key(node, st)
         names: list[bytes] = []
         if node.kind in (Kind.VIDEO, Kind.RECORDING):
+            if node.kind is Kind.VIDEO:
+                self._read_ahead_after(node)
             # A listing leads into streams/ more often than not (find, ls -R, rsync):
             # parse fully now rather than GPS-only now and fully again a moment later.
             for entry in await self.store.entries(key):
@@ -322,6 +330,28 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             ]
         children = [await self._video_child(node, name, st) for name in names]
         return [(c, st) for c in children if c is not None]
+
+    def _remember_scan(self, inode: int, found: list[SourceEntry]) -> None:
+        if isinstance(self.source, SourceTree):  # a local SOURCE: read-ahead applies
+            self._scans[inode] = found
+            self._scans.move_to_end(inode)
+            while len(self._scans) > SCANS_KEPT:
+                self._scans.popitem(last=False)
+
+    def _read_ahead_after(self, node: Node) -> None:
+        """A video folder is being listed: have the next videos of its source folder, in
+        name order (rsync's, ls's, a file manager's), prepared in the background."""
+        count = self.store.options.read_ahead
+        found = self._scans.get(node.parent) if count else None
+        if not found or node.sidecar is not None:
+            return
+        at = bisect.bisect_right(found, node.name, key=lambda e: e.name)
+        keys = [
+            SourceKey.from_stat(os.fsdecode(e.path), e.st)
+            for e in found[at:]
+            if e.kind is Kind.VIDEO and e.sidecar is None
+        ][:count]
+        self.store.read_ahead(keys)
 
     @fuse_op
     async def releasedir(self, fh: FileHandleT) -> None:

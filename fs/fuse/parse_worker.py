@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
+import pickle
+from pathlib import Path
 
-from telemetryfs.fs import telemetry_pickle, view
-from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs import products, telemetry_pickle, view
+from telemetryfs.fs.cache import DiskCache, SourceKey
+from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError
+from telemetryfs.parsers.model import Telemetry
 
 # A worker that holds more than this after a job (and after giving freed memory
 # back to the system) is replaced by a fresh one.
@@ -87,3 +92,92 @@ def _give_memory_back() -> None:
     """Return the parse's freed memory to the system (glibc keeps it otherwise)."""
     if _libc is not None and hasattr(_libc, "malloc_trim"):
         _libc.malloc_trim(0)
+
+
+def prepare(
+    key: SourceKey,
+    cache_base: str,
+    cache_variant: str,
+    time_offset_s: float,
+    keep_camera_clock: bool,
+) -> tuple[bool, int]:
+    """Read ahead: parse one video fully and put everything its folder shows into the
+    disk cache (the telemetry, its file list, every file's size, the bytes of its small
+    files), as the daemon would have. The daemon then finds it all there and only reads
+    (fs/fuse/store.py, "read-ahead"). Returns whether it parsed the video, and the bytes
+    it wrote (0: nothing, and the daemon does the work if it is asked)."""
+    disk = _disk_cache(cache_base, cache_variant)
+    if disk.get(key, "entries.json") is not None or not _still(key):
+        return False, 0
+    telemetry: Telemetry | None = None
+    failure: ParseError | None = None
+    written = 0
+    try:
+        telemetry = view.parse(
+            key, full=True, time_offset_s=time_offset_s, keep_camera_clock=keep_camera_clock
+        )
+    except ParseError as exc:
+        if isinstance(exc.__cause__, OSError):
+            return True, 0  # unreadable right now: no verdict, the daemon tries when asked
+        exc.__cause__ = exc.__context__ = None
+        exc.__traceback__ = None
+        failure = exc
+    if telemetry is not None and extract.looks_for_linked_logs(telemetry):
+        return True, 0  # its result depends on a log the key does not cover: never on disk
+
+    def put(item: str, data: bytes) -> None:
+        nonlocal written
+        disk.put(key, item, data)
+        written += len(data)
+
+    if telemetry is None:
+        put("failure", pickle.dumps(failure, protocol=pickle.HIGHEST_PROTOCOL))
+    else:
+        parts = telemetry_pickle.to_parts(telemetry)
+        put("telemetry.full", pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL))
+        del parts
+    entries = products.list_entries(telemetry)
+    context = view.info_context(key, failure, time_offset_s)
+    sizes: dict[str, int] = {}
+    for entry in entries:
+        if entry.kind == products.GENERATED:
+            data = view.render(telemetry, entry.name, dict(context))
+            put(entry.name, data)
+            sizes[entry.name] = len(data)
+        elif telemetry is not None and entry.kind == products.RAW:
+            raw = products.find_raw(telemetry, entry.name)
+            if raw is not None:
+                sizes[entry.name] = raw.size
+        elif telemetry is not None and entry.kind == products.STREAM:
+            stream = products.find_stream(telemetry, entry.name)
+            if stream is not None:
+                sizes[entry.name] = products.build_stream_index(stream, telemetry).size
+    put("sizes.json", json.dumps(sizes).encode())
+    # Last: the daemon takes a folder whose file list is on disk as prepared.
+    put("entries.json", json.dumps([[e.name, e.kind] for e in entries]).encode())
+    del telemetry
+    _give_memory_back()
+    global _retiring
+    _retiring = _too_big()
+    return True, written
+
+
+_disk_caches: dict[tuple[str, str], DiskCache] = {}
+
+
+def _disk_cache(base: str, variant: str) -> DiskCache:
+    # No capacity here: the daemon counts what this writes (Store.read_ahead) and
+    # prunes; two counters of one folder would each prune on their own.
+    found = _disk_caches.get((base, variant))
+    if found is None:
+        found = _disk_caches[(base, variant)] = DiskCache(Path(base), variant)
+    return found
+
+
+def _still(key: SourceKey) -> bool:
+    """Whether the file is still the version ``key`` names (a listing's stat can age)."""
+    try:
+        st = os.stat(key.path)
+    except OSError:
+        return False
+    return (st.st_ino, st.st_size, st.st_mtime_ns) == (key.ino, key.size, key.mtime_ns)

@@ -14,8 +14,9 @@ import errno
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
@@ -55,6 +56,10 @@ Key = SourceKey | RecordingKey
 # An idle parse process stays for the mount's life (it would exit after this long,
 # and the next parse would wait for another to start).
 WORKER_IDLE_S = 30 * 24 * 3600.0
+
+# The read-ahead worker exits after this long without work: it is wanted while a
+# folder is being walked (rsync, find), not for the mount's life.
+READ_AHEAD_IDLE_S = 60.0
 
 
 class Parsed(NamedTuple):
@@ -131,6 +136,14 @@ class Store:
         # clip's FIT), which the key's stat does not cover: never kept on disk, so a
         # log copied onto the card later is seen at the next mount.
         self._unkeyed: set[Key] = set()
+        # Read-ahead (-o readahead=N, see read_ahead()): the videos to prepare next,
+        # the one being prepared (set when done), and those already tried.
+        self._ahead_on = False
+        self._ahead_queue: OrderedDict[SourceKey, None] = OrderedDict()
+        self._ahead_running: dict[SourceKey, trio.Event] = {}
+        self._ahead_tried: set[SourceKey] = set()
+        self._ahead_wakeup = trio.Event()
+        self._ahead_limiter = trio.CapacityLimiter(1)
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""
@@ -157,6 +170,7 @@ class Store:
         # A parse of this version at the other level already under way is waited
         # for, not run beside: a full one serves a GPS-only request, and for most
         # formats a GPS-only one is the full result too (same_as_full).
+        await self._after_read_ahead(key)
         await self._flight.wait(("telemetry", key, not full))
         failure = self._failures.get(key)
         if failure is not None:
@@ -277,31 +291,117 @@ class Store:
     @asynccontextmanager
     async def parse_processes(self) -> AsyncIterator[None]:
         """While this runs (the mount), local videos are parsed in a worker process,
-        unless ``-o parse_in=thread``. The worker starts at once, in the background."""
-        if self.options.parse_in != "process":
-            yield
-            return
+        unless ``-o parse_in=thread`` (the worker starts at once, in the background),
+        and the read-ahead prepares videos in another (started when first needed)."""
         try:
-            async with (
-                trio_parallel.open_worker_context(
-                    idle_timeout=WORKER_IDLE_S,
-                    retire=parse_worker.should_retire,
-                    grace_period=5.0,
-                ) as context,
-                trio.open_nursery() as tasks,
-            ):
-                self._worker_context, self._worker_tasks = context, tasks
-                tasks.start_soon(self.warm_up)
-                try:
-                    yield
-                finally:
-                    self._worker_context, self._worker_tasks = None, None
-                    self._worker_ready = False
-                    tasks.cancel_scope.cancel()
+            async with AsyncExitStack() as contexts:
+                users = ahead = None
+                if self.options.parse_in == "process":
+                    users = await contexts.enter_async_context(
+                        trio_parallel.open_worker_context(
+                            idle_timeout=WORKER_IDLE_S,
+                            retire=parse_worker.should_retire,
+                            grace_period=5.0,
+                        )
+                    )
+                if self.options.read_ahead > 0 and self.disk is not None:
+                    ahead = await contexts.enter_async_context(
+                        trio_parallel.open_worker_context(
+                            idle_timeout=READ_AHEAD_IDLE_S,
+                            retire=parse_worker.should_retire,
+                            grace_period=5.0,
+                        )
+                    )
+                async with trio.open_nursery() as tasks:
+                    if users is not None:
+                        self._worker_context, self._worker_tasks = users, tasks
+                        tasks.start_soon(self.warm_up)
+                    if ahead is not None:
+                        self._ahead_on = True
+                        tasks.start_soon(self._read_ahead_loop, ahead)
+                    try:
+                        yield
+                    finally:
+                        self._worker_context, self._worker_tasks = None, None
+                        self._worker_ready = self._ahead_on = False
+                        tasks.cancel_scope.cancel()
         except* trio_parallel.BrokenWorkerError as group:
             # Closing the context reports every worker that ever died (a video that
             # got one killed was already failed): the mount is ending cleanly anyway.
             log.info("parse process: %s", group.exceptions[0])
+
+    # -- read-ahead ------------------------------------------------------------------
+    # rsync, find and a file manager walk a folder's videos one after another, and
+    # the daemon, on one core (the GIL), would parse and render each in turn while
+    # the reader waits. When a video folder is listed, the next few videos of its
+    # folder are prepared in a worker process, on the other core: parsed, every
+    # small file rendered, the file list and sizes computed, all written to the
+    # disk cache as the daemon would have. The daemon then only reads them. A
+    # request for a video being prepared waits for it rather than doing it again.
+
+    def read_ahead(self, keys: list[SourceKey]) -> None:
+        """Prepare these videos next (they replace what was queued: readers move on)."""
+        if not self._ahead_on or self.opener is not open_sharing_gil:
+            return  # off, no disk cache, or a remote source
+        self._ahead_queue = OrderedDict.fromkeys(k for k in keys if self._worth_reading_ahead(k))
+        if self._ahead_queue:
+            self._ahead_wakeup.set()
+
+    def _worth_reading_ahead(self, key: SourceKey) -> bool:
+        return not (
+            key in self._ahead_tried
+            or key in self._failures
+            or key in self._unkeyed
+            or key in self._telemetry
+            or key in self._entry_lists
+            or key in self._sizes
+        )
+
+    async def _after_read_ahead(self, key: Key) -> None:
+        """Before a video is touched: unqueue it (the reader got there first), or wait
+        for its preparation to finish if it has started."""
+        if not (self._ahead_queue or self._ahead_running) or not isinstance(key, SourceKey):
+            return
+        self._ahead_queue.pop(key, None)
+        running = self._ahead_running.get(key)
+        if running is not None:
+            await running.wait()
+
+    async def _read_ahead_loop(self, context: trio_parallel.WorkerContext) -> None:
+        disk = self.disk
+        assert disk is not None
+        while True:
+            while not self._ahead_queue:
+                self._ahead_wakeup = trio.Event()
+                await self._ahead_wakeup.wait()
+            key, _ = self._ahead_queue.popitem(last=False)
+            if not self._worth_reading_ahead(key):
+                continue
+            self._ahead_tried.add(key)
+            done = self._ahead_running[key] = trio.Event()
+            try:
+                parsed, written = await context.run_sync(
+                    parse_worker.prepare,
+                    key,
+                    str(disk.base),
+                    disk.variant,
+                    self.options.time_offset_s,
+                    self.options.keep_camera_clock,
+                    kill_on_cancel=True,
+                    limiter=self._ahead_limiter,
+                )
+            except trio_parallel.BrokenWorkerError as exc:
+                # Killed or crashed on this file: the daemon parses it if it is asked.
+                log.info("read-ahead: the worker died on %s (%s)", key.path, exc)
+                continue
+            finally:
+                del self._ahead_running[key]
+                done.set()
+            if parsed:
+                self._count_parse(key, True)
+                self.stats.read_ahead_parses += 1
+            if written:
+                await self.run_io(disk.written_elsewhere, key, written)
 
     async def warm_up(self) -> int | None:
         """Start a parse process and have it import the parsers; from then on local
@@ -423,6 +523,7 @@ class Store:
         return known
 
     async def _known_entries(self, key: Key) -> list[Entry] | None:
+        await self._after_read_ahead(key)
         known = self._entry_lists.get(key)
         if known is None and (disk := self._disk(key)) is not None:
             raw = await self.run_io(disk.get, "entries.json")
@@ -469,6 +570,7 @@ class Store:
         return (await self._sizes_for(key)).get(name)
 
     async def _sizes_for(self, key: Key) -> dict[str, int]:
+        await self._after_read_ahead(key)
         sizes = self._sizes.get(key)
         if sizes is None:
             sizes = {}
@@ -514,6 +616,7 @@ class Store:
     async def generated(self, key: Key, name: str) -> bytes:
         """The bytes of a generated file (info.json, track files, GPS table)."""
         cache_key = (key, name)
+        await self._after_read_ahead(key)
 
         async def build() -> bytes:
             data = await self._disk_bytes(key, name)

@@ -282,3 +282,20 @@ def test_parse_in_chooses_where_videos_are_parsed(where: str) -> None:
 def test_parse_in_takes_only_process_or_thread() -> None:
     with pytest.raises(UsageError, match="expected process or thread"):
         parse_mount_options(["parse_in=fork"], Options())
+
+
+@pytest.mark.parametrize(("value", "videos"), [("0", 0), ("5", 5), ("64", 64)])
+def test_readahead_sets_how_many_videos_are_prepared(value: str, videos: int) -> None:
+    options = Options()
+    parse_mount_options([f"readahead={value}"], options)
+    assert options.read_ahead == videos
+
+
+def test_readahead_is_on_by_default() -> None:
+    assert Options().read_ahead > 0
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "three", ""])
+def test_readahead_takes_only_a_count_up_to_64(value: str) -> None:
+    with pytest.raises(UsageError, match="0 to 64"):
+        parse_mount_options([f"readahead={value}"], Options())
