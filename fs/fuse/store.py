@@ -374,7 +374,11 @@ class Store:
             while not self._ahead_queue:
                 self._ahead_wakeup = trio.Event()
                 await self._ahead_wakeup.wait()
-            key, _ = self._ahead_queue.popitem(last=False)
+            # The farthest first: the reader does the nearest itself if it gets there
+            # before the worker is free, so neither waits for the other. Nearest first,
+            # a reader faster than the worker (find | xargs cat track.gpx) walked in
+            # its step and the walk took longer than with no read-ahead at all.
+            key, _ = self._ahead_queue.popitem(last=True)
             if not self._worth_reading_ahead(key):
                 continue
             self._ahead_tried.add(key)
