@@ -175,6 +175,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "telemetryfs"
 
 
+class NotInPageCacheError(Exception):
+    """A disk cache item that cannot be read without waiting (see DiskCache.get_cached)."""
+
+
 class DiskCache:
     """Derived data of each source version, in its own folder under ``root``.
 
@@ -236,6 +240,37 @@ class DiskCache:
             return None
         self._mark_used(folder)
         return data
+
+    def get_cached(self, key: SourceKey, item: str, max_size: int) -> bytes | None:
+        """As get, if that needs no disk read for the item's bytes (``RWF_NOWAIT``):
+        an entry just written, or read lately, is in the page cache.
+
+        Raises:
+            NotInPageCacheError: reading would wait for the disk, or the item is bigger
+                than ``max_size``: call get (in a thread).
+        """
+        folder = self._valid(key)
+        if folder is None:
+            return None
+        try:
+            fd = os.open(folder / _item_file(item), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            size = os.fstat(fd).st_size
+            if size > max_size:
+                raise NotInPageCacheError(item)
+            data = bytearray(size)
+            try:
+                got = os.preadv(fd, [data], 0, os.RWF_NOWAIT) if size else 0
+            except OSError as exc:  # EAGAIN, or a filesystem without RWF_NOWAIT
+                raise NotInPageCacheError(item) from exc
+            if got != size:
+                raise NotInPageCacheError(item)
+        finally:
+            os.close(fd)
+        self._mark_used(folder)
+        return bytes(data)
 
     def get_object(self, key: SourceKey, item: str) -> Any:
         data = self.get(key, item)

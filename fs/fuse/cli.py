@@ -507,6 +507,7 @@ def _hand_big_buffers_back() -> None:
 def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
+    from .mounts import on_local_disk
     from .operations import Operations
     from .prefetch import Prefetcher
     from .store import Store
@@ -525,6 +526,8 @@ def mount(config: Config, ready: int | None = None) -> int:
     # sources through fuse/gil.py, whose reads pause now and then.
     _hand_big_buffers_back()
     store = Store(config.options)
+    store.quick_disk = store.disk is not None and on_local_disk(store.disk.base)
+    store.quick_source = config.remote is None and on_local_disk(config.source)
     if config.remote is not None:
         from telemetryfs.fs.remote.tree import RemoteTree
 

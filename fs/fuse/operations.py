@@ -21,7 +21,7 @@ import stat
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyfuse3
 from pyfuse3 import (
@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 # source shows up (the issue asks for 1 s).
 TIMEOUT = 1.0
 STATS_XATTR = b"user.telemetryfs.stats"
+T = TypeVar("T")
+
 BLOCK = 512
 # open() of a derived file reuses a stat of its video this young (well inside
 # TIMEOUT, which the kernel itself trusts attributes for) instead of a thread
@@ -179,8 +181,10 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         self, node: Node, st: os.stat_result | None = None, *, listing: bool = False
     ) -> EntryAttributes:
         """Attributes of a node; ``listing``: for readdirplus, which must not build files."""
-        if st is None:
-            st = await (self._folder_stat(node) if node.rec is not None else self._stat(node.path))
+        if st is None and node.rec is not None:
+            st = await self._folder_stat(node)
+        elif st is None:
+            st = self._fresh_stat(node.path) or await self._stat(node.path)
         attrs = EntryAttributes()
         attrs.st_ino = node.inode
         attrs.entry_timeout = TIMEOUT
@@ -249,7 +253,14 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             sidecar = os.fsdecode(node.sidecar) if sidecar_st is not None and node.sidecar else None
             return SourceKey.from_stat(os.fsdecode(node.path), vst, sidecar, sidecar_st)
 
-        return await self.store.run_io(stat_all)
+        return await self._run_local(stat_all)
+
+    async def _run_local(self, fn: Callable[..., T], *args: Any) -> T:
+        """Metadata I/O on the source: inline while quick if it is on a local disk
+        (see Store.run_quick), else in a thread."""
+        if self.remote is None and self.store.quick_source:
+            return await self.store.run_quick(fn, *args)
+        return await self.store.run_io(fn, *args)
 
     def _fresh_stat(self, path: bytes) -> os.stat_result | None:
         recent = self._recent_stat.get(path)
@@ -260,7 +271,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     async def _stat(self, path: bytes) -> os.stat_result:
         """os.stat in a worker thread, remembered for FRESH_STAT_S."""
         when = time.monotonic()
-        st = await self.store.run_io(self.source.stat, path)
+        st = await self._run_local(self.source.stat, path)
         self._recent_stat[path] = (when, st)
         self._recent_stat.move_to_end(path)
         while len(self._recent_stat) > RECENT_STATS:
@@ -368,7 +379,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             opened: Callable[[bytes], Fd] = (
                 self.remote.open_other if self.remote is not None else open_source
             )
-            fd = await self.store.run_io(opened, node.path)
+            fd = await self._run_local(opened, node.path)
             return self._register(inode, PassthroughFile(self.store, (fd,)), None)
         if node.kind is not Kind.FILE:
             raise pyfuse3.FUSEError(errno.EISDIR)
@@ -384,7 +395,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             return BytesFile(await self.store.generated(key, name))
         if entry.kind == products.VIDEO:
             layout = await self.store.video_layout(key)
-            fds = await self.store.run_io(open_sources, key)
+            fds = await self._run_local(open_sources, key)
             return RawFileHandle(self.store, fds, layout)  # the source's bytes, read as asked
         t = await self.store.telemetry(key, full=True)
         if entry.kind == products.RAW:
@@ -392,13 +403,14 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             if raw is None:
                 raise pyfuse3.FUSEError(errno.ENOENT)
             layout = products.raw_layout(raw)
-            fds = await self.store.run_io(open_sources, key, self._open_checked)
+            fds = await self._run_local(open_sources, key, self._open_checked)
             return RawFileHandle(self.store, fds, layout)  # announces its ranges as it reads
         stream = products.find_stream(t, name)
         if stream is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
-        fds = await self.store.run_io(open_sources, key, self._open_checked)
+        fds = await self._run_local(open_sources, key, self._open_checked)
+        # In a thread: announcing uncached ranges queues disk reads, which can block.
         await self.store.run_io(products.prefetch, fds, products.chunk_extents(stream))
         return StreamFileHandle(self.store, fds, stream, index)
 

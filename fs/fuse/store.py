@@ -14,6 +14,7 @@ import errno
 import json
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,7 +26,7 @@ import trio
 import trio_parallel
 
 from telemetryfs.fs import joined_video, products, recordings, telemetry_pickle, view
-from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, SourceKey
+from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, NotInPageCacheError, SourceKey
 from telemetryfs.fs.fuse import parse_worker
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
@@ -60,6 +61,22 @@ WORKER_IDLE_S = 30 * 24 * 3600.0
 # The read-ahead worker exits after this long without work: it is wanted while a
 # folder is being walked (rsync, find), not for the mount's life.
 READ_AHEAD_IDLE_S = 60.0
+
+
+# Metadata calls on a local source (stat, open) take microseconds once the kernel
+# holds the inode, while a thread hop costs ~165 us on a 2-core VM (trio's to_thread:
+# a futex wake out, a socketpair wake-up back): a card's rsync made 79,000 of them.
+# Such calls run inline while they stay quick; QUICK_SLOW_CALLS of them slower than
+# QUICK_CALL_S within QUICK_BACKOFF_S (a spun-down disk, a NAS on a slow link) send
+# them to threads for QUICK_BACKOFF_S. One slow call alone is no verdict: an inline
+# syscall gives up the GIL, and taking it back from a busy render thread can take
+# a few ms (seen: 2 and 11 ms during a card's rsync, with the disk cache warm).
+QUICK_CALL_S = 0.005
+QUICK_SLOW_CALLS = 3
+QUICK_BACKOFF_S = 30.0
+# A disk cache item is read on the event loop when it is in the page cache and no
+# bigger than this (~0.1 ms to copy); bigger ones, or ones on disk, in a thread.
+QUICK_DISK_READ = 1024 * 1024
 
 
 class Parsed(NamedTuple):
@@ -144,6 +161,15 @@ class Store:
         self._ahead_tried: set[SourceKey] = set()
         self._ahead_wakeup = trio.Event()
         self._ahead_limiter = trio.CapacityLimiter(1)
+        self._quick_off_until = 0.0  # see run_quick: inline calls resume after this
+        self._quick_slow: list[float] = []  # when the latest slow inline calls ended
+        # Whether the source, and the disk cache, are on a local disk (fuse/mounts.py),
+        # where run_quick may run their calls inline; set by the command line.
+        self.quick_source = False
+        self.quick_disk = False
+        # Videos whose disk cache folder this mount wrote or read: its files' names
+        # and bytes are likely in the kernel's caches (see _disk_read).
+        self._disk_warm: set[SourceKey] = set()
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""
@@ -405,6 +431,7 @@ class Store:
                 self._count_parse(key, True)
                 self.stats.read_ahead_parses += 1
             if written:
+                self._disk_warm.add(key)
                 await self.run_io(disk.written_elsewhere, key, written)
 
     async def warm_up(self) -> int | None:
@@ -530,7 +557,7 @@ class Store:
         await self._after_read_ahead(key)
         known = self._entry_lists.get(key)
         if known is None and (disk := self._disk(key)) is not None:
-            raw = await self.run_io(disk.get, "entries.json")
+            raw = await self._disk_read(disk, "entries.json")
             if raw is not None:
                 known = [Entry(name, kind) for name, kind in json.loads(raw)]
                 self._entry_lists.put(key, known)
@@ -579,7 +606,7 @@ class Store:
         if sizes is None:
             sizes = {}
             if (disk := self._disk(key)) is not None:
-                raw = await self.run_io(disk.get, "sizes.json")
+                raw = await self._disk_read(disk, "sizes.json")
                 sizes = json.loads(raw) if raw is not None else {}
             self._sizes.put(key, sizes)
         return sizes
@@ -654,9 +681,23 @@ class Store:
         disk = self._disk(key)
         if disk is None:
             return None
-        data = await trio.to_thread.run_sync(disk.get, item, limiter=self.io_limiter)
+        data = await self._disk_read(disk, item)
         if data is not None:
             self.stats.disk_hits += 1
+        return data
+
+    async def _disk_read(self, disk: _KeyedDisk, item: str) -> bytes | None:
+        """A disk cache item's bytes: on the event loop if they are in the page cache
+        (see run_quick), else read in a thread. Only a folder this mount wrote or read
+        is tried inline: after a remount the cache's folders are cold, and opening
+        one blocks for a disk read (~1-10 ms)."""
+        if self.quick_disk and disk.key in self._disk_warm:
+            try:
+                return await self.run_quick(disk.get_cached, item)
+            except NotInPageCacheError:
+                pass
+        data = await self.run_io(disk.get, item)
+        self._disk_warm.add(disk.key)
         return data
 
     async def stream_index(self, key: Key, stream: Stream) -> StreamIndex:
@@ -754,6 +795,35 @@ class Store:
             return "ready"
         return "starting" if self._worker_context is not None else "off"
 
+    async def run_quick(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking I/O that is nearly always quick (a local file's stat or open): run
+        on the event loop, unless such a call lately was slow; then in a thread."""
+        if time.monotonic() < self._quick_off_until:
+            return await self.run_io(fn, *args)
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            took = time.perf_counter() - started
+            if took > QUICK_CALL_S:
+                self._slow_quick_call(fn, took)
+            await trio.lowlevel.checkpoint()
+
+    def _slow_quick_call(self, fn: Callable[..., Any], took: float) -> None:
+        now = time.monotonic()
+        self._quick_slow = [t for t in self._quick_slow if now - t < QUICK_BACKOFF_S] + [now]
+        if len(self._quick_slow) >= QUICK_SLOW_CALLS:
+            name = getattr(fn, "__qualname__", fn)
+            log.info(
+                "%s took %.1f ms, the %d th slow call: to threads for %g s",
+                name,
+                took * 1e3,
+                len(self._quick_slow),
+                QUICK_BACKOFF_S,
+            )
+            self._quick_off_until = now + QUICK_BACKOFF_S
+            self._quick_slow = []
+
     async def run_io(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking I/O in a worker thread under the I/O limiter."""
         return await trio.to_thread.run_sync(fn, *args, limiter=self.io_limiter)
@@ -768,6 +838,9 @@ class _KeyedDisk:
 
     def get(self, item: str) -> bytes | None:
         return self.disk.get(self.key, item)
+
+    def get_cached(self, item: str) -> bytes | None:
+        return self.disk.get_cached(self.key, item, QUICK_DISK_READ)
 
     def put(self, item: str, data: bytes) -> None:
         self.disk.put(self.key, item, data)
