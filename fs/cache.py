@@ -73,6 +73,10 @@ class SourceKey:
             sc.st_mtime_ns if sc else 0,
         )
 
+    def describes(self, st: os.stat_result) -> bool:
+        """Whether ``st`` (the video's stat now) is still of this version."""
+        return (st.st_ino, st.st_size, st.st_mtime_ns) == (self.ino, self.size, self.mtime_ns)
+
 
 class MemoryBudget:
     """One memory budget shared by several LRU caches, with an eviction order.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import errno
+import json
 import os
 from array import array
 from collections.abc import Sequence
@@ -80,6 +81,15 @@ class StreamIndex:
     @property
     def size(self) -> int:
         return len(self.layout.header) + (self.ends[-1] if self.ends else 0)
+
+
+def encode_entries(entries: list[Entry]) -> bytes:
+    """A file list as the disk cache keeps it (``entries.json``)."""
+    return json.dumps([[e.name, e.kind] for e in entries]).encode()
+
+
+def decode_entries(data: bytes) -> list[Entry]:
+    return [Entry(name, kind) for name, kind in json.loads(data)]
 
 
 def list_entries(t: Telemetry | None) -> list[Entry]:

@@ -269,7 +269,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         return None
 
     async def _stat(self, path: bytes) -> os.stat_result:
-        """os.stat in a worker thread, remembered for FRESH_STAT_S."""
+        """os.stat of a source file (see _run_local), remembered for FRESH_STAT_S."""
         when = time.monotonic()
         st = await self._run_local(self.source.stat, path)
         self._recent_stat[path] = (when, st)

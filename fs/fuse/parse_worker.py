@@ -51,26 +51,39 @@ def parse_to_parts(
     key: SourceKey, full: bool, time_offset_s: float, keep_camera_clock: bool
 ) -> Outcome:
     """Parse one source version; its telemetry as telemetry_pickle parts."""
-    parts: list[bytes] | None = None
-    failure: ParseError | None = None
-    transient = False
+    try:
+        telemetry, failure, transient = _parse(key, full, time_offset_s, keep_camera_clock)
+        parts = telemetry_pickle.to_parts(telemetry) if telemetry is not None else None
+        del telemetry
+    finally:
+        _after_job()
+    return parts, failure, transient, _retiring
+
+
+def _parse(
+    key: SourceKey, full: bool, time_offset_s: float, keep_camera_clock: bool
+) -> tuple[Telemetry | None, ParseError | None, bool]:
+    """(the telemetry or None, the parse's failure or None, whether that failure says
+    nothing about this version of the file: unreadable right now)."""
     try:
         telemetry = view.parse(
             key, full=full, time_offset_s=time_offset_s, keep_camera_clock=keep_camera_clock
         )
-        parts = telemetry_pickle.to_parts(telemetry)
-        del telemetry
     except ParseError as exc:
         # The cause does not cross the process boundary: say here whether it was
         # the file being unreadable (an OSError), which is not a verdict on it.
         transient = isinstance(exc.__cause__, OSError)
         exc.__cause__ = exc.__context__ = None
         exc.__traceback__ = None
-        failure = exc
+        return None, exc, transient
+    return telemetry, None, False
+
+
+def _after_job() -> None:
+    """Give the job's freed memory back, and decide whether this worker retires."""
     _give_memory_back()
     global _retiring
     _retiring = _too_big()
-    return parts, failure, transient, _retiring
 
 
 def should_retire() -> bool:
@@ -109,21 +122,20 @@ def prepare(
     disk = _disk_cache(cache_base, cache_variant)
     if disk.get(key, "entries.json") is not None or not _still(key):
         return False, 0
-    telemetry: Telemetry | None = None
-    failure: ParseError | None = None
-    written = 0
     try:
-        telemetry = view.parse(
-            key, full=True, time_offset_s=time_offset_s, keep_camera_clock=keep_camera_clock
-        )
-    except ParseError as exc:
-        if isinstance(exc.__cause__, OSError):
-            return True, 0  # unreadable right now: no verdict, the daemon tries when asked
-        exc.__cause__ = exc.__context__ = None
-        exc.__traceback__ = None
-        failure = exc
+        return True, _prepare(disk, key, time_offset_s, keep_camera_clock)
+    finally:
+        _after_job()
+
+
+def _prepare(disk: DiskCache, key: SourceKey, time_offset_s: float, keep_camera_clock: bool) -> int:
+    """The bytes prepare() wrote for ``key`` (0: none)."""
+    telemetry, failure, transient = _parse(key, True, time_offset_s, keep_camera_clock)
+    if transient:
+        return 0  # unreadable right now: no verdict, the daemon tries when asked
     if telemetry is not None and extract.looks_for_linked_logs(telemetry):
-        return True, 0  # its result depends on a log the key does not cover: never on disk
+        return 0  # its result depends on a log the key does not cover: never on disk
+    written = 0
 
     def put(item: str, data: bytes) -> None:
         nonlocal written
@@ -154,12 +166,8 @@ def prepare(
                 sizes[entry.name] = products.build_stream_index(stream, telemetry).size
     put("sizes.json", json.dumps(sizes).encode())
     # Last: the daemon takes a folder whose file list is on disk as prepared.
-    put("entries.json", json.dumps([[e.name, e.kind] for e in entries]).encode())
-    del telemetry
-    _give_memory_back()
-    global _retiring
-    _retiring = _too_big()
-    return True, written
+    put("entries.json", products.encode_entries(entries))
+    return written
 
 
 _disk_caches: dict[tuple[str, str], DiskCache] = {}
@@ -177,7 +185,6 @@ def _disk_cache(base: str, variant: str) -> DiskCache:
 def _still(key: SourceKey) -> bool:
     """Whether the file is still the version ``key`` names (a listing's stat can age)."""
     try:
-        st = os.stat(key.path)
+        return key.describes(os.stat(key.path))
     except OSError:
         return False
-    return (st.st_ino, st.st_size, st.st_mtime_ns) == (key.ino, key.size, key.mtime_ns)

@@ -549,7 +549,7 @@ class Store:
                 return known  # the source could not be read: ask again next time
             self._entry_lists.put(key, known)
             if (disk := self._disk(key)) is not None:
-                data = json.dumps([[e.name, e.kind] for e in known]).encode()
+                data = products.encode_entries(known)
                 await self.run_io(disk.put, "entries.json", data)
         return known
 
@@ -559,7 +559,7 @@ class Store:
         if known is None and (disk := self._disk(key)) is not None:
             raw = await self._disk_read(disk, "entries.json")
             if raw is not None:
-                known = [Entry(name, kind) for name, kind in json.loads(raw)]
+                known = products.decode_entries(raw)
                 self._entry_lists.put(key, known)
         return known
 
@@ -860,7 +860,7 @@ def open_source_checked(key: SourceKey) -> int:
     """
     fd = os.open(key.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     st = os.fstat(fd)
-    if (st.st_ino, st.st_size, st.st_mtime_ns) != (key.ino, key.size, key.mtime_ns):
+    if not key.describes(st):
         os.close(fd)
         raise OSError(errno.ESTALE, "source changed", key.path)
     return fd
