@@ -56,6 +56,8 @@ class Stats:
     disk_hits: int = 0
     renders: int = 0
     index_builds: int = 0
+    stream_windows: int = 0  # stream CSV windows rendered for sequential readers
+    stream_windows_in_threads: int = 0  # of those, in a thread (their source bytes not cached)
     sniffs: int = 0
     joins: int = 0  # recordings joined from their parts' telemetry
     recording_scans: int = 0  # walks of SOURCE for the recordings view
@@ -72,6 +74,8 @@ class Stats:
             "disk_hits": self.disk_hits,
             "renders": self.renders,
             "index_builds": self.index_builds,
+            "stream_windows": self.stream_windows,
+            "stream_windows_in_threads": self.stream_windows_in_threads,
             "sniffs": self.sniffs,
             "joins": self.joins,
             "recording_scans": self.recording_scans,

@@ -295,15 +295,29 @@ def read_raw(
     return bytes(out)
 
 
-def _pread_exact(fd: Fd, size: int, offset: int) -> bytes:
+def _pread_exact(fd: Fd, size: int, offset: int, cached_only: bool = False) -> bytes:
     if isinstance(fd, int):
-        data = os.pread(fd, size, offset)
+        data = _pread_cached(fd, size, offset) if cached_only else os.pread(fd, size, offset)
         source.TOTALS.add(len(data))
+    elif cached_only:
+        raise NotCachedError  # a remote read never runs on the event loop
     else:
         data = fd.pread(offset, size)  # a Source counts its own reads
     if len(data) != size:
         raise _source_shrank()
     return data
+
+
+def _pread_cached(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread``, but NotCachedError rather than a wait for the disk (RWF_NOWAIT)."""
+    out = bytearray(size)
+    try:
+        got = os.preadv(fd, [out], offset, os.RWF_NOWAIT)
+    except BlockingIOError:
+        raise NotCachedError from None
+    if got != size and offset + size <= os.fstat(fd).st_size:
+        raise NotCachedError  # partly cached: the rest must come from the disk
+    return bytes(out[:got]) if got != size else bytes(out)
 
 
 def _source_shrank() -> OSError:
@@ -351,7 +365,13 @@ def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: in
 
 
 def render_stream_window(
-    fds: Fds, stream: Stream, index: StreamIndex, off: int, at_least: int
+    fds: Fds,
+    stream: Stream,
+    index: StreamIndex,
+    off: int,
+    at_least: int,
+    *,
+    cached_only: bool = False,
 ) -> tuple[int, bytes]:
     """Whole chunks of a stream CSV from the one holding ``off``, at least ``at_least``
     bytes of them (fewer at the end), with the header when ``off`` is in it.
@@ -359,6 +379,7 @@ def render_stream_window(
     Returns (where the bytes start in the file, the bytes). A sequential reader
     is served from such a window: one render per window instead of one per
     kernel request, each of which re-rendered the chunks cut at its edges.
+    ``cached_only``: as for read_raw (NotCachedError rather than a wait for the disk).
     """
     header, ends = index.header, index.ends
     rows_from = max(off - len(header), 0)
@@ -366,7 +387,7 @@ def render_stream_window(
     last = bisect.bisect_left(ends, min(rows_from + at_least, ends[-1] if ends else 0))
     text = render_stream.render_chunks(
         index.layout,
-        list(iter_chunk_data(fds, stream.chunks[first : last + 1])),
+        list(iter_chunk_data(fds, stream.chunks[first : last + 1], cached_only=cached_only)),
         stream.codec,
         lambda data: extract.decode_chunk(stream, data),
     )
@@ -375,7 +396,7 @@ def render_stream_window(
     return len(header) + (ends[first - 1] if first else 0), text
 
 
-def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...]) -> Any:
+def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...], *, cached_only: bool = False) -> Any:
     """Yield (chunk, bytes) in order, merging nearby reads (of one part) into one pread."""
     i = 0
     while i < len(chunks):
@@ -391,7 +412,7 @@ def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...]) -> Any:
         ):
             stop = max(stop, chunks[j].extent.offset + chunks[j].extent.size)
             j += 1
-        block = _pread_exact(fd_of(fds, part), stop - start, start)
+        block = _pread_exact(fd_of(fds, part), stop - start, start, cached_only)
         for chunk in chunks[i:j]:
             rel = chunk.extent.offset - start
             yield chunk, block[rel : rel + chunk.extent.size]

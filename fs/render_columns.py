@@ -3,8 +3,8 @@
 Stream CSVs print every value with a printf spec (``%10.3f``); Python's ``%``
 costs ~150 ns a value, which made an hour of a real camera's sensor streams
 render at ~25 MB/s. Here a column of doubles becomes an (n, width) byte array
-by integer arithmetic: scale to the decimals, round, take the digits with one
-floor-division per digit position. The text is exactly printf's (glibc rounds
+by integer arithmetic: scale to the decimals, round, take the digits four at a
+time (one floor-division and one table lookup). The text is exactly printf's (glibc rounds
 the double's exact value half-to-even): a scaled value is rounded by ``rint``
 only where its distance to a half is larger than the scaling's rounding error;
 the rare ones closer than that are formatted by Python. Anything else printf
@@ -47,14 +47,15 @@ def format_fixed(values: Array, width: int, decimals: int) -> Array | None:
     if decimals > 18 or not np.isfinite(values).all():
         return None
     scaled = np.abs(values) * (10.0**decimals)  # |x| * 10**p, one rounding
-    if scaled.size and scaled.max() >= 2.0**53:
+    top = float(scaled.max()) if scaled.size else 0.0
+    if top >= 2.0**53:
         return None
-    whole = np.floor(scaled)
-    near_half = np.abs(scaled - whole - 0.5) <= 2 * np.spacing(scaled)
+    # Rounding error of the scaling: at most 2 ulp of the largest value (a bound
+    # for every value of the column, so a few more rows take the careful path).
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= 2 * np.spacing(top)
     q = np.rint(scaled).astype(np.int64)
     for i in np.flatnonzero(near_half):  # let printf decide the rare near-ties
         q[i] = int(f"{abs(float(values[i])):.{decimals}f}".replace(".", ""))
-    negative = np.signbit(values)
     biggest = int(q.max()) if q.size else 0
     int_width = max(len(str(biggest // 10**decimals)), 1)  # the widest integer part
     dot = 1 if decimals else 0
@@ -62,44 +63,52 @@ def format_fixed(values: Array, width: int, decimals: int) -> Array | None:
     if pad < 0:
         return None
     digits = _digits(q, int_width + decimals)
-    integer = digits[:, :int_width]
-    # Each row's integer part starts at its first non-zero digit (the last one always shows).
-    nonzero = integer[:, :-1] != _ZERO
-    first = (
-        np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), int_width - 1)
-        if int_width > 1
-        else np.zeros(len(q), dtype=np.intp)
-    )
-    blank = np.arange(int_width)[None, :] < first[:, None]
     out = np.empty((len(q), width), dtype=np.uint8)
     out[:, :pad] = _SPACE
-    out[:, pad : pad + int_width] = np.where(blank, _SPACE, integer)
+    if int_width > 1:
+        # Each row's integer part starts at its first non-zero digit (the last one
+        # always shows): blank the leading zeros, found from the integer's size.
+        shown = np.searchsorted(_POWERS_OF_TEN[1:int_width], q // 10**decimals, side="right")
+        first = (int_width - 1) - shown
+        blank = _COLUMN_INDEX[:int_width][None, :] < first[:, None]
+        out[:, pad : pad + int_width] = np.where(blank, _SPACE, digits[:, :int_width])
+    else:
+        first = np.zeros(len(q), dtype=np.intp)
+        out[:, pad] = digits[:, 0]
     if decimals:
         out[:, pad + int_width] = _DOT
         out[:, pad + int_width + 1 :] = digits[:, int_width:]
-    rows = np.flatnonzero(negative)
-    sign_at = pad + first[rows] - 1
-    if (sign_at < 0).any():
-        return None  # no room for the sign: wider than the column
-    out[rows, sign_at] = _MINUS
+    rows = np.flatnonzero(np.signbit(values))
+    if rows.size:
+        sign_at = pad + first[rows] - 1
+        if (sign_at < 0).any():
+            return None  # no room for the sign: wider than the column
+        out[rows, sign_at] = _MINUS
     return out
 
 
-# "0000" to "9999" as four ASCII digits each: a lookup per four digits.
+_POWERS_OF_TEN = np.array([10**i for i in range(19)], dtype=np.int64)
+_COLUMN_INDEX = np.arange(32)
+
+
+# "0000" to "9999" as four ASCII digits each: a lookup per four digits. The
+# table's rows as 4-byte items, so that the lookup is one np.take (an (n, 4)
+# fancy index costs ~10x more).
 _FOUR_DIGITS = np.frombuffer(
-    "".join(f"{i:04d}" for i in range(10000)).encode("ascii"), dtype=np.uint8
-).reshape(10000, 4)
+    "".join(f"{i:04d}" for i in range(10000)).encode("ascii"), dtype=np.uint32
+)
 
 
 def _digits(q: Array, count: int) -> Array:
     """The last ``count`` decimal digits of each q, zero-padded, as (n, count) ASCII."""
     groups = -(-count // 4)
-    out = np.empty((len(q), 4 * groups), dtype=np.uint8)
+    out = np.empty((len(q), groups), dtype=np.uint32)
     rest = q
     for g in range(groups - 1, -1, -1):
-        rest, four = np.divmod(rest, 10000)
-        out[:, 4 * g : 4 * g + 4] = _FOUR_DIGITS[four]
-    return out[:, 4 * groups - count :]
+        higher = rest // 10000
+        np.take(_FOUR_DIGITS, rest - higher * 10000, out=out[:, g], mode="clip")
+        rest = higher
+    return out.view(np.uint8).reshape(len(q), 4 * groups)[:, 4 * groups - count :]
 
 
 def format_texts(texts: list[str], width: int) -> Array | None:
@@ -118,19 +127,19 @@ def format_spec(values: Array, spec: str, width: int) -> Array | None:
     return format_texts([spec % v for v in values.tolist()], width)
 
 
-def format_small_ints(column: SmallIntColumn, spec: str, width: int) -> Array | None:
+def small_int_lookup(column: SmallIntColumn, spec: str, width: int) -> tuple[Array, Array] | None:
     """A column of 8/16-bit integers by its ``%W.Pf`` spec, by lookup: each of the type's
-    at most 65,536 values is formatted once (format_fixed, so the same text) and the
-    rows are gathered from that table. None when the spec is not ``%W.Pf`` of ``width``."""
+    at most 65,536 values is formatted once (format_fixed, so the same text). Returns
+    (the table, each row's index in it); None when the spec is not ``%W.Pf`` of ``width``."""
     fixed = fixed_spec(spec)
     if fixed is None or fixed[0] != width:
         return None
     table = _small_int_table(column.type_char, column.divisor, column.sign, *fixed)
     if table is None:
         return None
-    low = SMALL_INT_RANGE[column.type_char][0]
-    rows: Array = table[column.raw.astype(np.intp) - low]
-    return rows
+    index = column.raw.astype(np.intp)
+    index -= SMALL_INT_RANGE[column.type_char][0]
+    return table, index
 
 
 # A few streams at a time (ACCL, GYRO, their scales rarely change): ~0.6 MB each.
@@ -143,15 +152,51 @@ def _small_int_table(
     return format_fixed(values, width, decimals)
 
 
-def join_columns(columns: list[Array], n: int) -> bytes:
-    """Rows of the columns separated by commas, each ending in a newline."""
-    width = sum(column.shape[1] for column in columns) + len(columns)
-    out = np.empty((n, width), dtype=np.uint8)
-    at = 0
-    for column in columns:
-        end = at + column.shape[1]
-        out[:, at:end] = column
-        out[:, end] = _COMMA
-        at = end + 1
-    out[:, width - 1] = _NEWLINE
-    return out.tobytes()
+class RowBuffer:
+    """Rows of fixed-width columns, separated by commas, each ending in a newline.
+
+    A column is written through a one-dimensional view whose items are the
+    column's bytes in each row (numpy's ``V<width>``): numpy then copies one item
+    per row, where an (n, width) byte view costs a loop per row (2-5x slower for
+    the 3-10 byte columns of a stream CSV).
+    """
+
+    def __init__(self, widths: list[int], n: int) -> None:
+        self.n = n
+        self.row = sum(widths) + len(widths)
+        self.flat = np.empty(n * self.row, dtype=np.uint8)
+        grid = self.flat.reshape(n, self.row)
+        self.starts = []
+        at = 0
+        for width in widths:
+            self.starts.append(at)
+            grid[:, at + width] = _COMMA
+            at += width + 1
+        grid[:, self.row - 1] = _NEWLINE
+
+    def view(self, column: int, skip: int, width: int) -> Array:
+        """Bytes ``[skip, skip + width)`` of a column in every row, one item a row."""
+        return np.ndarray(
+            shape=(self.n,),
+            dtype=f"V{width}",
+            buffer=self.flat,
+            offset=self.starts[column] + skip,
+            strides=(self.row,),
+        )
+
+    def put(self, column: int, values: Array, skip: int = 0) -> None:
+        """Write an (n, width) byte array into a column (from byte ``skip`` of it)."""
+        width = values.shape[1]
+        items = np.ascontiguousarray(values).view(f"V{width}").reshape(self.n)
+        self.view(column, skip, width)[...] = items
+
+    def take(self, column: int, table: Array, index: Array, skip: int = 0) -> None:
+        """Write ``table[index]`` (table: (k, width) bytes) into a column."""
+        width = table.shape[1]
+        items = np.ascontiguousarray(table).view(f"V{width}").reshape(len(table))
+        # mode="clip": the callers' indexes are in range, and numpy buffers ``out``
+        # in the default mode.
+        np.take(items, index, out=self.view(column, skip, width), mode="clip")
+
+    def tobytes(self) -> bytes:
+        return self.flat.tobytes()

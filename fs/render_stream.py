@@ -153,53 +153,81 @@ def _render_arrays(
     layout: StreamLayout, chunks: list[Chunk], arrays: list[Any], small: list[Any] | None = None
 ) -> bytes | None:
     """The rows of chunks whose values are ``arrays``; ``small`` (8/16-bit integer
-    columns of the same rows, when the codec has them) are formatted by lookup."""
+    columns of the same rows, when the codec has them) are formatted by lookup.
+    Every column is written straight into one buffer of rows (no per-column copies)."""
     assert layout.specs is not None
-    counts = [c.count for c in chunks]
-    n = sum(counts)
+    counts = np.array([c.count for c in chunks], dtype=np.int64)
+    n = int(counts.sum())
     if not n:
         return b""
     values = np.concatenate([a for a in arrays if len(a)])
-    # start + i * step, per chunk, as render_chunk computes it (same doubles).
-    times = np.concatenate(
-        [
-            c.start + np.arange(c.count) * (c.duration / c.count if c.duration else 0.0)
-            for c in chunks
-            if c.count and c.start is not None
-        ]
-    )
-    columns = [render_columns.format_fixed(times, layout.time_width, 6)]
-    if layout.utc_fit is not None:
-        columns.append(_utc_array(layout.utc_fit, times))
-    for j, spec in enumerate(layout.specs):
-        width = len(spec % 0.0)
-        column = None
-        if small is not None and j < len(small) and len(small[j].raw) == n:
-            column = render_columns.format_small_ints(small[j], spec, width)
-        if column is None:
-            column = render_columns.format_spec(values[:, j], spec, width)
-        columns.append(column)
-    if any(c is None for c in columns):
+    times = _video_times(chunks, counts, n)
+    widths = [layout.time_width] + ([UTC_WIDTH] if layout.utc_fit is not None else [])
+    widths += [len(spec % 0.0) for spec in layout.specs]
+    rows = render_columns.RowBuffer(widths, n)
+    time_text = render_columns.format_fixed(times, layout.time_width, 6)
+    if time_text is None:
         return None
-    return render_columns.join_columns([c for c in columns if c is not None], n)
+    rows.put(0, time_text)
+    if layout.utc_fit is not None and not _utc_into(layout.utc_fit, times, rows, 1):
+        return None
+    for j, spec in enumerate(layout.specs):
+        column, width = len(widths) - len(layout.specs) + j, widths[-len(layout.specs) + j]
+        if small is not None and j < len(small) and len(small[j].raw) == n:
+            lookup = render_columns.small_int_lookup(small[j], spec, width)
+            if lookup is not None:
+                rows.take(column, *lookup)
+                continue
+        text = render_columns.format_spec(values[:, j], spec, width)
+        if text is None:
+            return None
+        rows.put(column, text)
+    return rows.tobytes()
 
 
-def _utc_array(fit: tuple[float, float], times: Any) -> Any:
-    """The utc_time column as _utc_text writes it, as an (n, UTC_WIDTH) byte array."""
+def _video_times(chunks: list[Chunk], counts: Any, n: int) -> Any:
+    """start + i * step for the i-th row of each chunk, as render_chunk computes it
+    (the same doubles: i and step are the same floats, multiplied then added)."""
+    starts = np.array([c.start for c in chunks], dtype=np.float64)
+    steps = np.array(
+        [c.duration / c.count if c.duration and c.count else 0.0 for c in chunks],
+        dtype=np.float64,
+    )
+    first_row = np.cumsum(counts) - counts
+    index = np.arange(n, dtype=np.int64) - np.repeat(first_row, counts)
+    return np.repeat(starts, counts) + index.astype(np.float64) * np.repeat(steps, counts)
+
+
+# "000Z" to "999Z": the end of a utc_time, by lookup on the milliseconds.
+_MILLIS_Z = np.frombuffer(
+    "".join(f"{i:03d}Z" for i in range(1000)).encode("ascii"), dtype=np.uint8
+).reshape(1000, 4)
+
+
+def _utc_into(
+    fit: tuple[float, float], times: Any, rows: render_columns.RowBuffer, column: int
+) -> bool:
+    """The utc_time column as _utc_text writes it, into a column of ``rows``."""
     ms = np.rint((fit[0] + fit[1] * times) * 1000)
     if not np.isfinite(ms).all() or np.abs(ms).max() >= 2.0**53:
-        return None
+        return False
     seconds, millis = np.divmod(ms.astype(np.int64), 1000)
-    unique, which = np.unique(seconds, return_inverse=True)
-    prefixes = [_second_prefix(int(second)) for second in unique]
+    low, high = int(seconds.min()), int(seconds.max())
+    if high - low < 4 * len(seconds) + 64:
+        # Rows run forward in time: the seconds of a window are a short range.
+        prefixes = [_second_prefix(second) for second in range(low, high + 1)]
+        which = seconds - low
+    else:
+        unique, which = np.unique(seconds, return_inverse=True)
+        prefixes = [_second_prefix(int(second)) for second in unique]
     if not all(prefixes):
-        return None
+        return False
     table = render_columns.format_texts(prefixes, UTC_WIDTH - 4)
     if table is None:
-        return None
-    millis_text = np.stack([millis // 100, millis // 10 % 10, millis % 10], axis=1) + ord("0")
-    zed = np.full((len(millis), 1), ord("Z"), dtype=np.uint8)
-    return np.concatenate([table[which], millis_text.astype(np.uint8), zed], axis=1)
+        return False
+    rows.take(column, table, which)
+    rows.take(column, _MILLIS_Z, millis, skip=UTC_WIDTH - 4)
+    return True
 
 
 def render_header(layout: StreamLayout) -> bytes:

@@ -11,12 +11,17 @@ import csv
 import io
 import os
 import random
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from telemetryfs.fs.fuse.files import STREAM_WINDOW
 from tests.footage.real_payloads import make_real_gopro
 from tests.mount.conftest import Mount, MountFactory
+from tests.paths import ROOT
 
 
 def _mounted_streams(mount: MountFactory, tmp_path: Path) -> tuple[Mount, Path]:
@@ -86,3 +91,48 @@ def test_reads_in_flight_together_share_one_window_render(
     renders = m.log_text().count("render ACCL window") - renders_before
     windows = -(-len(whole) // STREAM_WINDOW)
     assert 0 < renders <= windows + 2, (renders, windows)
+
+
+@pytest.fixture
+def disk_dir() -> Iterator[Path]:
+    # Beside the checkout, not in /tmp: dropping a file's pages needs a disk-backed
+    # filesystem (a tmpfs keeps every page "cached").
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-stream-reads-") as d:
+        yield Path(d)
+
+
+def test_a_window_whose_source_bytes_are_not_cached_renders_in_a_thread(
+    disk_dir: Path, mount: MountFactory
+) -> None:
+    # Windows are rendered on the event loop only when RWF_NOWAIT finds their
+    # source bytes in the page cache: the loop never waits for a disk.
+    card = disk_dir / "card"
+    card.mkdir()
+    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
+    m = mount(card, "--no-disk-cache")
+    path = m.path / Path(footage.path).name / "streams" / "ACCL.csv"
+    whole = path.read_bytes()  # the source was just written: its pages are cached
+    stats = m.stats()
+    assert stats["stream_windows"] >= 2
+    assert stats["stream_windows_in_threads"] == 0
+
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)  # each read reaches the daemon
+    source = os.open(footage.path, os.O_RDONLY)
+    try:
+        os.fsync(source)  # clean pages can be dropped
+        os.posix_fadvise(source, 0, 0, os.POSIX_FADV_DONTNEED)
+        step = 128 * 1024
+        parts = [os.pread(fd, step, off) for off in range(0, len(whole), step)]
+    finally:
+        os.close(fd)
+        os.close(source)
+    assert b"".join(parts) == whole
+    after = m.stats()
+    assert after["stream_windows_in_threads"] >= 1
+    # The threads' reads brought the bytes back: a new reader's windows run inline again.
+    with path.open("rb", buffering=0) as again:
+        os.posix_fadvise(again.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # the mount's pages
+        assert again.read() == whole
+    last = m.stats()
+    assert last["stream_windows"] > after["stream_windows"]
+    assert last["stream_windows_in_threads"] == after["stream_windows_in_threads"]
