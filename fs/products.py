@@ -476,3 +476,21 @@ def raw_extents_between(layout: RawLayout, start: int, end: int) -> list[Extent]
 
 def chunk_extents(stream: Stream) -> list[Extent]:
     return [c.extent for c in stream.chunks]
+
+
+def ends_cached(fds: Fds, extents: list[Extent]) -> bool:
+    """Whether the first and the last of these ranges are in the page cache (a byte of
+    each, read with ``RWF_NOWAIT``): then the video was read lately (its parse read
+    every range) and announcing them to the kernel would only cost a thread hop."""
+    if not extents:
+        return True
+    for extent in (extents[0], extents[-1]):
+        fd = fd_of(fds, extent.part)
+        if not isinstance(fd, int) or not extent.size:
+            return False
+        try:
+            if os.preadv(fd, [bytearray(1)], extent.offset, os.RWF_NOWAIT) != 1:
+                return False
+        except OSError:  # EAGAIN, or a filesystem without RWF_NOWAIT
+            return False
+    return True

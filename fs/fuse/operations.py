@@ -410,8 +410,10 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         index = await self.store.stream_index(key, stream)
         fds = await self._run_local(open_sources, key, self._open_checked)
-        # In a thread: announcing uncached ranges queues disk reads, which can block.
-        await self.store.run_io(products.prefetch, fds, products.chunk_extents(stream))
+        extents = products.chunk_extents(stream)
+        if not products.ends_cached(fds, extents):
+            # In a thread: announcing uncached ranges queues disk reads, which can block.
+            await self.store.run_io(products.prefetch, fds, extents)
         return StreamFileHandle(self.store, fds, stream, index)
 
     @property
