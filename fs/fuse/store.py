@@ -174,6 +174,7 @@ class Store:
         # Videos whose disk cache folder this mount wrote or read: its files' names
         # and bytes are likely in the kernel's caches (see _disk_read).
         self._disk_warm: set[SourceKey] = set()
+        self._announced: set[SourceKey] = set()  # disk cache folders announced (_disk_read)
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""
@@ -685,12 +686,15 @@ class Store:
         disk = self._disk(key)
         if disk is None:
             return None
-        data = await self._disk_read(disk, item)
+        # A file's content is read: a copy of the folder has begun, its other files follow.
+        data = await self._disk_read(disk, item, announce_folder=True)
         if data is not None:
             self.stats.disk_hits += 1
         return data
 
-    async def _disk_read(self, disk: _KeyedDisk, item: str) -> bytes | None:
+    async def _disk_read(
+        self, disk: _KeyedDisk, item: str, announce_folder: bool = False
+    ) -> bytes | None:
         """A disk cache item's bytes: on the event loop if they are in the page cache
         (see run_quick), else read in a thread. Only a folder this mount wrote or read
         is tried inline: after a remount the cache's folders are cold, and opening
@@ -700,7 +704,12 @@ class Store:
                 return await self.run_quick(disk.get_cached, item)
             except NotInPageCacheError:
                 pass
-        data = await self.run_io(disk.get, item)
+        # The first content read of a folder this mount has not read yet announces its
+        # other items to the kernel (DiskCache.get): their reads then run inline.
+        announce = announce_folder and disk.key not in self._announced
+        data = await self.run_io(disk.get, item, announce)
+        if announce:
+            self._announced.add(disk.key)
         self._disk_warm.add(disk.key)
         return data
 
@@ -843,8 +852,8 @@ class _KeyedDisk:
     disk: DiskCache
     key: SourceKey
 
-    def get(self, item: str) -> bytes | None:
-        return self.disk.get(self.key, item)
+    def get(self, item: str, warm_folder: bool = False) -> bytes | None:
+        return self.disk.get(self.key, item, warm_folder=warm_folder)
 
     def get_cached(self, item: str) -> bytes | None:
         return self.disk.get_cached(self.key, item, QUICK_DISK_READ)

@@ -10,6 +10,7 @@ would wait for the disk, and back to threads when calls turn slow.
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -131,3 +132,46 @@ def test_an_item_only_on_disk_is_not_read_inline(tmp_path: Path) -> None:
         cache.get_cached(key, "track.gpx", 1 << 20)
     assert cache.get(key, "track.gpx") == data  # the thread's read
     assert cache.get_cached(key, "track.gpx", 1 << 20) == data  # now in the page cache
+
+
+def _drop_pages(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # clean pages can be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _resident_bytes(path: Path) -> int:
+    # util-linux's fincore (mincore(2)): a look that, unlike a RWF_NOWAIT read
+    # (which starts the kernel's read-ahead when it misses), changes nothing.
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip())
+
+
+def test_a_content_read_announces_the_folders_other_items(tmp_path: Path) -> None:
+    # After a remount every item is on disk only; a copy of a video folder reads
+    # them all. The first read asks the kernel for the others in one batch.
+    gpx, kml = os.urandom(256 * 1024), os.urandom(200 * 1024)
+    cache, key = _cache_with_item(tmp_path, gpx)
+    cache.put(key, "track.kml", kml)
+    files = [item for item in (tmp_path / "cache").rglob("*") if item.is_file()]
+    kml_file = next(item for item in files if item.name.startswith("track.kml"))
+    for item in files:
+        _drop_pages(item)
+    assert _resident_bytes(kml_file) == 0
+    assert cache.get(key, "track.gpx") == gpx  # a plain read announces nothing
+    time.sleep(0.2)
+    assert _resident_bytes(kml_file) == 0
+    assert cache.get(key, "track.gpx", warm_folder=True) == gpx
+    deadline = time.monotonic() + 5  # the kernel reads it in the background
+    while _resident_bytes(kml_file) < len(kml):
+        assert time.monotonic() < deadline, "track.kml never reached the page cache"
+        time.sleep(0.01)
+    assert cache.get_cached(key, "track.kml", 1 << 20) == kml
