@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 # How long the kernel may trust names and attributes: how quickly a changed
 # source shows up (the issue asks for 1 s).
 TIMEOUT = 1.0
+# Extended attribute namespaces this filesystem does not have (see getxattr).
+UNSUPPORTED_XATTRS = (b"system.posix_acl_", b"security.")
 STATS_XATTR = b"user.telemetryfs.stats"
 T = TypeVar("T")
 
@@ -478,6 +480,11 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     async def getxattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> bytes:
         if inode == ROOT_INODE and bytes(name) == STATS_XATTR:
             return json.dumps(self.store.stats_dict(self.source.sniff_count)).encode()
+        if bytes(name).startswith(UNSUPPORTED_XATTRS):
+            # No ACLs and no security labels here. ENOTSUP, not "no such attribute":
+            # ls -l then stops asking for the whole mount (coreutils remembers it per
+            # device), instead of two requests per file listed.
+            raise pyfuse3.FUSEError(errno.ENOTSUP)
         raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
 
     @fuse_op

@@ -81,6 +81,29 @@ def test_listing_mirrors_the_source_and_parses_nothing(mount: MountFactory, card
     assert m.stats()["parses"] == 0
 
 
+def test_no_acls_or_labels_so_ls_asks_once_not_per_file(mount: MountFactory, card: Path) -> None:
+    m = mount(card)
+    folder = m.path / "DCIM/100GOPRO/karma.mp4"
+    for name in ("security.selinux", "system.posix_acl_access"):
+        # ENOTSUP: ls remembers it per device.
+        with pytest.raises(OSError, match=os.strerror(errno.ENOTSUP)):
+            os.getxattr(folder / "info.json", name)
+    with pytest.raises(OSError, match=os.strerror(errno.ENODATA)):
+        os.getxattr(folder / "info.json", "user.comment")  # the user namespace exists
+    # ls -l of a folder of many files: each xattr is asked once for the whole listing
+    # (an ENODATA answer made ls ask for both on every file: two requests each).
+    trace = subprocess.run(
+        ["strace", "-f", "-c", "-e", "trace=getxattr,lgetxattr", "ls", "-lR", str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    calls = sum(int(line.split()[3]) for line in trace.splitlines() if "getxattr" in line)
+    files = sum(len(f) for _, _, f in os.walk(folder))
+    assert files > 10
+    assert calls <= 4, trace
+
+
 def test_every_video_folder_has_info_json(mount: MountFactory, card: Path) -> None:
     m = mount(card)
     videos = [p for p in m.path.rglob("*") if (p / "info.json").exists()]
