@@ -13,7 +13,9 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import trio
 
@@ -34,6 +36,8 @@ from telemetryfs.parsers.model import Extent, Stream
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Opened like this, a source can never be written through us, and a symlink
 # swapped in after we checked the name is refused (ELOOP) instead of followed.
@@ -86,6 +90,27 @@ class SourceBacked(OpenFile):
         self.fds = ()
 
 
+class NoWaitRefusedError(Exception):
+    """The source's filesystem refuses RWF_NOWAIT reads."""
+
+
+def _without_waiting(fn: Callable[..., T], *args: Any) -> T | None:
+    """``fn(*args, cached_only=True)`` (read_raw, render_stream_window): its result, or
+    None when a read would have had to wait for the disk.
+
+    Raises:
+        NoWaitRefusedError: the filesystem cannot tell (no RWF_NOWAIT): read in threads.
+    """
+    try:
+        return fn(*args, cached_only=True)
+    except NotCachedError:
+        return None
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise NoWaitRefusedError from e
+        raise
+
+
 # How far ahead of a read that must wait for the disk the source ranges are
 # announced to the kernel's read-ahead (see RawFileHandle).
 RAW_PREFETCH = 4 * 1024 * 1024
@@ -111,15 +136,12 @@ class RawFileHandle(SourceBacked):
     async def read(self, off: int, size: int) -> bytes:
         if self.nowait:
             try:
-                cached = read_raw(self.fds, self.layout, off, size, cached_only=True)
-            except NotCachedError:
-                pass
-            except OSError as e:
-                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                    raise
+                cached = _without_waiting(read_raw, self.fds, self.layout, off, size)
+            except NoWaitRefusedError:
                 self.nowait = False
             else:
-                return cached
+                if cached is not None:
+                    return cached
         ahead: list[Extent] = []
         if off + RAW_PREFETCH // 2 >= self.announced:
             ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)
@@ -208,21 +230,18 @@ class StreamFileHandle(SourceBacked):
         if self.inline:
             started = time.perf_counter()
             try:
-                window = render_stream_window(
-                    self.fds, self.stream, self.index, off, at_least, cached_only=True
+                window = _without_waiting(
+                    render_stream_window, self.fds, self.stream, self.index, off, at_least
                 )
-            except NotCachedError:
-                pass
-            except OSError as e:
-                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                    raise
+            except NoWaitRefusedError:
                 self.inline = False
             else:
-                if time.perf_counter() - started > INLINE_RENDER_S:
-                    self.slow_renders += 1
-                    self.inline = self.slow_renders < SLOW_RENDERS
-                await trio.lowlevel.checkpoint()  # let the requests queued meanwhile run
-                return window
+                if window is not None:
+                    if time.perf_counter() - started > INLINE_RENDER_S:
+                        self.slow_renders += 1
+                        self.inline = self.slow_renders < SLOW_RENDERS
+                    await trio.lowlevel.checkpoint()  # let the requests queued meanwhile run
+                    return window
         self.store.stats.stream_windows_in_threads += 1
         return await self.store.run_io(
             render_stream_window, self.fds, self.stream, self.index, off, at_least

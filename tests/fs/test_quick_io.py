@@ -118,22 +118,6 @@ def test_a_cached_item_is_read_without_waiting(tmp_path: Path) -> None:
         cache.get_cached(key, "track.gpx", 100)  # too big to copy on the loop
 
 
-def test_an_item_only_on_disk_is_not_read_inline(tmp_path: Path) -> None:
-    data = os.urandom(256 * 1024)
-    cache, key = _cache_with_item(tmp_path, data)
-    item = next((tmp_path / "cache").rglob("track.gpx*"))
-    fd = os.open(item, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # clean pages can be dropped
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    with pytest.raises(NotInPageCacheError):
-        cache.get_cached(key, "track.gpx", 1 << 20)
-    assert cache.get(key, "track.gpx") == data  # the thread's read
-    assert cache.get_cached(key, "track.gpx", 1 << 20) == data  # now in the page cache
-
-
 def _drop_pages(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -141,6 +125,16 @@ def _drop_pages(path: Path) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+def test_an_item_only_on_disk_is_not_read_inline(tmp_path: Path) -> None:
+    data = os.urandom(256 * 1024)
+    cache, key = _cache_with_item(tmp_path, data)
+    _drop_pages(next((tmp_path / "cache").rglob("track.gpx*")))
+    with pytest.raises(NotInPageCacheError):
+        cache.get_cached(key, "track.gpx", 1 << 20)
+    assert cache.get(key, "track.gpx") == data  # the thread's read
+    assert cache.get_cached(key, "track.gpx", 1 << 20) == data  # now in the page cache
 
 
 def _resident_bytes(path: Path) -> int:

@@ -106,18 +106,16 @@ def test_a_window_whose_source_bytes_are_not_cached_renders_in_a_thread(
 ) -> None:
     # Windows are rendered on the event loop only when RWF_NOWAIT finds their
     # source bytes in the page cache: the loop never waits for a disk.
-    card = disk_dir / "card"
-    card.mkdir()
-    footage = make_real_gopro(card, duration_s=120, source="hero7", video_mbps=2.0)
-    m = mount(card, "--no-disk-cache")
-    path = m.path / Path(footage.path).name / "streams" / "ACCL.csv"
+    m, streams = _mounted_streams(mount, disk_dir)
+    path = streams / "ACCL.csv"
+    video = m.source / streams.parent.name
     whole = path.read_bytes()  # the source was just written: its pages are cached
     stats = m.stats()
     assert stats["stream_windows"] >= 2
     assert stats["stream_windows_in_threads"] == 0
 
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)  # each read reaches the daemon
-    source = os.open(footage.path, os.O_RDONLY)
+    source = os.open(video, os.O_RDONLY)
     try:
         os.fsync(source)  # clean pages can be dropped
         os.posix_fadvise(source, 0, 0, os.POSIX_FADV_DONTNEED)
