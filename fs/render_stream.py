@@ -33,6 +33,7 @@ from telemetryfs.parsers.model import (
     ArrayCodec,
     Chunk,
     ColumnFormat,
+    GpsSample,
     Stream,
     StreamCodec,
     Telemetry,
@@ -379,20 +380,30 @@ def _time_text(t: float | None, width: int) -> str:
 def _utc_fit(telemetry: Telemetry | None) -> tuple[float, float] | None:
     if telemetry is None:
         return None
-    timed = [
-        (s.video_time, s.utc)
-        for s in telemetry.gps
-        if s.utc is not None and s.video_time is not None
-    ]
-    if len(timed) < 2:
+    # The first and the last sample with both times, found from each end: the
+    # stream index is built on the event loop, and an hour holds ~65,000 samples.
+    gps = telemetry.gps
+    first = _timed_at(gps, range(len(gps)))
+    last = _timed_at(gps, range(len(gps) - 1, -1, -1))
+    if first is None or last is None or last[0] <= first[0]:
         return None
-    (v0, u0), (v1, u1) = timed[0], timed[-1]
+    _, v0, u0 = first
+    _, v1, u1 = last
     if v1 - v0 <= 0:
         return None
     slope = (u1 - u0) / (v1 - v0)
     if not 0.9 < slope < 1.1:  # the clocks disagree wildly: no honest mapping
         return None
     return u0 - slope * v0, slope
+
+
+def _timed_at(gps: Sequence[GpsSample], order: range) -> tuple[int, float, float] | None:
+    """(index, video time, UTC) of the first sample in ``order`` that has both times."""
+    for i in order:
+        sample = gps[i]
+        if sample.utc is not None and sample.video_time is not None:
+            return i, sample.video_time, sample.utc
+    return None
 
 
 def _utc_text(t: float | None, fit: tuple[float, float]) -> str:

@@ -74,6 +74,26 @@ def test_utc_column_follows_the_gps_clock() -> None:
     assert body == b"2.500000,2023-11-14T22:13:22.500Z,  1.0000,  2.0000,  3.0000\n"
 
 
+def test_the_utc_fit_uses_the_first_and_last_samples_with_both_times() -> None:
+    def sample(utc: float | None, video_time: float | None) -> GpsSample:
+        return GpsSample(utc=utc, video_time=video_time, lat=1.0, lon=2.0)
+
+    # Samples without one of the times at either end are passed over.
+    gps = (
+        sample(None, 0.0),
+        sample(1_700_000_001.0, 1.0),
+        sample(1_700_000_005.0, None),
+        sample(1_700_000_011.0, 11.0),
+        sample(None, 12.0),
+    )
+    fit = render_stream._utc_fit(Telemetry(format="gopro-mp4", gps=gps))
+    assert fit == (1_700_000_000.0, 1.0)
+    # One sample with both times is no line: no utc_time column.
+    alone = (sample(None, 0.0), sample(1_700_000_001.0, 1.0), sample(1_700_000_002.0, None))
+    assert render_stream._utc_fit(Telemetry(format="gopro-mp4", gps=alone)) is None
+    assert render_stream._utc_fit(Telemetry(format="gopro-mp4", gps=())) is None
+
+
 def test_short_or_damaged_rows_keep_the_announced_size() -> None:
     chunk = Chunk(Extent(0, 18), 3, 0.0, 1.0)
     stream = accl((chunk,))
