@@ -256,7 +256,6 @@ def read_raw(
         return b""
     out = bytearray(end - off)
     view = memoryview(out)
-    flags = os.RWF_NOWAIT if cached_only else 0
     local_bytes = local_reads = 0
     i = bisect.bisect_right(layout.starts, off) - 1
     pos = off
@@ -268,26 +267,25 @@ def read_raw(
             view[at : at + take] = piece[skip : skip + take]
         else:
             take = min(piece.size - skip, end - pos)
-            try:
-                fd = fd_of(fds, piece.part)
-                if not isinstance(fd, int):
-                    if cached_only:
-                        raise NotCachedError  # a remote read never runs on the event loop
-                    data = fd.pread(piece.offset + skip, take)
-                    view[at : at + len(data)] = data
-                    if len(data) != take:
-                        raise _source_shrank()
-                    pos += take
-                    i += 1
-                    continue
-                got = os.preadv(fd, [view[at : at + take]], piece.offset + skip, flags)
-            except BlockingIOError:
-                raise NotCachedError from None
+            fd = fd_of(fds, piece.part)
+            if not isinstance(fd, int):
+                if cached_only:
+                    raise NotCachedError  # a remote read never runs on the event loop
+                data = fd.pread(piece.offset + skip, take)
+                view[at : at + len(data)] = data
+                if len(data) != take:
+                    raise _source_shrank()
+                pos += take
+                i += 1
+                continue
+            target = view[at : at + take]
+            if cached_only:
+                got = _preadv_cached(fd, target, piece.offset + skip)
+            else:
+                got = os.preadv(fd, [target], piece.offset + skip)
             local_bytes += got
             local_reads += 1
             if got != take:
-                if cached_only and piece.offset + skip + take <= os.fstat(fd).st_size:
-                    raise NotCachedError  # partly cached: the rest must come from the disk
                 raise _source_shrank()
         pos += take
         i += 1
@@ -311,13 +309,25 @@ def _pread_exact(fd: Fd, size: int, offset: int, cached_only: bool = False) -> b
 def _pread_cached(fd: int, size: int, offset: int) -> bytes:
     """``os.pread``, but NotCachedError rather than a wait for the disk (RWF_NOWAIT)."""
     out = bytearray(size)
+    got = _preadv_cached(fd, out, offset)
+    return bytes(memoryview(out)[:got])
+
+
+def _preadv_cached(fd: int, buffer: bytearray | memoryview, offset: int) -> int:
+    """``os.preadv`` into ``buffer`` with RWF_NOWAIT: the bytes read (fewer only at
+    the end of the file).
+
+    Raises:
+        NotCachedError: some of the bytes would have to come from the disk.
+        OSError: EOPNOTSUPP or EINVAL where the filesystem has no RWF_NOWAIT.
+    """
     try:
-        got = os.preadv(fd, [out], offset, os.RWF_NOWAIT)
+        got = os.preadv(fd, [buffer], offset, os.RWF_NOWAIT)
     except BlockingIOError:
         raise NotCachedError from None
-    if got != size and offset + size <= os.fstat(fd).st_size:
+    if got != len(buffer) and offset + len(buffer) <= os.fstat(fd).st_size:
         raise NotCachedError  # partly cached: the rest must come from the disk
-    return bytes(out[:got]) if got != size else bytes(out)
+    return got
 
 
 def _source_shrank() -> OSError:
@@ -489,8 +499,8 @@ def ends_cached(fds: Fds, extents: list[Extent]) -> bool:
         if not isinstance(fd, int) or not extent.size:
             return False
         try:
-            if os.preadv(fd, [bytearray(1)], extent.offset, os.RWF_NOWAIT) != 1:
+            if _preadv_cached(fd, bytearray(1), extent.offset) != 1:
                 return False
-        except OSError:  # EAGAIN, or a filesystem without RWF_NOWAIT
+        except (NotCachedError, OSError):  # or a filesystem without RWF_NOWAIT
             return False
     return True
