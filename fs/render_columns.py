@@ -29,7 +29,7 @@ from telemetryfs.parsers.encodings.gpmf.codec import (
 Array = np.ndarray[Any, Any]
 
 _FIXED = re.compile(r"%(\d+)\.(\d+)f")
-_SPACE, _MINUS, _DOT, _ZERO = 32, 45, 46, 48
+_SPACE, _MINUS, _DOT = 32, 45, 46
 _COMMA, _NEWLINE = 44, 10
 
 
@@ -184,11 +184,11 @@ class RowBuffer:
             strides=(self.row,),
         )
 
-    def put(self, column: int, values: Array, skip: int = 0) -> None:
-        """Write an (n, width) byte array into a column (from byte ``skip`` of it)."""
+    def put(self, column: int, values: Array) -> None:
+        """Write an (n, width) byte array into a column."""
         width = values.shape[1]
         items = np.ascontiguousarray(values).view(f"V{width}").reshape(self.n)
-        self.view(column, skip, width)[...] = items
+        self.view(column, 0, width)[...] = items
 
     def take(self, column: int, table: Array, index: Array, skip: int = 0) -> None:
         """Write ``table[index]`` (table: (k, width) bytes) into a column."""

@@ -172,8 +172,10 @@ def _render_arrays(
     rows.put(0, time_text)
     if layout.utc_fit is not None and not _utc_into(layout.utc_fit, times, rows, 1):
         return None
+    first_value = len(widths) - len(layout.specs)  # after the time columns
     for j, spec in enumerate(layout.specs):
-        column, width = len(widths) - len(layout.specs) + j, widths[-len(layout.specs) + j]
+        column = first_value + j
+        width = widths[column]
         if small is not None and j < len(small) and len(small[j].raw) == n:
             lookup = render_columns.small_int_lookup(small[j], spec, width)
             if lookup is not None:

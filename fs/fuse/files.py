@@ -33,7 +33,7 @@ from telemetryfs.fs.products import (
 )
 from telemetryfs.parsers.model import Extent, Stream
 
-from .store import Store
+from .store import QUICK_CALL_S, QUICK_SLOW_CALLS, Store
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +160,6 @@ def _read_raw_from_disk(
     return read_raw(fds, layout, off, size)
 
 
-# Windows rendered on the event loop that took longer than this send the handle's
-# later windows to threads (a slow machine: keep the loop answering). The third
-# such window does: the first render of a stream builds its lookup tables.
-INLINE_RENDER_S = 0.005
-SLOW_RENDERS = 3
-
 # A sequential reader of a stream CSV is served from a rendered window this big:
 # big enough that the per-render costs fade, small enough that the render's numpy
 # arrays stay under the daemon's fixed 128 KiB mmap threshold (cli.py), where a
@@ -237,9 +231,13 @@ class StreamFileHandle(SourceBacked):
                 self.inline = False
             else:
                 if window is not None:
-                    if time.perf_counter() - started > INLINE_RENDER_S:
+                    # The store's budget for quick calls: the QUICK_SLOW_CALLS-th slow
+                    # window sends the handle's later ones to threads (a slow machine:
+                    # keep the loop answering). Not the first: the first render of a
+                    # stream builds its lookup tables.
+                    if time.perf_counter() - started > QUICK_CALL_S:
                         self.slow_renders += 1
-                        self.inline = self.slow_renders < SLOW_RENDERS
+                        self.inline = self.slow_renders < QUICK_SLOW_CALLS
                     await trio.lowlevel.checkpoint()  # let the requests queued meanwhile run
                     return window
         self.store.stats.stream_windows_in_threads += 1

@@ -72,15 +72,15 @@ READ_AHEAD_IDLE_S = 60.0
 # syscall gives up the GIL, and taking it back from a busy render thread can take
 # a few ms (seen: 2 and 11 ms during a card's rsync, with the disk cache warm).
 QUICK_CALL_S = 0.005
-# A stream CSV's index of at most this many chunks (five minutes of a GoPro) is
-# built on the event loop: ~0.1 ms for a minute's 60, where a thread hop costs
-# ~0.2 ms; an hour's 3,600 take ~17 ms and go to a thread.
-INLINE_INDEX_CHUNKS = 300
 QUICK_SLOW_CALLS = 3
 QUICK_BACKOFF_S = 30.0
 # A disk cache item is read on the event loop when it is in the page cache and no
 # bigger than this (~0.1 ms to copy); bigger ones, or ones on disk, in a thread.
 QUICK_DISK_READ = 1024 * 1024
+# A stream CSV's index of at most this many chunks (five minutes of a GoPro) is
+# built on the event loop: ~0.1 ms for a minute's 60, where a thread hop costs
+# ~0.2 ms; an hour's 3,600 take ~17 ms and go to a thread.
+INLINE_INDEX_CHUNKS = 300
 
 
 class Parsed(NamedTuple):
