@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from telemetryfs.fs.render_common import MAX_UTC_MS, MIN_UTC_MS, second_text
 from telemetryfs.parsers.encodings.gpmf.codec import (
     SMALL_INT_RANGE,
     SmallIntColumn,
@@ -200,3 +201,137 @@ class RowBuffer:
 
     def tobytes(self) -> bytes:
         return self.flat.tobytes()
+
+
+# --- variable-width text ----------------------------------------------------------
+
+# The filler of a TextGrid: a byte no text we write contains (XML forbids it, and
+# CSV and JSON text is ASCII without control bytes), dropped when rows are joined.
+_FILL = 0
+
+
+def short_decimal(values: Array, decimals: int) -> Array | None:
+    """``str(round(v, decimals))`` of each value, never ``-0.0``, as TextGrid bytes.
+
+    The text ``render_common.number_column`` writes: the decimal rounded half-to-even
+    from the double's exact value, trailing zeros dropped but one decimal kept
+    (``20.0``). Returned as an (n, width) uint8 array whose unused bytes are the
+    filler (the integer part right-aligned, the decimals left-aligned). None when
+    some value needs the careful path: not finite, or 15 significant digits or more
+    (then ``str`` of the rounded double need not be that decimal).
+    """
+    if not 1 <= decimals <= 10 or not values.size or not np.isfinite(values).all():
+        return None
+    magnitude = np.abs(values)
+    if float(magnitude.max()) >= 10.0 ** (15 - decimals):
+        return None
+    scaled = magnitude * (10.0**decimals)
+    top = float(scaled.max())
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= 2 * np.spacing(top)
+    q = np.rint(scaled).astype(np.int64)
+    for i in np.flatnonzero(near_half):  # let printf decide the rare near-ties
+        q[i] = int(f"{float(magnitude[i]):.{decimals}f}".replace(".", ""))
+    unit = 10**decimals
+    whole, fraction = np.divmod(q, unit)
+    int_width = max(len(str(int(whole.max()))), 1)
+    digits = _digits(q, int_width + decimals)
+    out = np.empty((len(q), 2 + int_width + decimals), dtype=np.uint8)
+    # Column 0 holds a minus sign when there is one; the integer part follows,
+    # its leading zeros blanked (the last digit always shows).
+    out[:, 0] = _FILL
+    shown = np.searchsorted(_POWERS_OF_TEN[1:int_width], whole, side="right")
+    first = (int_width - 1) - shown
+    blank = _COLUMN_INDEX[:int_width][None, :] < first[:, None]
+    out[:, 1 : 1 + int_width] = np.where(blank, _FILL, digits[:, :int_width])
+    out[:, 1 + int_width] = _DOT
+    # Decimals: trailing zeros blanked, the first always kept.
+    trailing = np.zeros(len(q), dtype=np.intp)
+    for j in range(1, decimals):
+        trailing += fraction % 10**j == 0
+    kept = decimals - trailing
+    cut = _COLUMN_INDEX[:decimals][None, :] >= kept[:, None]
+    out[:, 2 + int_width :] = np.where(cut, _FILL, digits[:, int_width:])
+    negative = np.flatnonzero((values < 0) & (q > 0))  # what rounds to zero is "0.0"
+    out[negative, first[negative]] = _MINUS
+    return out
+
+
+class TextGrid:
+    """Rows built from literal text and variable-width fields, joined without the filler.
+
+    Each row is laid out at the widest every field can be; a field's unused bytes
+    hold the filler byte, which joining drops. Building a row costs no Python
+    code: the literals are copied into every row at once, each field's bytes go in
+    through a one-item-per-row view (see RowBuffer).
+    """
+
+    def __init__(self, n: int, pieces: list[bytes | Array]) -> None:
+        self.n = n
+        widths = [len(p) if isinstance(p, bytes) else p.shape[1] for p in pieces]
+        self.width = sum(widths)
+        template = bytearray(self.width)
+        at = 0
+        fields = []
+        for piece, width in zip(pieces, widths, strict=True):
+            if isinstance(piece, bytes):
+                template[at : at + width] = piece
+            else:
+                fields.append((at, piece))
+            at += width
+        self.grid = np.empty((n, self.width), dtype=np.uint8)
+        self.grid[...] = np.frombuffer(bytes(template), dtype=np.uint8)
+        flat = self.grid.reshape(-1)
+        for at, field in fields:
+            width = field.shape[1]
+            view = np.ndarray(
+                shape=(n,), dtype=f"V{width}", buffer=flat, offset=at, strides=(self.width,)
+            )
+            view[...] = np.ascontiguousarray(field).view(f"V{width}").reshape(n)
+
+    def text(self, start: int, stop: int) -> bytes:
+        """Rows ``[start, stop)`` joined, the filler dropped."""
+        rows = self.grid[start:stop]
+        text: bytes = rows[rows != _FILL].tobytes()
+        return text
+
+
+def lookup_texts(texts: list[bytes], index: Array) -> Array:
+    """``texts[i]`` for each i of ``index``, as TextGrid bytes (a column of a few words)."""
+    width = max((len(t) for t in texts), default=0)
+    table = np.full((len(texts), max(width, 1)), _FILL, dtype=np.uint8)
+    for row, text in enumerate(texts):
+        table[row, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    return table[index]
+
+
+# ".000Z" to ".999Z": the end of an ISO time, by lookup on the milliseconds.
+_DOT_MILLIS_Z = np.frombuffer(
+    "".join(f".{i:03d}Z" for i in range(1000)).encode("ascii"), dtype=np.uint8
+).reshape(1000, 5)
+
+
+def iso_millis_texts(utcs: Array) -> Array | None:
+    """``render_common.iso_utc`` of each time (``2017-04-17T17:31:03.055Z``), as an
+    (n, 24) uint8 array; None when some time has no ISO text (not finite, out of
+    range): the caller then takes the careful path."""
+    if not utcs.size or not np.isfinite(utcs).all():
+        return None
+    ms = np.rint(utcs * 1000.0)  # round(u * 1000.0): the same double, half to even
+    if not MIN_UTC_MS <= float(ms.min()) <= float(ms.max()) <= MAX_UTC_MS:
+        return None
+    seconds, millis = np.divmod(ms.astype(np.int64), 1000)
+    low, high = int(seconds.min()), int(seconds.max())
+    if high - low < 4 * len(seconds) + 64:
+        # A track runs forward in time: its seconds are a short range.
+        prefixes = [second_text(second) for second in range(low, high + 1)]
+        which = seconds - low
+    else:
+        unique, which = np.unique(seconds, return_inverse=True)
+        prefixes = [second_text(int(second)) for second in unique]
+    table = format_texts(prefixes, 19)
+    if table is None:
+        return None
+    out = np.empty((len(ms), 24), dtype=np.uint8)
+    out[:, :19] = table[which]
+    out[:, 19:] = _DOT_MILLIS_Z[millis]
+    return out

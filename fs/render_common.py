@@ -38,6 +38,7 @@ DOP_DECIMALS = 2
 # since neither gpxpy nor xsd:dateTime consumers handle 5-digit years well.
 _MIN_UTC_S = -62_135_596_800
 _MAX_UTC_S = 253_402_300_799
+MIN_UTC_MS, MAX_UTC_MS = _MIN_UTC_S * 1000, _MAX_UTC_S * 1000 + 999
 _MILLIS_TEXT = tuple(f".{i:03d}Z" for i in range(1000))
 
 
@@ -59,12 +60,13 @@ def utc_millis(utc: float | None) -> int | None:
     if utc is None or not math.isfinite(utc):
         return None
     ms = round(utc * 1000.0)
-    if not _MIN_UTC_S * 1000 <= ms <= _MAX_UTC_S * 1000 + 999:
+    if not MIN_UTC_MS <= ms <= MAX_UTC_MS:
         return None
     return ms
 
 
-def _second_text(secs: int) -> str:
+def second_text(secs: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of POSIX seconds (UTC)."""
     # Not strftime: glibc's %Y does not pad years below 1000 to four digits,
     # which xsd:dateTime requires.
     t = time.gmtime(secs)
@@ -77,7 +79,7 @@ def _second_text(secs: int) -> str:
 def iso_millis(ms: int) -> str:
     """Integer milliseconds since the epoch → ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
     secs, milli = divmod(ms, 1000)
-    return _second_text(secs) + _MILLIS_TEXT[milli]
+    return second_text(secs) + _MILLIS_TEXT[milli]
 
 
 def iso_utc(utc: float | None) -> str | None:
@@ -91,10 +93,10 @@ def iso_column(utcs: Sequence[float | None]) -> list[str | None]:
     if not complete(utcs) or not math.isfinite(sum(utcs)):
         return [iso_utc(u) for u in utcs]
     ms = list(map(round, map(mul, utcs, repeat(1000.0))))
-    if not _MIN_UTC_S * 1000 <= min(ms) <= max(ms) <= _MAX_UTC_S * 1000 + 999:
+    if not MIN_UTC_MS <= min(ms) <= max(ms) <= MAX_UTC_MS:
         return [iso_utc(u) for u in utcs]
     secs = list(map(floordiv, ms, repeat(1000)))
-    seconds = {s: _second_text(s) for s in set(secs)}
+    seconds = {s: second_text(s) for s in set(secs)}
     millis = map(_MILLIS_TEXT.__getitem__, map(mod, ms, repeat(1000)))
     return list(map(str.__add__, map(seconds.__getitem__, secs), millis))
 
@@ -207,7 +209,7 @@ def course_deg(value: float | None) -> float | None:
 
 
 # Courses in [0, this) round to a value below 360 and need no folding.
-_COURSE_FAST_MAX = 359.995
+COURSE_FAST_MAX = 359.995
 
 
 def course_column(values: Sequence[float | None]) -> list[str | None]:
@@ -216,7 +218,7 @@ def course_column(values: Sequence[float | None]) -> list[str | None]:
         complete(values)
         and math.isfinite(sum(values))
         and min(values) >= 0.0
-        and max(values) < _COURSE_FAST_MAX
+        and max(values) < COURSE_FAST_MAX
     ):
         return number_column(values, COURSE_DECIMALS)
     if values.count(None) == len(values):  # GoPro's GPS5 has no course

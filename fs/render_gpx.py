@@ -47,14 +47,19 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import gpxpy.gpx
+import numpy as np
 
 from telemetryfs.parsers import registry
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
 
+from . import render_columns
 from .render_common import (
+    COURSE_DECIMALS,
+    COURSE_FAST_MAX,
     DOP_DECIMALS,
     ELE_DECIMALS,
     LATLON_DECIMALS,
@@ -146,7 +151,11 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
         for gpx_segment, samples in zip(gpx.tracks[0].segments, segments, strict=True):
             gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
         return str(gpx.to_xml(version="1.1")).encode("utf-8")
-    return _splice_points(str(gpx.to_xml(version="1.1")), segments, kind).encode("utf-8")
+    frame = str(gpx.to_xml(version="1.1"))
+    texts = array_points(segments, kind)
+    if texts is None:
+        return _splice_points(frame, segments, kind).encode("utf-8")
+    return _splice_texts(frame, texts)
 
 
 def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSample]]) -> Any:
@@ -215,12 +224,27 @@ def _gpxpy_point(sample: GpsSample, kind: str) -> Any:
 _EMPTY_SEGMENT = "\n    <trkseg>\n    </trkseg>"
 
 
-def _splice_points(frame: str, segments: Sequence[Sequence[GpsSample]], kind: str) -> str:
-    """Put fast-path points into gpxpy's frame, in place of its empty segments."""
+def _frame_parts(frame: str, segments: int) -> list[str]:
+    """gpxpy's frame cut where its empty segments are, to put the points in."""
     parts = frame.split(_EMPTY_SEGMENT)
     # The name is escaped by gpxpy, so the marker can only be our segments.
-    if len(parts) != len(segments) + 1:
+    if len(parts) != segments + 1:
         raise AssertionError("gpxpy frame layout changed: segment marker not found")
+    return parts
+
+
+def _splice_texts(frame: str, texts: list[bytes]) -> bytes:
+    """array_points' segments put into gpxpy's frame."""
+    parts = _frame_parts(frame, len(texts))
+    out = [parts[0].encode("utf-8")]
+    for points, tail in zip(texts, parts[1:], strict=True):
+        out += (b"\n    <trkseg>", points, b"\n    </trkseg>", tail.encode("utf-8"))
+    return b"".join(out)
+
+
+def _splice_points(frame: str, segments: Sequence[Sequence[GpsSample]], kind: str) -> str:
+    """Put fast-path points into gpxpy's frame, in place of its empty segments."""
+    parts = _frame_parts(frame, len(segments))
     out = [parts[0]]
     for samples, tail in zip(segments, parts[1:], strict=True):
         out.append("\n    <trkseg>")
@@ -306,3 +330,113 @@ def _extensions(speeds: list[str | None], courses: list[str | None]) -> list[Pie
         for sp, co in zip(speeds, courses, strict=True)
     ]
     return [column]
+
+
+# --- every point at once ------------------------------------------------------------
+
+
+def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[bytes] | None:
+    """Each segment's ``<trkpt>`` lines as ``_fast_points`` writes them, all points
+    at once with numpy (render_columns.TextGrid): ~4x faster on an hour of GoPro.
+
+    Handles the common track, where each field is present at every point or at
+    none and has a plain text: no value the careful path treats specially (a
+    coordinate that rounds to zero, a negative speed, a course to fold, a
+    non-finite number, an unknown fix). None otherwise: the caller then takes
+    ``_fast_points``, segment by segment.
+    """
+    samples = [s for segment in segments for s in segment]
+    if not samples:
+        return [b"" for _ in segments]
+    lat, lon = _values(samples, "lat"), _values(samples, "lon")
+    if lat is None or lon is None or not len(lat) or not len(lon):
+        return None
+    # GPXTrackPoint writes a zero coordinate as "0" (see _coordinate_column).
+    if min(np.abs(lat).min(), np.abs(lon).min()) < 10.0**-LATLON_DECIMALS:
+        return None
+    speeds, courses = _values(samples, "speed_2d"), _values(samples, "course")
+    if speeds is not None and len(speeds) and speeds.min() < 0:
+        return None  # speed_column leaves a negative speed out of its point
+    if (
+        courses is not None
+        and len(courses)
+        and not 0 <= courses.min() <= courses.max() < COURSE_FAST_MAX
+    ):
+        return None  # course_column folds it into [0, 360)
+    parts = [
+        _element(lat, LATLON_DECIMALS, b'\n      <trkpt lat="', b'"'),
+        _element(lon, LATLON_DECIMALS, b' lon="', b'">'),
+        _element(_values(samples, "ele"), ELE_DECIMALS, b"<ele>", b"</ele>"),
+        _times(_values(samples, "utc")),
+        _fixes(samples),
+        _element(
+            _values(samples, "dop"), DOP_DECIMALS, f"<{kind}>".encode(), f"</{kind}>".encode()
+        ),
+    ]
+    extension = [
+        _element(speeds, SPEED_DECIMALS, *(t.encode() for t in _SPEED)),
+        _element(courses, COURSE_DECIMALS, *(t.encode() for t in _COURSE)),
+    ]
+    if any(part is None for part in parts + extension):
+        return None
+    pieces = [piece for part in parts for piece in part or ()]
+    if any(extension):
+        pieces += [
+            _EXT_OPEN.encode(),
+            *(p for part in extension for p in part or ()),
+            _EXT_CLOSE.encode(),
+        ]
+    pieces.append(b"</trkpt>")
+    grid = render_columns.TextGrid(len(samples), pieces)
+    out, start = [], 0
+    for segment in segments:
+        out.append(grid.text(start, start + len(segment)))
+        start += len(segment)
+    return out
+
+
+# A field's pieces in a point: [] when no point has it, None when the array
+# path cannot write it.
+_Part = list[bytes | render_columns.Array] | None
+
+
+def _values(samples: list[GpsSample], field: str) -> render_columns.Array | None:
+    """A field of every sample as float64: empty when no sample has it, None when
+    only some have it."""
+    get = attrgetter(field)
+    if get(samples[0]) is None:
+        return np.empty(0) if all(v is None for v in map(get, samples)) else None
+    try:
+        return np.fromiter(map(get, samples), dtype=np.float64, count=len(samples))
+    except TypeError:  # a None further on
+        return None
+
+
+def _element(
+    values: render_columns.Array | None, decimals: int, open_tag: bytes, close_tag: bytes
+) -> _Part:
+    if values is None or not len(values):
+        return None if values is None else []
+    texts = render_columns.short_decimal(values, decimals)
+    return None if texts is None else [open_tag, texts, close_tag]
+
+
+def _times(utcs: render_columns.Array | None) -> _Part:
+    if utcs is None or not len(utcs):
+        return None if utcs is None else []
+    texts = render_columns.iso_millis_texts(utcs)
+    return None if texts is None else [b"<time>", texts, b"</time>"]
+
+
+def _fixes(samples: list[GpsSample]) -> _Part:
+    fixes = list(map(attrgetter("fix"), samples))
+    if fixes.count(None) == len(fixes):
+        return []
+    distinct = list(set(fixes))
+    names = [FIX_NAMES.get(f) if f is not None else None for f in distinct]
+    if None in names:
+        return None  # a point without a known fix has no <fix>
+    which = {f: i for i, f in enumerate(distinct)}
+    index = np.fromiter(map(which.__getitem__, fixes), dtype=np.intp, count=len(fixes))
+    table = [name.encode("ascii") for name in names if name is not None]
+    return [b"<fix>", render_columns.lookup_texts(table, index), b"</fix>"]

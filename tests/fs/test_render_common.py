@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetryfs.fs import render_columns
 from telemetryfs.fs.render_common import (
     course_column,
     course_deg,
@@ -141,3 +144,52 @@ def test_breaks_start_a_segment_whatever_the_times_say() -> None:
     assert [len(s) for s in split_segments(samples)] == [6]
     assert [len(s) for s in split_segments(samples, (2, 4))] == [2, 2, 2]
     assert [len(s) for s in split_segments(samples, (0, 6, 99))] == [6]  # out of range: ignored
+
+
+# --- the same texts, through numpy ---------------------------------------------------
+
+
+def _grid_texts(grid: Any) -> list[str]:
+    return [bytes(row[row != 0]).decode("ascii") for row in grid]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-1e6, 1e6),
+            st.integers(-(10**9), 10**9).map(lambda i: i / 1000 + 0.0005),  # ties at 3 decimals
+            st.integers(-(10**9), 10**9).map(lambda i: i / 1e7),  # GPS5's scale
+            st.sampled_from([0.0, -0.0, -1e-9, 4e-8, 20.0, 0.125, 2.5, 99999.99999999]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([2, 3, 7]),
+)
+def test_short_decimals_through_numpy_are_number_column(values: list[float], decimals: int) -> None:
+    grid = render_columns.short_decimal(np.array(values, dtype=np.float64), decimals)
+    assert grid is not None
+    assert _grid_texts(grid) == number_column(values, decimals)
+
+
+def test_short_decimal_leaves_what_str_may_write_otherwise_to_the_careful_path() -> None:
+    for values in ([math.nan], [1.0, math.inf], [1e16], [123456789.123]):
+        assert render_columns.short_decimal(np.array(values), 7) is None, values
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(-6.2e10, 2.5e11), st.integers(0, 4 * 10**9).map(lambda s: s + 0.0005)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_iso_times_through_numpy_are_iso_column(utcs: list[float]) -> None:
+    grid = render_columns.iso_millis_texts(np.array(utcs, dtype=np.float64))
+    expected = iso_column(utcs)
+    if grid is None:  # only for times without ISO text
+        assert None in expected
+    else:
+        assert _grid_texts(grid) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import subprocess
@@ -13,8 +14,10 @@ import gpxpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from telemetryfs.fs import render_gpx as render_gpx_module
 from telemetryfs.fs.render import render_gpx
 from telemetryfs.fs.render_gpx import dop_kind
+from telemetryfs.fs.render_segments import split_segments
 from telemetryfs.parsers.model import FIX_3D, GpsSample, Telemetry
 from tests.paths import GPX_XSD
 from tests.render_samples import (
@@ -278,6 +281,54 @@ def test_fast_path_matches_pure_gpxpy_on_a_realistic_track() -> None:
     for course in (False, True):
         t = realistic_track(3000, course=course)
         assert same_xml(render_gpx(t, name="x", fast=True), render_gpx(t, name="x", fast=False))
+
+
+def _per_segment(telemetry: Telemetry) -> tuple[list[bytes] | None, list[bytes]]:
+    """array_points' texts and _fast_points', segment by segment."""
+    segments = split_segments(telemetry.gps, telemetry.breaks)
+    kind = dop_kind(telemetry)
+    expected = [render_gpx_module._fast_points(seg, kind).encode() for seg in segments]
+    return render_gpx_module.array_points(segments, kind), expected
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tracks())
+def test_points_written_all_at_once_are_the_segment_by_segment_text(telemetry: Telemetry) -> None:
+    texts, expected = _per_segment(telemetry)
+    # None: a track the array path leaves to the careful one (see array_points).
+    assert texts is None or texts == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 300))
+def test_points_written_all_at_once_on_random_tracks(seed: int, n: int) -> None:
+    texts, expected = _per_segment(random_track(seed, n))
+    assert texts is None or texts == expected
+
+
+def test_an_hour_of_gopro_like_points_takes_the_array_path() -> None:
+    for course in (False, True):
+        texts, expected = _per_segment(realistic_track(3000, course=course))
+        assert texts is not None
+        assert texts == expected
+
+
+def test_array_path_leaves_what_it_cannot_write_to_the_careful_path() -> None:
+    base = realistic_track(50, course=True)
+    awkward = {
+        "lat": 0.0,  # a zero coordinate is written "0"
+        "speed_2d": -1.0,  # a negative speed is left out
+        "course": 360.5,  # folded into [0, 360)
+        "ele": math.nan,
+        "fix": 7,  # no GPX name
+        "utc": 1e13,  # past year 9999
+    }
+    for field, value in awkward.items():
+        gps = list(base.gps)
+        gps[10] = dataclasses.replace(gps[10], **{field: value})
+        t = dataclasses.replace(base, gps=tuple(gps))
+        assert _per_segment(t)[0] is None, field
+        assert same_xml(render_gpx(t, name="x"), render_gpx(t, name="x", fast=False)), field
 
 
 # --- outside tools ---------------------------------------------------------------------
