@@ -34,6 +34,7 @@ OUR_MODULES = [
         "render_common",
         "render_segments",
         "render_gpx",
+        "render_gpx_points",
         "render_csv",
         "render_geo",
         "render_info",

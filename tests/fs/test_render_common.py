@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.fs import render_columns
+from telemetryfs.fs import render_columns, render_segments
 from telemetryfs.fs.render_common import (
     course_column,
     course_deg,
@@ -193,3 +195,37 @@ def test_iso_times_through_numpy_are_iso_column(utcs: list[float]) -> None:
         assert None in expected
     else:
         assert _grid_texts(grid) == expected
+
+
+@st.composite
+def _timed_samples(draw: st.DrawFn) -> tuple[list[GpsSample], list[int]]:
+    """Tracks the numpy split takes: every sample timed, some off the map's ranges."""
+    n = draw(st.integers(1, 60))
+    t = draw(st.floats(0, 4e9))
+    out = []
+    for _ in range(n):
+        t += draw(st.sampled_from([0.055, 0.1, 1.0, 0.0, 4.9, 6.0, -10.0, 1e-9]))
+        lat = draw(st.sampled_from([1.0, -90.0, 90.0, 90.5, -91.0]))
+        lon = draw(st.sampled_from([2.0, -180.0, 179.99999994, 179.99999999, 185.0]))
+        out.append(GpsSample(utc=t, video_time=None, lat=lat, lon=lon, valid=draw(st.booleans())))
+    breaks = draw(st.lists(st.integers(-2, n + 2), max_size=4))
+    return out, breaks
+
+
+@settings(max_examples=400, deadline=None)
+@given(_timed_samples())
+def test_segments_split_with_numpy_are_the_careful_ones(
+    track: tuple[list[GpsSample], list[int]],
+) -> None:
+    samples, breaks = track
+    fast = render_segments._split_at_once(samples, breaks)
+    assert fast is not None
+    with patch.object(render_segments, "_split_at_once", lambda *_: None):
+        assert fast == split_segments(samples, breaks)
+
+
+def test_the_numpy_split_leaves_untimed_tracks_to_the_careful_one() -> None:
+    timed = GpsSample(utc=1.0, video_time=1.0, lat=1.0, lon=2.0)
+    for odd in ({"utc": None}, {"utc": math.nan}, {"utc": math.inf}):
+        samples = [timed, dataclasses.replace(timed, **{"utc": 2.0, **odd})]
+        assert render_segments._split_at_once(samples, ()) is None

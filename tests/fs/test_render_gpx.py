@@ -14,7 +14,7 @@ import gpxpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.fs import render_gpx as render_gpx_module
+from telemetryfs.fs import render_gpx_points
 from telemetryfs.fs.render import render_gpx
 from telemetryfs.fs.render_gpx import dop_kind
 from telemetryfs.fs.render_segments import split_segments
@@ -284,11 +284,11 @@ def test_fast_path_matches_pure_gpxpy_on_a_realistic_track() -> None:
 
 
 def _per_segment(telemetry: Telemetry) -> tuple[list[bytes] | None, list[bytes]]:
-    """array_points' texts and _fast_points', segment by segment."""
+    """array_points' texts and segment_points', segment by segment."""
     segments = split_segments(telemetry.gps, telemetry.breaks)
     kind = dop_kind(telemetry)
-    expected = [render_gpx_module._fast_points(seg, kind).encode() for seg in segments]
-    return render_gpx_module.array_points(segments, kind), expected
+    expected = [render_gpx_points.segment_points(seg, kind).encode() for seg in segments]
+    return render_gpx_points.array_points(segments, kind), expected
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
