@@ -42,7 +42,7 @@ _COURSE = ("<gpxtpx:course>", "</gpxtpx:course>")
 
 
 def segment_points(samples: Sequence[GpsSample], kind: str) -> str:
-    """The ``<trkpt>`` elements, one a line: the XML gpxpy writes for ``_gpxpy_point``.
+    """The ``<trkpt>`` elements, one a line: the XML gpxpy writes for ``render_gpx._gpxpy_point``.
 
     This is the hot path of an hour-long track, so it works column by column:
     each field is formatted for all points at once (``render_common.*_column``),
