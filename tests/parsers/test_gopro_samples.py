@@ -681,16 +681,3 @@ def test_scaled_and_rotated_values_equal_gopro_telemetry_interpreted_state(fourc
     assert len(ours) == len(theirs)
     for mine, their in zip(ours, theirs, strict=True):
         assert list(mine) == pytest.approx(their if isinstance(their, list) else [their], rel=1e-12)
-
-
-@pytest.mark.parametrize("video", sorted(p.name for p in MP4.glob("*.mp4")))
-@pytest.mark.parametrize("streams", [False, True])
-def test_gps_keys_looked_up_in_aligned_words_find_what_bytes_find_finds(
-    video: str, streams: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The MP4 path finds a run's GPS keys with one numpy pass (gps_key_offsets);
-    without those offsets every DEVC is searched with bytes.find, as raw dumps are."""
-    looked_up = mp4(video, streams=streams)
-    monkeypatch.setattr(gopro, "gps_key_offsets", lambda buf: None)
-    assert mp4(video, streams=streams) == looked_up
-    assert looked_up.gps

@@ -51,12 +51,7 @@ from telemetryfs.parsers.formats.gopro.gps import (
     Times,
 )
 from telemetryfs.parsers.formats.gopro.raw import _build_streams
-from telemetryfs.parsers.formats.gopro.streams import (
-    Payload,
-    _walk_devcs,
-    _Walker,
-    gps_key_offsets,
-)
+from telemetryfs.parsers.formats.gopro.streams import Payload, _walk_devcs, _Walker
 from telemetryfs.parsers.model import ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
 
@@ -224,11 +219,11 @@ def _walk_payloads(f: BinaryIO, payloads: list[Payload], walker: _Walker) -> Non
         except TruncatedError as exc:
             walker.warnings.append(ParseWarning(first.offset, f"payload unreadable: {exc}"))
             continue
-        key_offsets = gps_key_offsets(buf)
         for i in run:
             p = payloads[i]
-            start = p.offset - first.offset
-            walker.add_payload(buf, start, start + p.size, first.offset, i, key_offsets)
+            walker.add_payload(
+                buf, p.offset - first.offset, p.offset - first.offset + p.size, first.offset, i
+            )
 
 
 def _runs(payloads: list[Payload]) -> Iterator[list[int]]:

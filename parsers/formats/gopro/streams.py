@@ -18,13 +18,9 @@ Non-periodic data"), gopro-telemetry ``timeKLV.js``.
 from __future__ import annotations
 
 import math
-import sys
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.encodings.gpmf import GPS5, GPS9, GPSF, GPSP, GPSU, Klv, StreamBlock
@@ -85,29 +81,16 @@ class _Walker:
         self.seen_gps9 = False
         self.altitude: dict[bytes, str] = {}
 
-    def add_payload(
-        self,
-        buf: bytes,
-        start: int,
-        end: int,
-        base: int,
-        index: int,
-        key_offsets: list[int] | None = None,
-    ) -> None:
-        """Walk one payload's DEVCs; damage skips the DEVC with a warning.
-
-        ``key_offsets``: gps_key_offsets(buf), when the caller has them.
-        """
+    def add_payload(self, buf: bytes, start: int, end: int, base: int, index: int) -> None:
+        """Walk one payload's DEVCs; damage skips the DEVC with a warning."""
         for devc in _top_level(buf, start, end, base, self.warnings):
-            self.add_devc(buf, devc, base, index, key_offsets)
+            self.add_devc(buf, devc, base, index)
 
-    def add_devc(
-        self, buf: bytes, devc: Klv, base: int, index: int, key_offsets: list[int] | None = None
-    ) -> None:
+    def add_devc(self, buf: bytes, devc: Klv, base: int, index: int) -> None:
         try:
             kids = list(gpmf.children(buf, devc))
             device = self._device(buf, kids)
-            hits = self._gps_hits(buf, devc, key_offsets)
+            hits = self._gps_hits(buf, devc)
             for kid in kids:
                 if kid.key == gpmf.STRM:
                     # Ten STRMs a payload, one or two hits: a plain loop (no
@@ -128,22 +111,12 @@ class _Walker:
             return
         self.good += 1
 
-    def _gps_hits(self, buf: bytes, devc: Klv, key_offsets: list[int] | None) -> list[int]:
-        """Where GPS keys occur in a DEVC (bytes.find is far cheaper than walking every STRM).
-
-        A key sits 4-byte aligned from its DEVC's start: with ``key_offsets``
-        (every aligned GPS key of ``buf``) and a DEVC aligned in ``buf``, the
-        DEVC's share is looked up instead of searched.
-        """
-        end = devc.value_offset + devc.size
-        skip_gps5 = self.seen_gps9 and not self.want_streams
-        if key_offsets is not None and devc.offset % 4 == 0:
-            found = key_offsets[bisect_left(key_offsets, devc.value_offset) :]
-            found = found[: bisect_left(found, end - 3)]
-            return [h for h in found if buf[h : h + 4] != GPS5] if skip_gps5 else found
+    def _gps_hits(self, buf: bytes, devc: Klv) -> list[int]:
+        """Where GPS keys occur in a DEVC (bytes.find is far cheaper than walking every STRM)."""
         hits = []
+        end = devc.value_offset + devc.size
         for key in _GPS_SCAN_KEYS:
-            if key == GPS5 and skip_gps5:
+            if key == GPS5 and self.seen_gps9 and not self.want_streams:
                 continue  # HERO11+: the track uses GPS9, GPS5 is not needed
             at = buf.find(key, devc.value_offset, end)
             while at >= 0:
@@ -267,22 +240,6 @@ class _Walker:
             lost = int(total[0] - previous - block.data[0].repeat)
             reason = f"{block.key.decode('latin-1')}: {lost} samples missing (TSMP jumps)"
             self.warnings.append(ParseWarning(base + block.strm.offset, reason))
-
-
-# The GPS keys as native 32-bit words, to compare a buffer's words with.
-_GPS_KEY_WORDS = [int.from_bytes(key, sys.byteorder) for key in _GPS_SCAN_KEYS]
-
-
-def gps_key_offsets(buf: bytes) -> list[int]:
-    """Offsets of the GPS keys (GPS9, GPS5, GPRI, SYST) at 4-byte-aligned offsets
-    of ``buf``, ascending: one numpy pass over a run of payloads, ~5x cheaper than
-    four bytes.find per DEVC."""
-    words = np.frombuffer(buf, dtype=np.uint32, count=len(buf) // 4)
-    found = words == _GPS_KEY_WORDS[0]
-    for word in _GPS_KEY_WORDS[1:]:
-        found |= words == word
-    offsets: list[int] = (np.flatnonzero(found) * 4).tolist()
-    return offsets
 
 
 def _value(buf: bytes, klv: Klv) -> bytes:
