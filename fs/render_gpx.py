@@ -67,7 +67,7 @@ from .render_common import (
     safe_text,
     utc_millis,
 )
-from .render_gpx_points import array_points, segment_points
+from .render_gpx_points import ARRAY_MIN_POINTS, array_points, segment_points
 from .render_segments import first_utc, split_segments
 
 CREATOR = "telemetryfs"
@@ -142,7 +142,7 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
             gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
         return str(gpx.to_xml(version="1.1")).encode("utf-8")
     frame = str(gpx.to_xml(version="1.1"))
-    texts = array_points(segments, kind)
+    texts = array_points(segments, kind) if len(telemetry.gps) >= ARRAY_MIN_POINTS else None
     if texts is None:
         return _splice_points(frame, segments, kind).encode("utf-8")
     return _splice_texts(frame, texts)

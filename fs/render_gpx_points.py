@@ -34,6 +34,11 @@ from .render_common import (
     speed_column,
 )
 
+# Below this many samples the numpy calls' fixed cost exceeds what they save
+# (measured on an 18 Hz track: 0.75 against 0.21 ms at 20 points, 0.92 against
+# 0.61 ms at 100, 1.6 against 2.0 ms at 400).
+ARRAY_MIN_POINTS = 256
+
 # A point's children follow each other on its line (see the module docstring).
 _EXT_OPEN = "<extensions><gpxtpx:TrackPointExtension>"
 _EXT_CLOSE = "</gpxtpx:TrackPointExtension></extensions>"
