@@ -142,10 +142,9 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
             gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
         return str(gpx.to_xml(version="1.1")).encode("utf-8")
     frame = str(gpx.to_xml(version="1.1"))
-    texts = array_points(segments, kind) if len(telemetry.gps) >= ARRAY_MIN_POINTS else None
-    if texts is None:
+    if len(telemetry.gps) < ARRAY_MIN_POINTS:
         return _splice_points(frame, segments, kind).encode("utf-8")
-    return _splice_texts(frame, texts)
+    return _splice_texts(frame, array_points(segments, kind))
 
 
 def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSample]]) -> Any:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import gpxpy
 from hypothesis import HealthCheck, given, settings
@@ -283,7 +284,7 @@ def test_fast_path_matches_pure_gpxpy_on_a_realistic_track() -> None:
         assert same_xml(render_gpx(t, name="x", fast=True), render_gpx(t, name="x", fast=False))
 
 
-def _per_segment(telemetry: Telemetry) -> tuple[list[bytes] | None, list[bytes]]:
+def _per_segment(telemetry: Telemetry) -> tuple[list[bytes], list[bytes]]:
     """array_points' texts and segment_points', segment by segment."""
     segments = split_segments(telemetry.gps, telemetry.breaks)
     kind = dop_kind(telemetry)
@@ -292,28 +293,33 @@ def _per_segment(telemetry: Telemetry) -> tuple[list[bytes] | None, list[bytes]]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tracks())
-def test_points_written_all_at_once_are_the_segment_by_segment_text(telemetry: Telemetry) -> None:
-    texts, expected = _per_segment(telemetry)
-    # None: a track the array path leaves to the careful one (see array_points).
-    assert texts is None or texts == expected
+@given(tracks(), st.sampled_from([3, 8192]))
+def test_points_written_through_numpy_are_the_segment_by_segment_text(
+    telemetry: Telemetry, chunk: int
+) -> None:
+    with patch.object(render_gpx_points, "ARRAY_CHUNK_ROWS", chunk):
+        texts, expected = _per_segment(telemetry)
+    assert texts == expected
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 300))
-def test_points_written_all_at_once_on_random_tracks(seed: int, n: int) -> None:
-    texts, expected = _per_segment(random_track(seed, n))
-    assert texts is None or texts == expected
+@given(st.integers(0, 10_000), st.integers(1, 300), st.sampled_from([1, 7, 64, 8192]))
+def test_points_written_through_numpy_on_random_tracks(seed: int, n: int, chunk: int) -> None:
+    with patch.object(render_gpx_points, "ARRAY_CHUNK_ROWS", chunk):
+        texts, expected = _per_segment(random_track(seed, n))
+    assert texts == expected
 
 
-def test_an_hour_of_gopro_like_points_takes_the_array_path() -> None:
+def test_an_hour_of_gopro_like_points_goes_through_numpy() -> None:
     for course in (False, True):
-        texts, expected = _per_segment(realistic_track(3000, course=course))
-        assert texts is not None
+        t = realistic_track(3000, course=course)
+        assert render_gpx_points.points_grid(list(t.gps), dop_kind(t)) is not None
+        with patch.object(render_gpx_points, "ARRAY_CHUNK_ROWS", 1000):
+            texts, expected = _per_segment(t)
         assert texts == expected
 
 
-def test_array_path_leaves_what_it_cannot_write_to_the_careful_path() -> None:
+def test_what_numpy_cannot_write_goes_the_careful_way_chunk_by_chunk() -> None:
     base = realistic_track(50, course=True)
     awkward = {
         "lat": 0.0,  # a zero coordinate is written "0"
@@ -327,7 +333,10 @@ def test_array_path_leaves_what_it_cannot_write_to_the_careful_path() -> None:
         gps = list(base.gps)
         gps[10] = dataclasses.replace(gps[10], **{field: value})
         t = dataclasses.replace(base, gps=tuple(gps))
-        assert _per_segment(t)[0] is None, field
+        assert render_gpx_points.points_grid(gps, dop_kind(t)) is None, field
+        with patch.object(render_gpx_points, "ARRAY_CHUNK_ROWS", 8):  # one chunk careful
+            texts, expected = _per_segment(t)
+        assert texts == expected, field
         assert same_xml(render_gpx(t, name="x"), render_gpx(t, name="x", fast=False)), field
 
 
