@@ -35,10 +35,12 @@ from .render_common import (
     speed_column,
 )
 
-# Below this many samples the numpy calls' fixed cost exceeds what they save
-# (measured on an 18 Hz track: 0.75 against 0.21 ms at 20 points, 0.92 against
-# 0.61 ms at 100, 1.6 against 2.0 ms at 400).
-ARRAY_MIN_POINTS = 256
+# The numpy writer from this many points on. Below 256 its fixed cost exceeds
+# what it saves (0.75 against 0.21 ms at 20 points); from 256 to 4,096 it saves
+# at most ~10 ms a clip, but its many small arrays, taken from glibc's arenas by
+# several threads, raised the bench card's peak daemon RSS (1,000 clips, GoPro
+# ones of 1,080 points) from 144-146 to 147-148 MB, against a 150 MB target.
+ARRAY_MIN_POINTS = 4096
 # Points per numpy pass: bounds the arrays (~0.6 KB a point) at ~5 MB.
 ARRAY_CHUNK_ROWS = 8192
 

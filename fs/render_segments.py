@@ -28,10 +28,9 @@ from .render_common import LATLON_DECIMALS, complete, rounded, utc_millis
 
 GAP_FLOOR_S = 5.0  # seconds
 GAP_FACTOR = 5.0  # x the median sample interval
-# Below this many samples, the numpy split's fixed cost exceeds what it saves
-# (measured on an 18 Hz track: 0.09 against 0.02 ms at 20 samples, 0.12 against
-# 0.08 ms at 100, 0.20 against 0.28 ms at 400).
-ARRAY_MIN_SAMPLES = 256
+# The numpy split from this many samples on (see render_gpx_points.ARRAY_MIN_POINTS:
+# the same trade of a few ms a clip against a card's peak memory).
+ARRAY_MIN_SAMPLES = 4096
 
 
 def _times(samples: Sequence[GpsSample], use_utc: bool) -> list[float | None]:

@@ -280,7 +280,9 @@ def test_fast_path_matches_pure_gpxpy_on_longer_tracks(seed: int, n: int) -> Non
 
 def test_fast_path_matches_pure_gpxpy_on_a_realistic_track() -> None:
     for course in (False, True):
-        t = realistic_track(3000, course=course)
+        # Long enough for the numpy writer, in more than one chunk.
+        t = realistic_track(render_gpx_points.ARRAY_MIN_POINTS + 5000, course=course)
+        assert len(t.gps) > render_gpx_points.ARRAY_CHUNK_ROWS
         assert same_xml(render_gpx(t, name="x", fast=True), render_gpx(t, name="x", fast=False))
 
 
