@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -310,6 +311,16 @@ _DOT_MILLIS_Z = np.frombuffer(
 ).reshape(1000, 5)
 
 
+def per_second(seconds: Array, text_of: Callable[[int], str]) -> tuple[list[str], Array]:
+    """Each distinct second's text, formatted once, and each row's index among them."""
+    low, high = int(seconds.min()), int(seconds.max())
+    if high - low < 4 * len(seconds) + 64:
+        # Rows run forward in time: their seconds are a short range, no sort needed.
+        return [text_of(second) for second in range(low, high + 1)], seconds - low
+    unique, which = np.unique(seconds, return_inverse=True)
+    return [text_of(int(second)) for second in unique], which
+
+
 def iso_millis_texts(utcs: Array) -> Array | None:
     """``render_common.iso_utc`` of each time (``2017-04-17T17:31:03.055Z``), as an
     (n, 24) uint8 array; None when some time has no ISO text (not finite, out of
@@ -320,14 +331,7 @@ def iso_millis_texts(utcs: Array) -> Array | None:
     if not MIN_UTC_MS <= float(ms.min()) <= float(ms.max()) <= MAX_UTC_MS:
         return None
     seconds, millis = np.divmod(ms.astype(np.int64), 1000)
-    low, high = int(seconds.min()), int(seconds.max())
-    if high - low < 4 * len(seconds) + 64:
-        # A track runs forward in time: its seconds are a short range.
-        prefixes = [second_text(second) for second in range(low, high + 1)]
-        which = seconds - low
-    else:
-        unique, which = np.unique(seconds, return_inverse=True)
-        prefixes = [second_text(int(second)) for second in unique]
+    prefixes, which = per_second(seconds, second_text)
     table = format_texts(prefixes, 19)
     if table is None:
         return None

@@ -215,14 +215,7 @@ def _utc_into(
     if not np.isfinite(ms).all() or np.abs(ms).max() >= 2.0**53:
         return False
     seconds, millis = np.divmod(ms.astype(np.int64), 1000)
-    low, high = int(seconds.min()), int(seconds.max())
-    if high - low < 4 * len(seconds) + 64:
-        # Rows run forward in time: the seconds of a window are a short range.
-        prefixes = [_second_prefix(second) for second in range(low, high + 1)]
-        which = seconds - low
-    else:
-        unique, which = np.unique(seconds, return_inverse=True)
-        prefixes = [_second_prefix(int(second)) for second in unique]
+    prefixes, which = render_columns.per_second(seconds, _second_prefix)
     if not all(prefixes):
         return False
     table = render_columns.format_texts(prefixes, UTC_WIDTH - 4)
