@@ -267,7 +267,6 @@ class TextGrid:
     """
 
     def __init__(self, n: int, pieces: list[bytes | Array]) -> None:
-        self.n = n
         widths = [len(p) if isinstance(p, bytes) else p.shape[1] for p in pieces]
         self.width = sum(widths)
         template = bytearray(self.width)

@@ -141,10 +141,11 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
         for gpx_segment, samples in zip(gpx.tracks[0].segments, segments, strict=True):
             gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
         return str(gpx.to_xml(version="1.1")).encode("utf-8")
-    frame = str(gpx.to_xml(version="1.1"))
     if len(telemetry.gps) < ARRAY_MIN_POINTS:
-        return _splice_points(frame, segments, kind).encode("utf-8")
-    return _splice_texts(frame, array_points(segments, kind))
+        texts = [segment_points(samples, kind).encode("utf-8") for samples in segments]
+    else:
+        texts = array_points(segments, kind)
+    return _splice_texts(str(gpx.to_xml(version="1.1")), texts)
 
 
 def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSample]]) -> Any:
@@ -213,31 +214,13 @@ def _gpxpy_point(sample: GpsSample, kind: str) -> Any:
 _EMPTY_SEGMENT = "\n    <trkseg>\n    </trkseg>"
 
 
-def _frame_parts(frame: str, segments: int) -> list[str]:
-    """gpxpy's frame cut where its empty segments are, to put the points in."""
+def _splice_texts(frame: str, texts: list[bytes]) -> bytes:
+    """Each segment's point lines put into gpxpy's frame, in place of its empty segments."""
     parts = frame.split(_EMPTY_SEGMENT)
     # The name is escaped by gpxpy, so the marker can only be our segments.
-    if len(parts) != segments + 1:
+    if len(parts) != len(texts) + 1:
         raise AssertionError("gpxpy frame layout changed: segment marker not found")
-    return parts
-
-
-def _splice_texts(frame: str, texts: list[bytes]) -> bytes:
-    """array_points' segments put into gpxpy's frame."""
-    parts = _frame_parts(frame, len(texts))
     out = [parts[0].encode("utf-8")]
     for points, tail in zip(texts, parts[1:], strict=True):
         out += (b"\n    <trkseg>", points, b"\n    </trkseg>", tail.encode("utf-8"))
     return b"".join(out)
-
-
-def _splice_points(frame: str, segments: Sequence[Sequence[GpsSample]], kind: str) -> str:
-    """Put fast-path points into gpxpy's frame, in place of its empty segments."""
-    parts = _frame_parts(frame, len(segments))
-    out = [parts[0]]
-    for samples, tail in zip(segments, parts[1:], strict=True):
-        out.append("\n    <trkseg>")
-        out.append(segment_points(samples, kind))
-        out.append("\n    </trkseg>")
-        out.append(tail)
-    return "".join(out)

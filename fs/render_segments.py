@@ -132,14 +132,8 @@ def _split_at_once(
     starts = np.flatnonzero(valid & (cut[:-1] | ~inside[:-2]))
     ends = np.flatnonzero(valid & (cut[1:] | ~inside[2:])) + 1
     segments = [list(samples[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    drawn = valid.copy()
-    drawn[valid] = (
-        (lat[valid] >= -90.0)
-        & (lat[valid] <= 90.0)
-        & (lon[valid] >= -180.0)
-        & (lon[valid] < _LON_ROUNDS_BELOW_180)
-    )
-    if (drawn == valid).all():
+    drawn_as_is = (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon < _LON_ROUNDS_BELOW_180)
+    if drawn_as_is[valid].all():
         return segments
     return [_in_range(seg) for seg in segments]
 

@@ -380,11 +380,10 @@ def _utc_fit(telemetry: Telemetry | None) -> tuple[float, float] | None:
     gps = telemetry.gps
     first = _timed_at(gps, range(len(gps)))
     last = _timed_at(gps, range(len(gps) - 1, -1, -1))
-    if first is None or last is None or last[0] <= first[0]:
+    if first is None or last is None:
         return None
-    _, v0, u0 = first
-    _, v1, u1 = last
-    if v1 - v0 <= 0:
+    (v0, u0), (v1, u1) = first, last
+    if v1 - v0 <= 0:  # also a lone timed sample, found from both ends
         return None
     slope = (u1 - u0) / (v1 - v0)
     if not 0.9 < slope < 1.1:  # the clocks disagree wildly: no honest mapping
@@ -392,12 +391,12 @@ def _utc_fit(telemetry: Telemetry | None) -> tuple[float, float] | None:
     return u0 - slope * v0, slope
 
 
-def _timed_at(gps: Sequence[GpsSample], order: range) -> tuple[int, float, float] | None:
-    """(index, video time, UTC) of the first sample in ``order`` that has both times."""
+def _timed_at(gps: Sequence[GpsSample], order: range) -> tuple[float, float] | None:
+    """(video time, UTC) of the first sample in ``order`` that has both times."""
     for i in order:
         sample = gps[i]
         if sample.utc is not None and sample.video_time is not None:
-            return i, sample.video_time, sample.utc
+            return sample.video_time, sample.utc
     return None
 
 
