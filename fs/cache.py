@@ -118,10 +118,16 @@ class LruCache(Generic[T]):
     """
 
     def __init__(
-        self, capacity: int, cost: Callable[[T], int], budget: MemoryBudget | None = None
+        self,
+        capacity: int,
+        cost: Callable[[T], int],
+        budget: MemoryBudget | None = None,
+        on_drop: Callable[[T], None] | None = None,
     ) -> None:
+        """``on_drop`` is handed each value the cache lets go of (evicted or replaced)."""
         self.capacity = capacity
         self._cost = cost
+        self._on_drop = on_drop
         self._items: OrderedDict[Hashable, tuple[T, int]] = OrderedDict()
         self.total = 0
         self._budget = budget
@@ -164,6 +170,8 @@ class LruCache(Generic[T]):
         item = self._items.pop(key, None)
         if item is not None:
             self._add(-item[1])
+            if self._on_drop is not None:
+                self._on_drop(item[0])
 
     def _add(self, cost: int) -> None:
         self.total += cost

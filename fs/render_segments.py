@@ -18,12 +18,13 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from operator import attrgetter, sub
+from operator import sub
 
 import numpy as np
 
 from telemetryfs.parsers.model import GpsSample
 
+from .render_columns import sample_field
 from .render_common import LATLON_DECIMALS, complete, rounded, utc_millis
 
 GAP_FLOOR_S = 5.0  # seconds
@@ -113,13 +114,10 @@ def _split_at_once(
     quarter of the time on an hour of GoPro. None for any other track."""
     # fromiter reads None as NaN: an untimed sample fails the check below, a
     # sample without coordinates makes the segments go through _in_range.
-    utc, lat, lon = (
-        np.fromiter(map(attrgetter(field), samples), dtype=np.float64, count=len(samples))
-        for field in ("utc", "lat", "lon")
-    )
+    utc, lat, lon = (sample_field(samples, field, np.float64) for field in ("utc", "lat", "lon"))
     if not np.isfinite(utc).all():
         return None
-    valid = np.fromiter(map(attrgetter("valid"), samples), dtype=bool, count=len(samples))
+    valid = sample_field(samples, "valid", bool)
     steps = np.diff(utc)
     forward = steps[steps > 0]
     # statistics.median's value: the middle one, or the mean of the two middle ones.

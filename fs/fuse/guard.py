@@ -24,6 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pyfuse3
 
+from telemetryfs.fs.fuse import gil
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ def fuse_op(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[An
         except Exception:
             log.exception("%s: internal error", fn.__name__)
             raise pyfuse3.FUSEError(errno.EIO) from None
+        finally:
+            gil.note_request()
 
     return wrapper
 

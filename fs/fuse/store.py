@@ -27,7 +27,7 @@ import trio_parallel
 
 from telemetryfs.fs import joined_video, products, recordings, telemetry_pickle, view
 from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, NotInPageCacheError, SourceKey
-from telemetryfs.fs.fuse import parse_worker
+from telemetryfs.fs.fuse import gil, parse_worker
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.joined_video import JoinedVideo
@@ -115,7 +115,10 @@ class Store:
             lambda i: 2048 + 8 * len(i.ends),  # the layout's formatters weigh ~2 KB
             shared,
         )
-        self._telemetry: LruCache[Parsed] = LruCache(0, _telemetry_cost, shared)
+        # An hour's telemetry takes 12-40 ms to free: not on the event loop (gil.py).
+        self._telemetry: LruCache[Parsed] = LruCache(
+            0, _telemetry_cost, shared, on_drop=gil.drop_later
+        )
         self._failures: dict[Key, ParseError] = {}
         self._entry_lists: LruCache[list[Entry]] = LruCache(
             budget // 32, lambda e: 100 + 80 * len(e)

@@ -44,6 +44,18 @@ def test_lru_replacing_a_key_keeps_the_total_right() -> None:
     assert len(cache) == 1
 
 
+def test_lru_hands_what_it_lets_go_of_to_on_drop() -> None:
+    dropped: list[bytes] = []
+    cache: LruCache[bytes] = LruCache(10, len, on_drop=dropped.append)
+    cache.put("a", b"1234")
+    cache.put("a", b"5678")  # replaced
+    cache.put("b", b"1234")
+    cache.put("c", b"abcd")  # 12 > 10: evicts a
+    cache.pop("b")
+    assert dropped == [b"1234", b"5678", b"1234"]
+    assert cache.get("c") == b"abcd"
+
+
 async def test_single_flight_runs_one_computation_for_twenty_callers() -> None:
     flight = SingleFlight()
     store: dict[str, int] = {}

@@ -48,3 +48,47 @@ def test_a_gil_sharing_file_reads_the_same_bytes(tmp_path: Path) -> None:
         assert binio.file_size(f) == 768
         with pytest.raises(io.UnsupportedOperation):
             f.write(b"x")  # opened read-only
+
+
+def test_while_requests_are_answered_a_reading_thread_pauses_more_often(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(bytes(100))
+    monkeypatch.setattr(gil, "EVERY_S", 60.0)  # idle: no pause within the test
+    monkeypatch.setattr(gil, "BUSY_EVERY_S", 0.0)  # busy: at every read
+    monkeypatch.setattr(gil, "PAUSE_S", 0.01)
+    monkeypatch.setattr(gil, "BUSY_FOR_S", 60.0)
+    monkeypatch.setattr(gil, "_busy_until", 0.0)
+
+    def reads_in_a_thread() -> float:
+        took: list[float] = []
+        reader = threading.Thread(
+            target=lambda: took.append(_timed_reads(gil.open_sharing_gil, path, 6))
+        )
+        reader.start()
+        reader.join()
+        return took[0]
+
+    assert reads_in_a_thread() < 0.04  # nobody asked: no pause
+    gil.note_request()
+    assert reads_in_a_thread() >= 0.04  # five pauses of 10 ms
+    monkeypatch.setattr(gil, "_busy_until", 0.0)  # as BUSY_FOR_S later
+    assert reads_in_a_thread() < 0.04
+
+
+def test_drop_later_frees_the_value_in_the_dropping_thread() -> None:
+    freed = threading.Event()
+    threads: list[str] = []
+
+    class Tracked:
+        def __del__(self) -> None:
+            threads.append(threading.current_thread().name)
+            freed.set()
+
+    value = [[Tracked()] + [object() for _ in range(2000)]]
+    gil.drop_later(value)
+    time.sleep(0.01)  # the dropping thread waits for the last reference
+    del value
+    assert freed.wait(5)
+    assert threads == ["drop"]

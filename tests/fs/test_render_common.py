@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telemetryfs.fs import render_columns, render_segments
+from telemetryfs.fs import render_columns, render_common, render_segments
 from telemetryfs.fs.render_common import (
     course_column,
     course_deg,
@@ -229,3 +229,45 @@ def test_the_numpy_split_leaves_untimed_tracks_to_the_careful_one() -> None:
     for odd in ({"utc": None}, {"utc": math.nan}, {"utc": math.inf}):
         samples = [timed, dataclasses.replace(timed, **{"utc": 2.0, **odd})]
         assert render_segments._split_at_once(samples, ()) is None
+
+
+def test_columns_longer_than_a_slice_are_the_per_value_texts() -> None:
+    """Columns go SLICE values at a time (the GIL); each slice may take another path."""
+    n = render_common.SLICE
+    rng = np.random.default_rng(7)
+    values: list[float | None] = [
+        *[1.25, 2.5] * (n // 2),  # repetitive: formatted once per distinct value
+        *rng.uniform(-90.0, 90.0, n).tolist(),  # the bulk path
+        *[None, 3.0, -0.00001] * 20,  # the careful path (a missing value, a "-0")
+        *rng.uniform(0.0, 500.0, n + 17).tolist(),
+    ]
+    for decimals in (2, 6):
+        assert number_column(values, decimals) == [short_number(v, decimals) for v in values]
+        assert fixed_column(values, decimals) == [fixed(v, decimals) for v in values]
+    utcs: list[float | None] = [1.7e9 + i / 18 for i in range(2 * n)] + [None] + [1.7e9] * n
+    assert iso_column(utcs) == [iso_utc(u) for u in utcs]
+
+
+def test_interleave_of_more_rows_than_a_slice() -> None:
+    n = 2 * render_common.SLICE + 5
+    first = [str(i) for i in range(n)]
+    second = [f"{i / 7:.3f}" for i in range(n)]
+    text = render_common.interleave(["<", first, ",", second, ">\n"], n)
+    assert text == "".join(f"<{a},{b}>\n" for a, b in zip(first, second, strict=True))
+
+
+def test_sample_field_reads_every_sample_in_slices() -> None:
+    n = 2 * render_common.SLICE + 3
+    samples = [
+        GpsSample(
+            utc=1.7e9 + i, video_time=i * 0.5, lat=None if i % 1000 == 0 else i / 1e4, lon=0.0
+        )
+        for i in range(n)
+    ]
+    lat = render_columns.sample_field(samples, "lat", np.float64)
+    expected = np.array([np.nan if s.lat is None else s.lat for s in samples])
+    assert np.array_equal(lat, expected, equal_nan=True)
+    valid = render_columns.sample_field(samples, "valid", bool)
+    assert valid.dtype == bool
+    assert bool(valid.all())
+    assert len(valid) == n

@@ -54,6 +54,7 @@ from telemetryfs.parsers.formats.gopro.raw import _build_streams
 from telemetryfs.parsers.formats.gopro.streams import Payload, _walk_devcs, _Walker
 from telemetryfs.parsers.model import ParseWarning, Telemetry
 from telemetryfs.parsers.probe import Probe
+from telemetryfs.parsers.stepwise import free_in_steps
 
 __all__ = [
     "FIRST_PAYLOAD_WITHIN",
@@ -125,6 +126,9 @@ def extract_mp4(source: BinaryIO | Probe, *, streams: bool = True) -> Telemetry:
     header = _read_udta(f, movie, walker.warnings)
     error = f"file cut short: {missing} GPMF payloads lie past its end" if missing else None
     telemetry = _assemble(walker, payloads, "gopro-mp4", header, error)
+    walked: list[object] = [walker, payloads]
+    del walker, payloads
+    free_in_steps(walked)
     return _with_movie(telemetry, movie, track)
 
 
@@ -143,7 +147,11 @@ def extract_gpmf(f: BinaryIO, *, streams: bool = True) -> Telemetry:
         raise MalformedError("not GPMF: the data does not start with a DEVC KLV", offset=0)
     walker = _Walker(streams=streams)
     payloads, error = _walk_devcs(walker, _iter_raw_devcs(f, file_size(f), walker.warnings))
-    return _assemble(walker, payloads, "gpmf", _Header(), error)
+    telemetry = _assemble(walker, payloads, "gpmf", _Header(), error)
+    walked: list[object] = [walker, payloads]
+    del walker, payloads
+    free_in_steps(walked)
+    return telemetry
 
 
 def extract_jpeg(f: BinaryIO) -> Telemetry:
