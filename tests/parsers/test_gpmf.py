@@ -7,10 +7,14 @@ property hierarchy, the GPSU layout and its known garbage.
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import math
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import MalformedError
@@ -491,6 +495,19 @@ def test_gpsu_is_utc() -> None:
 )
 def test_garbage_gpsu_is_rejected(raw: bytes) -> None:
     assert gpmf.parse_gpsu(raw) is None
+
+
+@given(
+    st.datetimes(datetime.datetime(2015, 1, 1), datetime.datetime(2099, 12, 31, 23, 59, 59)),
+    st.sampled_from(["000", "5", "999", "123456"]),
+)
+def test_gpsu_is_the_calendar_time(when: datetime.datetime, fraction: str) -> None:
+    """The date's start is looked up once per date; the sum is calendar.timegm's."""
+    raw = when.strftime("%y%m%d%H%M%S").encode() + b"." + fraction.encode()
+    expected = calendar.timegm(when.timetuple()) + float("0." + fraction)
+    assert gpmf.parse_gpsu(raw) == expected
+    leap = when.replace(second=59).strftime("%y%m%d%H%M").encode() + b"60.000"
+    assert gpmf.parse_gpsu(leap) == calendar.timegm(when.replace(second=59).timetuple()) + 1
 
 
 def test_char_array_in_a_type_is_one_text_column() -> None:

@@ -30,6 +30,8 @@ Quirks handled here:
 
 from __future__ import annotations
 
+import calendar
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -321,16 +323,26 @@ MAX_GPS_YEAR = 2099
 
 def parse_gpsu(raw: bytes) -> float | None:
     """A GPSU value as POSIX seconds, or None when it is not a plausible time."""
-    import calendar
-
     match = _GPSU.match(raw.split(b"\0", 1)[0].strip())
     if match is None:
         return None
-    yy, mo, dd, hh, mi, ss = (int(g) for g in match.groups()[:6])
-    year = 2000 + yy
-    if not (MIN_GPS_YEAR <= year <= MAX_GPS_YEAR and 1 <= mo <= 12 and 1 <= dd <= 31):
-        return None
-    if hh > 23 or mi > 59 or ss > 60 or dd > calendar.monthrange(year, mo)[1]:
+    yymmdd, hh, mi, ss = match.group(1, 2, 3), int(match[4]), int(match[5]), int(match[6])
+    day = _day_start(*yymmdd)
+    if day is None or hh > 23 or mi > 59 or ss > 60:
         return None
     fraction = float(b"0." + match.group(7))
-    return calendar.timegm((year, mo, dd, hh, mi, ss, 0, 0, 0)) + fraction
+    return day + hh * 3600 + mi * 60 + ss + fraction
+
+
+@functools.lru_cache(maxsize=64)
+def _day_start(yy: bytes, mo: bytes, dd: bytes) -> int | None:
+    """POSIX seconds at the start of a GPSU date; None when not a plausible date.
+
+    Once per date rather than once per payload: a tenth of an hour's GPSU parsing.
+    """
+    year, month, day = 2000 + int(yy), int(mo), int(dd)
+    if not (MIN_GPS_YEAR <= year <= MAX_GPS_YEAR and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    if day > calendar.monthrange(year, month)[1]:
+        return None
+    return calendar.timegm((year, month, day, 0, 0, 0, 0, 0, 0))
