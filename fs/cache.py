@@ -187,6 +187,27 @@ def default_cache_dir() -> Path:
     return Path(base) / "telemetryfs"
 
 
+class RecentKeys(Generic[T]):
+    """The last ``limit`` keys added: a hint that forgets its oldest entries, so a
+    mount that sees a NAS of a million clips does not keep every key it met."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._keys: OrderedDict[T, None] = OrderedDict()
+
+    def add(self, key: T) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self.limit:
+            self._keys.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 class NotInPageCacheError(Exception):
     """A disk cache item that cannot be read without waiting (see DiskCache.get_cached)."""
 

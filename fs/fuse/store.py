@@ -26,7 +26,14 @@ import trio
 import trio_parallel
 
 from telemetryfs.fs import joined_video, products, recordings, telemetry_pickle, view
-from telemetryfs.fs.cache import DiskCache, LruCache, MemoryBudget, NotInPageCacheError, SourceKey
+from telemetryfs.fs.cache import (
+    DiskCache,
+    LruCache,
+    MemoryBudget,
+    NotInPageCacheError,
+    RecentKeys,
+    SourceKey,
+)
 from telemetryfs.fs.fuse import gil, parse_worker
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
@@ -81,6 +88,9 @@ QUICK_DISK_READ = 1024 * 1024
 # built on the event loop: ~0.1 ms for a minute's 60, where a thread hop costs
 # ~0.2 ms; an hour's 3,600 take ~17 ms and go to a thread.
 INLINE_INDEX_CHUNKS = 300
+# How many videos' disk cache folders are remembered as warm or announced: hints
+# only (forgetting one sends its next read through a thread), ~300 bytes each.
+RECENT_KEYS = 20_000
 
 
 class Parsed(NamedTuple):
@@ -176,8 +186,9 @@ class Store:
         self.quick_disk = False
         # Videos whose disk cache folder this mount wrote or read: its files' names
         # and bytes are likely in the kernel's caches (see _disk_read).
-        self._disk_warm: set[SourceKey] = set()
-        self._announced: set[SourceKey] = set()  # disk cache folders announced (_disk_read)
+        self._disk_warm: RecentKeys[SourceKey] = RecentKeys(RECENT_KEYS)
+        # Disk cache folders announced to the kernel (_disk_read).
+        self._announced: RecentKeys[SourceKey] = RecentKeys(RECENT_KEYS)
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from telemetryfs.fs.cache import GENERATOR_VERSION, DiskCache, LruCache, MemoryBudget, SourceKey
+from telemetryfs.fs.cache import (
+    GENERATOR_VERSION,
+    DiskCache,
+    LruCache,
+    MemoryBudget,
+    RecentKeys,
+    SourceKey,
+)
 from telemetryfs.fs.fuse.flight import SingleFlight
 
 
@@ -54,6 +61,17 @@ def test_lru_hands_what_it_lets_go_of_to_on_drop() -> None:
     cache.pop("b")
     assert dropped == [b"1234", b"5678", b"1234"]
     assert cache.get("c") == b"abcd"
+
+
+def test_recent_keys_forget_the_oldest() -> None:
+    recent: RecentKeys[str] = RecentKeys(3)
+    for key in "abcd":
+        recent.add(key)
+    assert "a" not in recent
+    recent.add("b")  # seen again: the newest
+    recent.add("e")
+    assert [k for k in "abcde" if k in recent] == ["b", "d", "e"]
+    assert len(recent) == 3
 
 
 async def test_single_flight_runs_one_computation_for_twenty_callers() -> None:
