@@ -18,7 +18,9 @@ generator. Then it measures, in one run:
    plain file of the same size read through the same mount;
 6. latency: how long requests to the mount's root wait while the three
    hours are parsed and rendered (parses in a thread, the default, and in a
-   process).
+   process);
+7. memory: the daemon's peak RSS after ``rsync -a`` of everything a one-hour
+   file or the 3-hour recording shows (every stream CSV), each on a fresh mount.
 
 Every timing is the median of several runs; the page cache is dropped before
 each cold run (as root). Results print as a table and are saved as JSON.
@@ -598,6 +600,30 @@ def bench_latency(files: dict[str, Path], work: Path, runs: int) -> dict[str, An
     return out
 
 
+def bench_memory(files: dict[str, Path], work: Path, recording: Path) -> dict[str, Any]:
+    """The daemon's peak RSS (its own; workers apart) after copying every file of
+    each long source: the card's figure comes from bench_card."""
+    mnt, cache, backup = work / "mnt", work / "memory-cache", work / "memory-backup"
+    out: dict[str, Any] = {}
+    sources = {
+        "hero7_and_novatek_hours": files["long_dir"],
+        "hero11_hour": files["hero11_dir"],
+        "recording_3h": recording,
+    }
+    for name, source in sources.items():
+        for d in (cache, backup):
+            shutil.rmtree(d, ignore_errors=True)
+        with mounted(source, mnt, "--cache-dir", str(cache)) as daemon:
+            drop_caches()
+            took = timed(lambda: run("rsync", "-a", f"{mnt}/", f"{backup}/"))
+            rss = daemon.peak_rss_mb() - daemon.parse_process_peak_rss_mb()
+        size = sum(p.stat().st_size for p in backup.rglob("*") if p.is_file())
+        out[name] = {"rsync_s": took, "daemon_peak_rss_mb": round(rss, 1), "bytes": size}
+    for d in (cache, backup):
+        shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
 def bench_recordings(
     files: dict[str, Path], work: Path, runs: int, chapters: int, chapter_s: float
 ) -> dict[str, Any]:
@@ -783,6 +809,22 @@ def _family_rows(families: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _memory_rows(memory: dict[str, Any]) -> list[Row]:
+    labels = {
+        "hero7_and_novatek_hours": "the HERO7 and Novatek hours",
+        "hero11_hour": "the HERO11 hour",
+        "recording_3h": "the 3-hour recording",
+    }
+    return [
+        (
+            f"daemon peak RSS, rsync -a of everything of {labels[name]}",
+            f"{m['daemon_peak_rss_mb']:.0f} MB",
+            f"{m['bytes'] / 1e6:.0f} MB copied in {m['rsync_s']:.1f} s (target <= 150 MB)",
+        )
+        for name, m in memory.items()
+    ]
+
+
 def _latency_rows(latency: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for mode, label in (("thread", "default"), ("process", "-o parse_in=process")):
@@ -823,6 +865,8 @@ def summarize(r: dict[str, Any]) -> list[Row]:
         rows += _family_rows(r["families"])
     if "latency" in r:
         rows += _latency_rows(r["latency"])
+    if "memory" in r:
+        rows += _memory_rows(r["memory"])
     return rows
 
 
@@ -997,6 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
             "recordings",
             "families",
             "latency",
+            "memory",
             "remote",
             "export",
         ),
@@ -1009,7 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": machine()}
-    wanted = set(args.only or ("long", "streams", "card", "recordings", "families", "latency"))
+    wanted = set(
+        args.only or ("long", "streams", "card", "recordings", "families", "latency", "memory")
+    )
     files = ensure_footage(work, args.clips, args.long_s) if wanted - {"families"} else {}
     if "long" in wanted:
         results["long"] = bench_long_file(files, work, args.runs, args.peer_runs)
@@ -1029,6 +1076,9 @@ def main(argv: list[str] | None = None) -> int:
         results["families"] = bench_families(work, args.long_s, args.runs, args.peer_runs)
     if "latency" in wanted:
         results["latency"] = bench_latency(files, work, args.latency_runs)
+    if "memory" in wanted:
+        recording = ensure_recording(work, args.recording_chapters, args.recording_chapter_s)
+        results["memory"] = bench_memory(files, work, recording)
     rows = summarize(results)
     width = max(len(r[0]) for r in rows)
     print(
