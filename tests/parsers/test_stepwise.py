@@ -83,5 +83,6 @@ def test_other_threads_run_while_a_big_graph_is_freed() -> None:
         in_steps = _longest_wait_of_another_thread(lambda: free_in_steps(sliced))
     finally:
         sys.setswitchinterval(old)
-    assert at_once > 0.02  # a million objects, one C call
+    assert at_once > 0.01  # a million objects, one C call (~30 ms here)
     assert in_steps < at_once / 3, (in_steps, at_once)
+    print(f"longest wait: {at_once * 1000:.1f} ms at once, {in_steps * 1000:.1f} ms in slices")
