@@ -33,13 +33,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from telemetryfs.parsers.model import FIX_NAMES, Telemetry, Value
+from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry, Value
 
 from .render_common import (
     COURSE_DECIMALS,
     DOP_DECIMALS,
     ELE_DECIMALS,
     LATLON_DECIMALS,
+    SLICE,
     SPEED_DECIMALS,
     TIME_DECIMALS,
     Piece,
@@ -112,9 +113,19 @@ def render_csv(telemetry: Telemetry) -> bytes:
     Returns:
         UTF-8 CSV: the header, then one row per ``telemetry.gps`` sample.
     """
+    # Rows go SLICE at a time: an hour's columns at once held ~28 MB of strings at
+    # the peak. The text is the same (each field depends on its sample alone).
     samples = telemetry.gps
-    n = len(samples)
     extra_count = len(telemetry.extra_columns)
+    body = b"".join(
+        _csv_rows(samples[start : start + SLICE], extra_count).encode("utf-8")
+        for start in range(0, len(samples), SLICE)
+    )
+    return render_csv_header(telemetry) + body
+
+
+def _csv_rows(samples: Sequence[GpsSample], extra_count: int) -> str:
+    n = len(samples)
     columns: list[list[str]] = [
         [t or "" for t in iso_column([s.utc for s in samples])],
         fixed_column([s.video_time for s in samples], TIME_DECIMALS),
@@ -133,8 +144,7 @@ def render_csv(telemetry: Telemetry) -> bytes:
     for column in columns:
         pieces += [column, ","]
     pieces[-1] = NEWLINE
-    body = interleave(pieces, n) if n else ""
-    return render_csv_header(telemetry) + body.encode("utf-8")
+    return interleave(pieces, n) if n else ""
 
 
 def _extra_column(extras: Sequence[tuple[Value, ...]], k: int) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import time
@@ -15,6 +16,7 @@ from telemetryfs.fs.render import (
     render_csv,
     render_csv_header,
 )
+from telemetryfs.fs.render_common import SLICE
 from telemetryfs.fs.render_csv import csv_field, value_text
 from telemetryfs.parsers.model import GpsSample, Telemetry
 from tests.render_samples import edge_track, random_track, realistic_track, three_points
@@ -122,6 +124,17 @@ def test_csv_is_deterministic_and_matches_per_value_formatting() -> None:
     for sample, row in zip(t.gps, rows[1:], strict=True):
         assert row[2] == f"{sample.lat:.7f}"
         assert row[3] == f"{sample.lon:.7f}"
+
+
+def test_a_track_longer_than_a_slice_has_each_sample_s_own_row() -> None:
+    """Rows are rendered SLICE at a time (memory): each row is what the sample alone gives."""
+    for t in (realistic_track(2 * SLICE + 5, course=True), random_track(11, 2 * SLICE + 5)):
+        assert len(t.gps) > 2 * SLICE
+        header = render_csv(dataclasses.replace(t, gps=())).decode()
+        alone = [
+            render_csv(dataclasses.replace(t, gps=(s,))).decode()[len(header) :] for s in t.gps
+        ]
+        assert render_csv(t).decode() == header + "".join(alone)
 
 
 def test_one_hour_csv_renders_fast() -> None:
