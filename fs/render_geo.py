@@ -38,6 +38,7 @@ from .render_common import (
     DOP_DECIMALS,
     ELE_DECIMALS,
     LATLON_DECIMALS,
+    SLICE,
     TIME_DECIMALS,
     Piece,
     complete_text,
@@ -167,14 +168,12 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
     eles = _elevations(points)
     positions = _positions(points, json=True, eles=eles)
     lines = [line for line in _by_segment(positions, segments) if len(line) >= 2]
-    out = ['{"type":"FeatureCollection","features":[\n']
+    head = ['{"type":"FeatureCollection","features":[\n']
     if lines:
-        out.append(_geojson_track(lines, safe_text(name), telemetry.camera))
-        out.append(",\n" if points else "\n")
-    if points:
-        out.append(_geojson_points(points, positions, eles, segments))
-    out.append("]}\n")
-    return "".join(out).encode("utf-8")
+        head.append(_geojson_track(lines, safe_text(name), telemetry.camera))
+        head.append(",\n" if points else "\n")
+    features = _geojson_points(points, positions, eles, segments) if points else []
+    return b"".join([("".join(head)).encode("utf-8"), *features, b"]}\n"])
 
 
 def _geojson_track(lines: list[list[str]], name: str, camera: str | None) -> str:
@@ -203,8 +202,31 @@ def _geojson_points(
     positions: list[str],
     eles: list[str | None],
     segments: Sequence[Sequence[GpsSample]],
+) -> list[bytes]:
+    """One Point feature per valid sample, one per line, comma-separated, as UTF-8
+    pieces of SLICE features: an hour's columns at once held ~25 MB of strings at the
+    peak. The text is the same (each feature depends on its sample alone)."""
+    numbers = [text for k, seg in enumerate(segments) for text in [str(k)] * len(seg)]
+    pieces = [
+        _point_features(
+            points[start : start + SLICE],
+            positions[start : start + SLICE],
+            eles[start : start + SLICE],
+            numbers[start : start + SLICE],
+        ).encode("utf-8")
+        for start in range(0, len(points), SLICE)
+    ]
+    # Every feature but the last ends in ",\n"; the last one just in "\n".
+    pieces[-1] = pieces[-1][:-2] + b"\n"
+    return pieces
+
+
+def _point_features(
+    points: Sequence[GpsSample],
+    positions: list[str],
+    eles: list[str | None],
+    numbers: list[str],
 ) -> str:
-    """One Point feature per valid sample, one per line, comma-separated."""
     fixes = [FIX_NAMES.get(s.fix) if s.fix is not None else None for s in points]
     pieces: list[Piece] = [
         '{"type":"Feature","geometry":{"type":"Point","coordinates":',
@@ -224,8 +246,7 @@ def _geojson_points(
         ',"dop":',
         *_json_value(number_column([s.dop for s in points], DOP_DECIMALS)),
         ',"segment":',
-        [str(k) for k, seg in enumerate(segments) for _ in seg],
+        numbers,
         "}},\n",
     ]
-    # Every feature but the last ends in ",\n"; the last one just in "\n".
-    return interleave(pieces, len(points))[:-2] + "\n"
+    return interleave(pieces, len(points))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from telemetryfs.fs.render import render_geojson, render_kml
+from telemetryfs.fs.render_common import SLICE
 from telemetryfs.parsers.model import FIX_3D, GpsSample, Telemetry
 from tests.render_samples import (
     T0,
@@ -105,6 +107,24 @@ def test_geojson_multilinestring_for_several_segments() -> None:
     assert all(len(line) >= 2 for line in track["geometry"]["coordinates"])
     assert len(points) == sum(s.valid for s in t.gps)
     assert all(-180 <= p["geometry"]["coordinates"][0] < 180 for p in points)
+
+
+def test_geojson_points_longer_than_a_slice_are_each_sample_s_own() -> None:
+    """Point features are rendered SLICE at a time (memory): the same features."""
+    t = realistic_track(2 * SLICE + 500)
+    doc = json.loads(render_geojson(t, name="x"))
+    points = doc["features"][1:]
+    valid = [s for s in t.gps if s.valid]
+    assert len(points) > 2 * SLICE
+    assert len(points) == len(valid)
+    segments = [p["properties"].pop("segment") for p in points]
+    for i in {*range(0, len(valid), 97), SLICE - 1, SLICE, 2 * SLICE, len(valid) - 1}:
+        alone = json.loads(render_geojson(dataclasses.replace(t, gps=(valid[i],)), name="x"))
+        feature = alone["features"][-1]
+        assert feature["properties"].pop("segment") == 0
+        assert points[i] == feature
+    assert segments == sorted(segments)
+    assert segments[-1] == doc["features"][0]["properties"]["segments"] - 1
 
 
 def test_geojson_empty_track() -> None:
