@@ -620,9 +620,6 @@ def _preload_parsers() -> None:
     for fmt in registry.FORMATS:
         fmt.extract.__module__  # noqa: B018  (the registry import loaded the packages)
     importlib.import_module("telemetryfs.fs.render")
-    # np.median imports numpy.ma on its first call: 10-20 ms holding the GIL in the
-    # middle of the first long render, while other requests wait.
-    importlib.import_module("numpy.ma")
 
 
 def _detach_stdio(config: Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from typing import Any
 from unittest.mock import patch
 
@@ -271,3 +272,9 @@ def test_sample_field_reads_every_sample_in_slices() -> None:
     assert valid.dtype == bool
     assert bool(valid.all())
     assert len(valid) == n
+
+
+@given(st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=1, max_size=200))
+def test_the_numpy_split_s_median_is_statistics_median(values: list[float]) -> None:
+    """Computed with np.partition (np.median's first call imports numpy.ma mid-render)."""
+    assert render_segments._median(np.array(values)) == statistics.median(values)
