@@ -214,9 +214,9 @@ def _values(samples: list[GpsSample], field: str) -> render_columns.Array | None
     get = attrgetter(field)
     if get(samples[0]) is None:
         return np.empty(0) if all(v is None for v in map(get, samples)) else None
-    # fromiter reads a None as NaN, which no array writer takes (nor a real NaN):
-    # such a column goes the careful way.
-    values = np.fromiter(map(get, samples), dtype=np.float64, count=len(samples))
+    # A None is read as NaN, which no array writer takes (nor a real NaN): such a
+    # column goes the careful way.
+    values = render_columns.sample_field(samples, field, np.float64)
     return values if np.isfinite(values).all() else None
 
 
