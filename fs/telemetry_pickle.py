@@ -58,8 +58,9 @@ def to_parts(telemetry: Telemetry) -> list[bytes]:
     to end and cut every ``SLICE`` items, so many short tuples (a five-minute
     clip's 21 streams of 300 chunks) are cut as finely as one long one.
     """
+    # A GpsTrack (parsers/track.py) is a few arrays, pickled as buffers: never cut.
     candidates = [
-        telemetry.gps,
+        *([telemetry.gps] if isinstance(telemetry.gps, tuple) else []),
         *(stream.chunks for stream in telemetry.streams),
         *(raw.pieces for raw in telemetry.raw_files),
     ]

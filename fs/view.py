@@ -23,13 +23,15 @@ from telemetryfs.parsers import extract
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.extract import Opener, open_file
 from telemetryfs.parsers.model import Telemetry
+from telemetryfs.parsers.track import GpsTrack
 
 
 def telemetry_cost(t: Telemetry) -> int:
     """Bytes a parsed video holds in memory, calibrated with tracemalloc on HERO clips."""
     chunks = sum(len(s.chunks) for s in t.streams)
     pieces = sum(len(r.pieces) for r in t.raw_files)
-    return 2048 + 320 * len(t.gps) + 200 * chunks + 130 * pieces
+    gps = t.gps.nbytes if isinstance(t.gps, GpsTrack) else 320 * len(t.gps)
+    return 2048 + gps + 200 * chunks + 130 * pieces
 
 
 def parse(

@@ -15,7 +15,7 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -218,7 +218,8 @@ class Telemetry:
     format: str
     camera: str | None = None
     firmware: str | None = None
-    gps: tuple[GpsSample, ...] = ()
+    # A tuple, or a GpsTrack (parsers/track.py: the same samples held as columns).
+    gps: Sequence[GpsSample] = ()
     gps_stream: str | None = None
     extra_columns: tuple[str, ...] = ()
     streams: tuple[Stream, ...] = ()

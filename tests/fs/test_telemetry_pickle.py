@@ -9,6 +9,7 @@ import pytest
 
 from telemetryfs.fs import telemetry_pickle, view
 from telemetryfs.parsers.model import Telemetry
+from telemetryfs.parsers.track import GpsTrack
 from tests.footage import make_novatek
 from tests.footage.real_payloads import make_real_gopro
 
@@ -39,9 +40,12 @@ def test_no_part_holds_more_than_a_slice(hero11_telemetry: Telemetry) -> None:
     assert all(0 < len(s) <= telemetry_pickle.SLICE for s in slices)
     items = len(hero11_telemetry.gps) + sum(len(s.chunks) for s in hero11_telemetry.streams)
     items += sum(len(r.pieces) for r in hero11_telemetry.raw_files)
-    # The skeleton keeps only what is short: a few KB against the whole pickle's MBs.
+    # The skeleton keeps only what is short, and the GPS track's columns (a few
+    # arrays, loaded as buffers without building an object a sample).
+    assert isinstance(hero11_telemetry.gps, GpsTrack)
     whole = pickle.dumps(hero11_telemetry, protocol=pickle.HIGHEST_PROTOCOL)
-    assert len(parts[0]) < len(whole) / 50, (len(parts[0]), len(whole), items)
+    besides_track = len(parts[0]) - hero11_telemetry.gps.nbytes
+    assert besides_track < len(whole) / 50, (len(parts[0]), len(whole), items)
 
 
 def test_short_telemetry_is_one_part(tmp_path: Path) -> None:

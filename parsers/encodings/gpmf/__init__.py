@@ -41,6 +41,8 @@ from telemetryfs.parsers.encodings.gpmf.codec import (
     Converter,
     decode_chunk,
     make_codec,
+    raw_dtype,
+    raw_row_size,
     raw_rows,
 )
 from telemetryfs.parsers.encodings.gpmf.klv import (
@@ -135,6 +137,8 @@ __all__ = [
     "parse_settings",
     "parse_strm",
     "parse_type",
+    "raw_dtype",
+    "raw_row_size",
     "raw_rows",
     "read_numbers",
     "read_text",

@@ -292,6 +292,23 @@ def raw_rows(codec: Codec, data: bytes) -> list[tuple[Any, ...]]:
     return list(layout.iter_unpack(memoryview(data)[:usable]))
 
 
+def raw_row_size(codec: Codec) -> int:
+    """Bytes of one row as raw_rows reads them.
+
+    Raises:
+        MalformedError: the codec has no numeric layout.
+    """
+    if not codec.fields or codec.whole_text:
+        raise MalformedError("raw rows need a numeric layout")
+    return _struct_for(codec.fields, codec.widths).size
+
+
+def raw_dtype(codec: Codec) -> np.dtype[Any] | None:
+    """numpy's record type of raw_rows' rows (fields ``c0``, ``c1``...), None for 'c' fields."""
+    dtype = _numpy_dtype(codec.fields)
+    return dtype if dtype is not None and dtype.itemsize == raw_row_size(codec) else None
+
+
 @functools.lru_cache(maxsize=256)
 def _struct_for(fields: str, widths: tuple[int, ...]) -> struct.Struct:
     parts = [f"{w}s" if c == "c" else TYPES[c][0] for c, w in zip(fields, widths, strict=True)]

@@ -23,14 +23,15 @@ Quirks:
 from __future__ import annotations
 
 import bisect
-import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.encodings.gpmf import GPS5, GPS9
 from telemetryfs.parsers.fastbuild import new_gps_sample
+from telemetryfs.parsers.formats.gopro import gps_columns
+from telemetryfs.parsers.formats.gopro.gps_columns import GPS_EPOCH_2000, MAX_UTC, MIN_UTC
 from telemetryfs.parsers.model import GpsSample, ParseWarning
 
 GPRI = b"GPRI"
@@ -40,7 +41,6 @@ GPS_KEYS = (GPS9, GPS5, GPRI)
 # GoPro writes one payload per 1.001 s (29.97 fps timebase); gopro-telemetry
 # invents the same 1001 ms for a lone payload.
 NOMINAL_PAYLOAD = 1.001
-GPS_EPOCH_2000 = 946_684_800  # 2000-01-01T00:00:00Z, GPS9 day 0
 
 
 Times = list[tuple[float | None, float | None]]
@@ -51,7 +51,8 @@ class _GpsBlock:
     payload: int
     device: int | str
     key: bytes
-    rows: list[tuple[Any, ...]]  # unscaled, as stored
+    codec: gpmf.Codec
+    data: bytes  # the rows, unscaled, as stored (whole rows only)
     div: tuple[float, ...]  # SCAL divisor of each column
     offset: int
     gpsu: float | None = None
@@ -59,9 +60,13 @@ class _GpsBlock:
     fix: int | None = None
     dop: float | None = None
 
+    @property
+    def count(self) -> int:
+        return len(self.data) // gpmf.raw_row_size(self.codec)
 
-_MIN_UTC = calendar.timegm((gpmf.MIN_GPS_YEAR, 1, 1, 0, 0, 0))
-_MAX_UTC = calendar.timegm((gpmf.MAX_GPS_YEAR + 1, 1, 1, 0, 0, 0))
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        return gpmf.raw_rows(self.codec, self.data)
 
 
 def _choose_gps(blocks: list[_GpsBlock]) -> tuple[bytes | None, list[_GpsBlock]]:
@@ -71,7 +76,7 @@ def _choose_gps(blocks: list[_GpsBlock]) -> tuple[bytes | None, list[_GpsBlock]]
         if mine:
             counts: dict[int | str, int] = {}
             for b in mine:
-                counts[b.device] = counts.get(b.device, 0) + len(b.rows)
+                counts[b.device] = counts.get(b.device, 0) + b.count
             device = max(counts, key=lambda d: counts[d])
             return key, [b for b in mine if b.device == device]
     return None, []
@@ -83,14 +88,20 @@ def _gps_samples(
     times: Times,
     warnings: list[ParseWarning],
     syst: Iterable[tuple[float, float]],
-) -> tuple[GpsSample, ...]:
+) -> Sequence[GpsSample]:
     """The track from the chosen GPS stream's blocks (``syst``: Karma's SYST anchors)."""
     out: list[GpsSample] = []
     if key == GPS5:
         anchors = _gps5_anchors(blocks, times, warnings)
+        track = gps_columns.gps5_track(blocks, times, anchors)
+        if track is not None:
+            return track
         for block, (anchor, span) in zip(blocks, anchors, strict=True):
             out.extend(_gps5_block(block, times[block.payload], anchor, span))
     elif key == GPS9:
+        track = gps_columns.gps9_track(blocks, times, warnings)
+        if track is not None:
+            return track
         for block in blocks:
             out.extend(_gps9_block(block, times[block.payload], warnings))
     else:
@@ -222,7 +233,7 @@ def _gps5_anchors(
 def _gps9_utc(days: float, seconds: float) -> float | None:
     """GPS9 days since 2000-01-01 and seconds since midnight, as POSIX seconds (UTC)."""
     utc = GPS_EPOCH_2000 + days * 86400 + seconds
-    return utc if _MIN_UTC <= utc < _MAX_UTC else None
+    return utc if MIN_UTC <= utc < MAX_UTC else None
 
 
 def _system_to_utc(t: float, syst: list[tuple[float, float]]) -> float | None:

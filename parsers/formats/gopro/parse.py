@@ -44,12 +44,12 @@ from telemetryfs.parsers.errors import MalformedError, ParseError, TruncatedErro
 from telemetryfs.parsers.formats.gopro.assemble import _assemble, _Header, _with_movie
 from telemetryfs.parsers.formats.gopro.gps import (
     GPRI,
-    GPS_EPOCH_2000,
     GPS_KEYS,
     NOMINAL_PAYLOAD,
     SYST,
     Times,
 )
+from telemetryfs.parsers.formats.gopro.gps_columns import GPS_EPOCH_2000
 from telemetryfs.parsers.formats.gopro.raw import _build_streams
 from telemetryfs.parsers.formats.gopro.streams import Payload, _walk_devcs, _Walker
 from telemetryfs.parsers.model import ParseWarning, Telemetry

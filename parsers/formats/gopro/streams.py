@@ -172,20 +172,27 @@ class _Walker:
         codec = block.codec
         if block.key not in _GPS_COLUMNS or len(codec.fields) < _GPS_COLUMNS[block.key]:
             return
-        rows = [r for k in block.data for r in gpmf.raw_rows(codec, _value(buf, k))]
         div = codec.scale or (1.0,) * len(codec.fields)
         if block.key == SYST:
+            rows = [r for k in block.data for r in gpmf.raw_rows(codec, _value(buf, k))]
             self.syst.extend(_syst_pairs(rows, div))
             if self.syst and index not in self.gps_clock:
                 self.gps_clock[index] = self.syst[-1][1]
             return
-        if not rows:
+        # The rows stay bytes (each value cut to whole structs, as raw_rows does):
+        # the track decodes every payload's at once (gps.py).
+        size = gpmf.raw_row_size(codec)
+        data = b"".join(_whole_structs(_value(buf, k), size) for k in block.data)
+        if not data or size <= 0:
+            return
+        first = gpmf.raw_rows(codec, data[:size])
+        if not first:
             return
         self.seen_gps9 = self.seen_gps9 or block.key == GPS9
         if gpmf.GPSA in block.props:
             klv, gpsa_buf = block.props[gpmf.GPSA]
             self.altitude[block.key] = str(gpmf.read_value(gpsa_buf, klv))
-        gps = _GpsBlock(index, dev.id, block.key, rows, div, base + block.data[0].offset)
+        gps = _GpsBlock(index, dev.id, block.key, codec, data, div, base + block.data[0].offset)
         local = _local_props(block)
         if GPSU in local:
             gps.gpsu_raw = _value(buf, local[GPSU])
@@ -197,7 +204,7 @@ class _Walker:
         self.gps.append(gps)
         clock = gps.gpsu if block.key == GPS5 else None
         if block.key == GPS9:
-            clock = _gps9_utc(rows[0][5] / div[5], rows[0][6] / div[6])
+            clock = _gps9_utc(first[0][5] / div[5], first[0][6] / div[6])
         if clock is not None and index not in self.gps_clock:
             self.gps_clock[index] = clock
 
@@ -244,6 +251,11 @@ class _Walker:
 
 def _value(buf: bytes, klv: Klv) -> bytes:
     return buf[klv.value_offset : klv.value_offset + klv.size]
+
+
+def _whole_structs(value: bytes, size: int) -> bytes:
+    cut = len(value) % size if size > 0 else 0
+    return value[: len(value) - cut] if cut else value
 
 
 def _padded(buf: bytes, klv: Klv) -> bytes:
