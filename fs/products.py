@@ -35,6 +35,7 @@ from typing import Any, cast
 
 from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
+from telemetryfs.parsers.track import has_valid
 
 from . import render, render_stream
 from .render_concat import CONCAT, render_concat
@@ -98,10 +99,11 @@ def list_entries(t: Telemetry | None) -> list[Entry]:
     if t is None:
         return entries
     if t.gps:
-        if any(s.valid for s in t.gps):
+        drawn = has_valid(t.gps)
+        if drawn:
             entries.append(Entry("track.gpx", GENERATED))
         entries.append(Entry("track.csv", GENERATED))
-        if any(s.valid for s in t.gps):
+        if drawn:
             entries += [Entry("track.kml", GENERATED), Entry("track.geojson", GENERATED)]
             entries.append(Entry(PREVIEW, GENERATED))
         entries += [Entry(name, GENERATED) for name in SUBTITLES]

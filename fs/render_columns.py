@@ -28,6 +28,7 @@ from telemetryfs.parsers.encodings.gpmf.codec import (
     SmallIntColumn,
     small_int_values,
 )
+from telemetryfs.parsers.track import GpsTrack
 
 Array = np.ndarray[Any, Any]
 
@@ -315,6 +316,8 @@ def sample_field(samples: Sequence[Any], field: str, dtype: type) -> Array:
     """One field of every sample as an array (``np.fromiter`` reads None as NaN),
     gathered SLICE samples at a time: one call over an hour of samples holds
     the GIL for ~4 ms (render_common.SLICE)."""
+    if isinstance(samples, GpsTrack):  # columns already: a copy, as below
+        return np.array(samples.column(field), dtype=dtype)
     get = attrgetter(field)
     values: Array = np.empty(len(samples), dtype=dtype)
     for start in range(0, len(samples), SLICE):

@@ -34,6 +34,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry, Value
+from telemetryfs.parsers.track import field_values
 
 from .render_common import (
     COURSE_DECIMALS,
@@ -127,19 +128,19 @@ def render_csv(telemetry: Telemetry) -> bytes:
 def _csv_rows(samples: Sequence[GpsSample], extra_count: int) -> str:
     n = len(samples)
     columns: list[list[str]] = [
-        [t or "" for t in iso_column([s.utc for s in samples])],
-        fixed_column([s.video_time for s in samples], TIME_DECIMALS),
-        fixed_column([s.lat for s in samples], LATLON_DECIMALS),
-        fixed_column([s.lon for s in samples], LATLON_DECIMALS),
-        fixed_column([s.ele for s in samples], ELE_DECIMALS),
-        fixed_column([s.speed_2d for s in samples], SPEED_DECIMALS),
+        [t or "" for t in iso_column(field_values(samples, "utc"))],
+        fixed_column(field_values(samples, "video_time"), TIME_DECIMALS),
+        fixed_column(field_values(samples, "lat"), LATLON_DECIMALS),
+        fixed_column(field_values(samples, "lon"), LATLON_DECIMALS),
+        fixed_column(field_values(samples, "ele"), ELE_DECIMALS),
+        fixed_column(field_values(samples, "speed_2d"), SPEED_DECIMALS),
         [FIX_NAMES.get(s.fix, "") if s.fix is not None else "" for s in samples],
-        fixed_column([s.dop for s in samples], DOP_DECIMALS),
-        fixed_column([s.speed_3d for s in samples], SPEED_DECIMALS),
-        fixed_column([s.course for s in samples], COURSE_DECIMALS),
+        fixed_column(field_values(samples, "dop"), DOP_DECIMALS),
+        fixed_column(field_values(samples, "speed_3d"), SPEED_DECIMALS),
+        fixed_column(field_values(samples, "course"), COURSE_DECIMALS),
         ["true" if s.valid else "false" for s in samples],
     ]
-    columns += [_extra_column([s.extra for s in samples], k) for k in range(extra_count)]
+    columns += [_extra_column(field_values(samples, "extra"), k) for k in range(extra_count)]
     pieces: list[Piece] = []
     for column in columns:
         pieces += [column, ","]

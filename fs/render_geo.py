@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
+from telemetryfs.parsers.track import field_values
 
 from .render_common import (
     DOP_DECIMALS,
@@ -49,7 +50,7 @@ from .render_common import (
     safe_text,
     speed_column,
 )
-from .render_segments import split_segments
+from .render_segments import joined, split_segments
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 # KML colours are aabbggrr: opaque red, the usual colour of a recorded track.
@@ -58,15 +59,15 @@ _DOT_ICON = "http://maps.google.com/mapfiles/kml/shapes/shaded_dot.png"
 
 
 def _elevations(samples: Sequence[GpsSample]) -> list[str | None]:
-    return number_column([s.ele for s in samples], ELE_DECIMALS)
+    return number_column(field_values(samples, "ele"), ELE_DECIMALS)
 
 
 def _positions(
     samples: Sequence[GpsSample], *, json: bool, eles: list[str | None] | None = None
 ) -> list[str]:
     """One position per sample: ``lon,lat[,ele]`` (KML) or ``[lon,lat[,ele]]`` (GeoJSON)."""
-    lons = number_column([s.lon for s in samples], LATLON_DECIMALS)
-    lats = number_column([s.lat for s in samples], LATLON_DECIMALS)
+    lons = number_column(field_values(samples, "lon"), LATLON_DECIMALS)
+    lats = number_column(field_values(samples, "lat"), LATLON_DECIMALS)
     eles = _elevations(samples) if eles is None else eles
     opening, closing = ("[", "]") if json else ("", "")
     if complete_text(lons) and complete_text(lats) and complete_text(eles):
@@ -114,7 +115,7 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
         f'  <Style id="point"><IconStyle><scale>0.4</scale><Icon><href>{_DOT_ICON}</href>'
         "</Icon></IconStyle><LabelStyle><scale>0</scale></LabelStyle></Style>\n",
     ]
-    points = [s for seg in segments for s in seg]
+    points = joined(segments)
     coords = _positions(points, json=False)
     for number, seg_coords in enumerate(_by_segment(coords, segments), 1):
         out.append(_kml_segment(seg_coords, number))
@@ -136,7 +137,7 @@ def _kml_segment(coords: list[str], number: int) -> str:
 
 def _kml_points(samples: Sequence[GpsSample], coords: list[str]) -> str:
     """The time-stamped points folder: the first sample of each UTC second (none: no folder)."""
-    times = iso_column([s.utc for s in samples])
+    times = iso_column(field_values(samples, "utc"))
     out = ["  <Folder>\n    <name>Points</name>\n"]
     last_second = None
     for when, coord in zip(times, coords, strict=True):
@@ -164,7 +165,7 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
         name: the video's file name (the track feature's ``name``).
     """
     segments = split_segments(telemetry.gps, telemetry.breaks)
-    points = [s for seg in segments for s in seg]
+    points = joined(segments)
     eles = _elevations(points)
     positions = _positions(points, json=True, eles=eles)
     lines = [line for line in _by_segment(positions, segments) if len(line) >= 2]
@@ -232,19 +233,19 @@ def _point_features(
         '{"type":"Feature","geometry":{"type":"Point","coordinates":',
         positions,
         '},"properties":{"time":',
-        *_json_value(iso_column([s.utc for s in points]), '"'),
+        *_json_value(iso_column(field_values(points, "utc")), '"'),
         ',"video_time_s":',
-        *_json_value(number_column([s.video_time for s in points], TIME_DECIMALS)),
+        *_json_value(number_column(field_values(points, "video_time"), TIME_DECIMALS)),
         ',"ele_m":',
         *_json_value(eles),
         ',"speed_mps":',
-        *_json_value(speed_column([s.speed_2d for s in points])),
+        *_json_value(speed_column(field_values(points, "speed_2d"))),
         ',"course_deg":',
-        *_json_value(course_column([s.course for s in points])),
+        *_json_value(course_column(field_values(points, "course"))),
         ',"fix":',
         *_json_value(fixes, '"'),
         ',"dop":',
-        *_json_value(number_column([s.dop for s in points], DOP_DECIMALS)),
+        *_json_value(number_column(field_values(points, "dop"), DOP_DECIMALS)),
         ',"segment":',
         numbers,
         "}},\n",

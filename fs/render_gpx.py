@@ -68,7 +68,7 @@ from .render_common import (
     utc_millis,
 )
 from .render_gpx_points import ARRAY_MIN_POINTS, array_points, segment_points
-from .render_segments import first_utc, split_segments
+from .render_segments import extremes, first_utc, joined, split_segments
 
 CREATOR = "telemetryfs"
 TPX_PREFIX = "gpxtpx"
@@ -154,14 +154,14 @@ def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSampl
     gpx.creator = CREATOR
     gpx.name = name
     gpx.nsmap[TPX_PREFIX] = TPX_NS
-    start_ms = utc_millis(first_utc(s for seg in segments for s in seg))
+    samples = joined(segments)
+    start_ms = utc_millis(first_utc(samples))
     if start_ms is not None:
         gpx.time = _GpxTime.from_ms(start_ms)
-    lats = [s.lat for seg in segments for s in seg if s.lat is not None]
-    lons = [s.lon for seg in segments for s in seg if s.lon is not None]
+    lats, lons = extremes(samples, "lat"), extremes(samples, "lon")
     if lats and lons:
         # Rounding is monotonic, so the rounded extremes are the extremes rounded.
-        bounds = (_latlon(min(lats)), _latlon(max(lats)), _latlon(min(lons)), _latlon(max(lons)))
+        bounds = (_latlon(lats[0]), _latlon(lats[1]), _latlon(lons[0]), _latlon(lons[1]))
         gpx.bounds = gpxpy.gpx.GPXBounds(*bounds)
     track = gpxpy.gpx.GPXTrack(name=name)
     if telemetry.camera:

@@ -17,6 +17,7 @@ from operator import attrgetter
 import numpy as np
 
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample
+from telemetryfs.parsers.track import GpsTrack, field_values
 
 from . import render_columns
 from .render_common import (
@@ -34,6 +35,7 @@ from .render_common import (
     number_column,
     speed_column,
 )
+from .render_segments import joined
 
 # The numpy writer from this many points on. Below 256 its fixed cost exceeds
 # what it saves (0.75 against 0.21 ms at 20 points); from 256 to 4,096 it saves
@@ -63,17 +65,19 @@ def segment_points(samples: Sequence[GpsSample], kind: str) -> str:
     n = len(samples)
     if not n:
         return ""
-    lat = _coordinate_column([s.lat for s in samples])
-    lon = _coordinate_column([s.lon for s in samples])
+    lat = _coordinate_column(field_values(samples, "lat"))
+    lon = _coordinate_column(field_values(samples, "lon"))
     fixes = [FIX_NAMES.get(s.fix) if s.fix is not None else None for s in samples]
     pieces: list[Piece] = ['\n      <trkpt lat="', lat, '" lon="', lon, '">']
-    pieces += _optional(number_column([s.ele for s in samples], ELE_DECIMALS), "<ele>", "</ele>")
-    pieces += _optional(iso_column([s.utc for s in samples]), "<time>", "</time>")
+    pieces += _optional(
+        number_column(field_values(samples, "ele"), ELE_DECIMALS), "<ele>", "</ele>"
+    )
+    pieces += _optional(iso_column(field_values(samples, "utc")), "<time>", "</time>")
     pieces += _optional(fixes, "<fix>", "</fix>")
-    dops = number_column([s.dop for s in samples], DOP_DECIMALS)
+    dops = number_column(field_values(samples, "dop"), DOP_DECIMALS)
     pieces += _optional(dops, f"<{kind}>", f"</{kind}>")
-    speeds = speed_column([s.speed_2d for s in samples])
-    courses = course_column([s.course for s in samples])
+    speeds = speed_column(field_values(samples, "speed_2d"))
+    courses = course_column(field_values(samples, "course"))
     pieces += _extensions(speeds, courses)
     pieces.append("</trkpt>")
     return interleave(pieces, n)
@@ -134,7 +138,7 @@ def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[byt
     a point's line depends on that point alone, so the two kinds of chunk join
     into the same text.
     """
-    samples = [s for segment in segments for s in segment]
+    samples = joined(segments)
     texts: list[list[bytes]] = [[] for _ in segments]
     ends = list(accumulate(len(segment) for segment in segments))
     first = 0  # the first segment that reaches into the chunk
@@ -155,7 +159,7 @@ def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[byt
     return [b"".join(parts) for parts in texts]
 
 
-def points_grid(samples: list[GpsSample], kind: str) -> render_columns.TextGrid | None:
+def points_grid(samples: Sequence[GpsSample], kind: str) -> render_columns.TextGrid | None:
     """The points' lines as a TextGrid, one row a point, or None when a field is
     not plain: the common track has each field at every point or at none, and
     no value the careful path treats specially (a coordinate that rounds to
@@ -208,9 +212,15 @@ def points_grid(samples: list[GpsSample], kind: str) -> render_columns.TextGrid 
 _Part = list[bytes | render_columns.Array] | None
 
 
-def _values(samples: list[GpsSample], field: str) -> render_columns.Array | None:
+def _values(samples: Sequence[GpsSample], field: str) -> render_columns.Array | None:
     """A field of every sample as float64: empty when no sample has it, None when
     only some have it or a value is not finite."""
+    if isinstance(samples, GpsTrack):
+        nones = samples.nones(field)
+        if nones:
+            return np.empty(0) if nones == len(samples) else None
+        column = samples.column(field)
+        return column if np.isfinite(column).all() else None
     get = attrgetter(field)
     if get(samples[0]) is None:
         return np.empty(0) if all(v is None for v in map(get, samples)) else None
@@ -236,7 +246,9 @@ def _times(utcs: render_columns.Array | None) -> _Part:
     return None if texts is None else [b"<time>", texts, b"</time>"]
 
 
-def _fixes(samples: list[GpsSample]) -> _Part:
+def _fixes(samples: Sequence[GpsSample]) -> _Part:
+    if isinstance(samples, GpsTrack):
+        return _track_fixes(samples)
     fixes = list(map(attrgetter("fix"), samples))
     if fixes.count(None) == len(fixes):
         return []
@@ -248,3 +260,16 @@ def _fixes(samples: list[GpsSample]) -> _Part:
     index = np.fromiter(map(which.__getitem__, fixes), dtype=np.intp, count=len(fixes))
     table = [name.encode("ascii") for name in names if name is not None]
     return [b"<fix>", render_columns.lookup_texts(table, index), b"</fix>"]
+
+
+def _track_fixes(track: GpsTrack) -> _Part:
+    """_fixes of a GpsTrack, from its fix column."""
+    nones = track.nones("fix")
+    if nones:
+        return [] if nones == len(track) else None  # a point without a fix: no <fix>
+    distinct, index = np.unique(track.column("fix"), return_inverse=True)
+    names = [FIX_NAMES.get(int(f)) for f in distinct.tolist()]
+    if None in names:
+        return None
+    table = [name.encode("ascii") for name in names if name is not None]
+    return [b"<fix>", render_columns.lookup_texts(table, index.reshape(-1)), b"</fix>"]

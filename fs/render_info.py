@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from itertools import compress
 from typing import Any
 
 from telemetryfs.parsers.model import ParseWarning, Stream, Telemetry
+from telemetryfs.parsers.track import field_values
 
 from .render_common import iso_millis, iso_utc, rounded, safe_text, utc_millis
 from .render_segments import split_segments
@@ -127,13 +129,14 @@ def _gps_summary(t: Telemetry | None) -> dict[str, Any]:
             "start_utc": None,
             "end_utc": None,
         }
-    valid = [s for s in t.gps if s.valid]
+    valid = [bool(ok) for ok in field_values(t.gps, "valid")]
     # Only finite times: iso_utc then turns an out-of-range extreme into null.
-    times = [s.utc for s in valid if s.utc is not None and math.isfinite(s.utc)]
+    utcs = compress(field_values(t.gps, "utc"), valid)
+    times = [u for u in utcs if u is not None and math.isfinite(u)]
     return {
         "gps_stream": t.gps_stream,
         "gps_samples": len(t.gps),
-        "gps_valid": len(valid),
+        "gps_valid": valid.count(True),
         "gps_segments": len(split_segments(t.gps, t.breaks)),
         "start_utc": iso_utc(min(times)) if times else None,
         "end_utc": iso_utc(max(times)) if times else None,

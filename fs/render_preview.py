@@ -22,6 +22,7 @@ deterministic, like every rendered file, so its exact size is known as theirs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import pairwise
 
 from telemetryfs.parsers.model import GpsSample, Telemetry
@@ -87,8 +88,8 @@ def render_preview(telemetry: Telemetry, *, name: str) -> bytes:
     return (head + "\n".join(body) + "\n</svg>\n").encode("utf-8")
 
 
-def _drawable(segments: list[list[GpsSample]]) -> list[list[GpsSample]]:
-    out = []
+def _drawable(segments: Sequence[Sequence[GpsSample]]) -> list[Sequence[GpsSample]]:
+    out: list[Sequence[GpsSample]] = []
     for seg in segments:
         kept = [s for s in seg if _finite(s.lat) and _finite(s.lon)]
         if kept:
@@ -96,7 +97,7 @@ def _drawable(segments: list[list[GpsSample]]) -> list[list[GpsSample]]:
     return out
 
 
-def _title(name: str, segments: list[list[GpsSample]], clock: Clock) -> list[str]:
+def _title(name: str, segments: Sequence[Sequence[GpsSample]], clock: Clock) -> list[str]:
     facts = []
     first = next((s.utc for seg in segments for s in seg if _finite(s.utc)), None)
     shown = clock.datetime(first)
@@ -109,7 +110,7 @@ def _title(name: str, segments: list[list[GpsSample]], clock: Clock) -> list[str
     ]
 
 
-def _map(segments: list[list[GpsSample]], top: float) -> tuple[list[str], float, float]:
+def _map(segments: Sequence[Sequence[GpsSample]], top: float) -> tuple[list[str], float, float]:
     """The map's elements, its height, and metres per pixel at its middle latitude."""
     projected = _project(segments)
     xs = [x for seg in projected for x, _ in seg]
@@ -150,7 +151,7 @@ def _empty_map() -> list[str]:
     ]
 
 
-def _project(segments: list[list[GpsSample]]) -> list[list[Point]]:
+def _project(segments: Sequence[Sequence[GpsSample]]) -> list[list[Point]]:
     """Web Mercator in radians, y down; a track across the antimeridian kept in one piece."""
     lons = [s.lon for seg in segments for s in seg if s.lon is not None]
     wrap = bool(lons) and max(lons) - min(lons) > 180.0
@@ -166,7 +167,9 @@ def _project(segments: list[list[GpsSample]]) -> list[list[Point]]:
     return out
 
 
-def _route(pixels: list[list[Point]], segments: list[list[GpsSample]], top: float) -> list[str]:
+def _route(
+    pixels: list[list[Point]], segments: Sequence[Sequence[GpsSample]], top: float
+) -> list[str]:
     """One path per colour; each simplified stretch takes the colour of its mean speed."""
     paths: dict[str, list[str]] = {}
     dots = []
@@ -248,7 +251,7 @@ def _legend(top_kmh: float, y: float) -> list[str]:
     return out
 
 
-def _length_m(seg: list[GpsSample]) -> float:
+def _length_m(seg: Sequence[GpsSample]) -> float:
     """The distance along the fixes, taken at most once a second.
 
     At 18 Hz, a receiver's metre of noise between fixes adds up to more than the

@@ -16,13 +16,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
-from operator import sub
+from operator import attrgetter, sub
+from typing import cast
 
 import numpy as np
 
 from telemetryfs.parsers.model import GpsSample
+from telemetryfs.parsers.track import GpsTrack, joined_tracks
 
 from .render_columns import sample_field
 from .render_common import LATLON_DECIMALS, complete, rounded, utc_millis
@@ -58,7 +60,7 @@ def gap_threshold(steps: Sequence[float | None]) -> float:
 
 def split_segments(
     samples: Sequence[GpsSample], breaks: Iterable[int] = ()
-) -> list[list[GpsSample]]:
+) -> list[Sequence[GpsSample]]:
     """The valid samples, cut into track segments, ready to draw.
 
     A segment ends where the fix is lost (an invalid sample between valid ones)
@@ -121,7 +123,7 @@ def _median(values: np.ndarray) -> float:
 
 def _split_at_once(
     samples: Sequence[GpsSample], breaks: Iterable[int]
-) -> list[list[GpsSample]] | None:
+) -> list[Sequence[GpsSample]] | None:
     """split_segments for a track whose every sample has a finite UTC time,
     computed with numpy: the same segments (a test compares), a
     quarter of the time on an hour of GoPro. None for any other track."""
@@ -141,11 +143,28 @@ def _split_at_once(
     inside = np.concatenate(([False], valid, [False]))
     starts = np.flatnonzero(valid & (cut[:-1] | ~inside[:-2]))
     ends = np.flatnonzero(valid & (cut[1:] | ~inside[2:])) + 1
-    segments = [list(samples[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    # A GpsTrack's slices stay columns (views); a tuple's become lists.
+    keep: Callable[[Sequence[GpsSample]], Sequence[GpsSample]] = (
+        _as_is if isinstance(samples, GpsTrack) else list
+    )
+    segments = [keep(samples[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
     drawn_as_is = (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon < _LON_ROUNDS_BELOW_180)
     if drawn_as_is[valid].all():
         return segments
     return [_in_range(seg) for seg in segments]
+
+
+def _as_is(samples: Sequence[GpsSample]) -> Sequence[GpsSample]:
+    return samples
+
+
+def joined(segments: Sequence[Sequence[GpsSample]]) -> Sequence[GpsSample]:
+    """Every segment's samples in one sequence: columns when the segments are
+    slices of a GpsTrack (what renderers read a column at a time), else a list."""
+    if segments and all(isinstance(seg, GpsTrack) for seg in segments):
+        tracks = cast("list[GpsTrack]", list(segments))
+        return tracks[0] if len(tracks) == 1 else joined_tracks(tracks)
+    return [s for segment in segments for s in segment]
 
 
 def _jumps(steps: Sequence[float], gap: float) -> set[int]:
@@ -171,7 +190,7 @@ def _cut(samples: Sequence[GpsSample], valid: list[bool], jumps: set[int]) -> li
     return segments
 
 
-def _in_range(segment: list[GpsSample]) -> list[GpsSample]:
+def _in_range(segment: Sequence[GpsSample]) -> Sequence[GpsSample]:
     lats = [s.lat for s in segment]
     lons = [s.lon for s in segment]
     if (
@@ -216,8 +235,25 @@ def drawable(sample: GpsSample) -> GpsSample:
     return dataclasses.replace(sample, lat=lat, lon=lon)
 
 
+def extremes(samples: Sequence[GpsSample], field: str) -> tuple[float, float] | None:
+    """(min, max) of a field over the samples that have it, None when none has."""
+    if isinstance(samples, GpsTrack):
+        values = samples.column(field)
+        if samples.has_none(field):
+            values = values[~np.isnan(values)]  # valid samples hold no NaN of their own
+        return (float(values.min()), float(values.max())) if len(values) else None
+    present = [v for v in map(attrgetter(field), samples) if v is not None]
+    return (min(present), max(present)) if present else None
+
+
 def first_utc(samples: Iterable[GpsSample]) -> float | None:
     """The UTC time of the first sample that has a usable one."""
+    if isinstance(samples, GpsTrack):
+        utc = samples.column("utc")
+        for i in np.flatnonzero(np.isfinite(utc)).tolist():  # the first, as a rule
+            if utc_millis(float(utc[i])) is not None:
+                return float(utc[i])
+        return None
     for sample in samples:
         if utc_millis(sample.utc) is not None:
             return sample.utc

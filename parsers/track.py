@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
+from operator import attrgetter
 from typing import Any, overload
 
 import numpy as np
@@ -83,6 +84,13 @@ class GpsTrack(Sequence[GpsSample]):
         """Whether some sample's ``field`` is None."""
         return len(self) > 0 and (field not in self._columns or field in self._missing)
 
+    def nones(self, field: str) -> int:
+        """How many samples' ``field`` is None."""
+        if field not in self._columns:
+            return len(self)
+        mask = self._missing.get(field)
+        return 0 if mask is None else int(np.count_nonzero(mask))
+
     @property
     def nbytes(self) -> int:
         """Bytes the arrays hold (what the memory cache charges)."""
@@ -119,25 +127,30 @@ class GpsTrack(Sequence[GpsSample]):
             yield from self._samples(start, min(start + _SLICE, len(self)))
 
     def _samples(self, start: int, stop: int) -> Iterator[GpsSample]:
-        count = stop - start
-        lists: list[Any] = []
-        for field in FIELDS:
-            values = self._columns.get(field)
-            if values is None:
-                lists.append(repeat(None, count))
-                continue
-            part = values[start:stop]
-            if field == "fix":  # NaN (None) as 0 before the cast; masked below
-                part = np.nan_to_num(part, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
-            items = part.tolist()
-            mask = self._missing.get(field)
-            if mask is not None:
-                for i in np.flatnonzero(mask[start:stop]).tolist():
-                    items[i] = None
-            lists.append(items)
-        lists.append(self._valid[start:stop].tolist())
-        lists.append(repeat(()) if self._extra is None else self._extra[start:stop])
+        part = self[start:stop]
+        lists = [part.values(field) for field in (*FIELDS, "valid", "extra")]
         return map(new_gps_sample, *lists)
+
+    def values(self, field: str) -> list[Any]:
+        """A field of every sample as a list: what ``[getattr(s, field) for s in track]``
+        gives, without building the samples."""
+        if field == "valid":
+            return self._valid.tolist()  # type: ignore[no-any-return]
+        if field == "extra":
+            return [()] * len(self) if self._extra is None else list(self._extra)
+        column = self._columns.get(field)
+        if column is None:
+            if field not in FIELDS:
+                raise KeyError(field)
+            return [None] * len(self)
+        if field == "fix":  # NaN (None) as 0 before the cast; masked below
+            column = np.nan_to_num(column, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
+        items: list[Any] = column.tolist()
+        mask = self._missing.get(field)
+        if mask is not None:
+            for i in np.flatnonzero(mask).tolist():
+                items[i] = None
+        return items
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
@@ -210,3 +223,17 @@ def joined_tracks(tracks: Sequence[GpsTrack]) -> GpsTrack:
             for e in (t._extra if t._extra is not None else repeat((), k))
         )
     return GpsTrack(columns, missing, valid, extra)
+
+
+def field_values(samples: Sequence[GpsSample], field: str) -> list[Any]:
+    """``[getattr(s, field) for s in samples]``, read from the columns of a GpsTrack."""
+    if isinstance(samples, GpsTrack):
+        return samples.values(field)
+    return list(map(attrgetter(field), samples))
+
+
+def has_valid(samples: Sequence[GpsSample]) -> bool:
+    """Whether some sample is valid."""
+    if isinstance(samples, GpsTrack):
+        return bool(samples.column("valid").any())
+    return any(s.valid for s in samples)

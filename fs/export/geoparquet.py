@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from telemetryfs.parsers.model import GpsSample, Telemetry
+from telemetryfs.parsers.track import field_values
 
 GEO_VERSION = "1.1.0"
 UNKNOWN_DATE = "unknown"  # the partition of samples with no UTC time
@@ -153,17 +154,17 @@ def sample_rows(clip: ClipId, t: Telemetry) -> dict[str, list[Any]]:
         "version": [clip.version] * len(gps),
         "camera": [t.camera] * len(gps),
         "format": [t.format] * len(gps),
-        "utc": [_utc(s.utc) for s in gps],
-        "video_time_s": [s.video_time for s in gps],
-        "lat": [s.lat for s in gps],
-        "lon": [s.lon for s in gps],
-        "ele": [s.ele for s in gps],
-        "speed": [s.speed_2d for s in gps],
-        "speed3d": [s.speed_3d for s in gps],
-        "course": [s.course for s in gps],
-        "fix": [s.fix for s in gps],
-        "dop": [s.dop for s in gps],
-        "valid": [s.valid for s in gps],
+        "utc": [_utc(u) for u in field_values(gps, "utc")],
+        "video_time_s": field_values(gps, "video_time"),
+        "lat": field_values(gps, "lat"),
+        "lon": field_values(gps, "lon"),
+        "ele": field_values(gps, "ele"),
+        "speed": field_values(gps, "speed_2d"),
+        "speed3d": field_values(gps, "speed_3d"),
+        "course": field_values(gps, "course"),
+        "fix": field_values(gps, "fix"),
+        "dop": field_values(gps, "dop"),
+        "valid": field_values(gps, "valid"),
         "geometry": [
             point_z(s.lon, s.lat, s.ele) if s.lon is not None and s.lat is not None else None
             for s in gps
