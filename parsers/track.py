@@ -166,6 +166,13 @@ class GpsTrack(Sequence[GpsSample]):
         # Views pickle as their own bytes only; the arrays go as a few buffers.
         return GpsTrack, (self._columns, self._missing, self._valid, self._extra)
 
+    def moved(self, offset: float) -> GpsTrack:
+        """The samples with ``offset`` added to their video times (None stays None)."""
+        if not offset or "video_time" not in self._columns:
+            return self
+        columns = dict(self._columns, video_time=self._columns["video_time"] + offset)
+        return GpsTrack(columns, self._missing, self._valid, self._extra)
+
     # --- building --------------------------------------------------------------
 
     @classmethod

@@ -24,6 +24,7 @@ from telemetryfs.parsers.model import (
     Telemetry,
     Value,
 )
+from telemetryfs.parsers.track import GpsTrack
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 GOPRO = "gopro-chapters"
@@ -43,6 +44,22 @@ def telemetry(
     gps: tuple[GpsSample, ...] = (), duration: float | None = 10.0, **fields: Any
 ) -> Telemetry:
     return Telemetry(format="gopro-mp4", gps=gps, duration=duration, **fields)
+
+
+@pytest.fixture(autouse=True, params=["tuples", "columns"])
+def gps_held_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: parts whose tracks are tuples, and GpsTracks (GoPro's columns,
+    joined as columns where every part has one)."""
+    if request.param == "columns":
+        plain = globals()["telemetry"]
+
+        def with_columns(
+            gps: tuple[GpsSample, ...] = (), duration: float | None = 10.0, **fields: Any
+        ) -> Telemetry:
+            track = GpsTrack.from_samples(gps) if gps else None
+            return plain(track if track is not None else gps, duration, **fields)  # type: ignore[no-any-return]
+
+        monkeypatch.setitem(globals(), "telemetry", with_columns)
 
 
 def chapter(
