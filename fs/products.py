@@ -365,7 +365,7 @@ def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: in
         first = bisect.bisect_right(index.ends, body_off)
         last = bisect.bisect_left(index.ends, body_end)
         chunk_start = index.ends[first - 1] if first else 0
-        wanted = stream.chunks[first : last + 1]
+        wanted = list(stream.chunks[first : last + 1])
         text = render_stream.render_chunks(
             index.layout,
             list(iter_chunk_data(fds, wanted)),
@@ -399,7 +399,7 @@ def render_stream_window(
     last = bisect.bisect_left(ends, min(rows_from + at_least, ends[-1] if ends else 0))
     text = render_stream.render_chunks(
         index.layout,
-        list(iter_chunk_data(fds, stream.chunks[first : last + 1], cached_only=cached_only)),
+        list(iter_chunk_data(fds, list(stream.chunks[first : last + 1]), cached_only=cached_only)),
         stream.codec,
         lambda data: extract.decode_chunk(stream, data),
     )
@@ -408,7 +408,7 @@ def render_stream_window(
     return len(header) + (ends[first - 1] if first else 0), text
 
 
-def iter_chunk_data(fds: Fds, chunks: tuple[Chunk, ...], *, cached_only: bool = False) -> Any:
+def iter_chunk_data(fds: Fds, chunks: Sequence[Chunk], *, cached_only: bool = False) -> Any:
     """Yield (chunk, bytes) in order, merging nearby reads (of one part) into one pread."""
     i = 0
     while i < len(chunks):

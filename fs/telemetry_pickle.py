@@ -58,11 +58,16 @@ def to_parts(telemetry: Telemetry) -> list[bytes]:
     to end and cut every ``SLICE`` items, so many short tuples (a five-minute
     clip's 21 streams of 300 chunks) are cut as finely as one long one.
     """
-    # A GpsTrack (parsers/track.py) is a few arrays, pickled as buffers: never cut.
+    # A GpsTrack or a ChunkTable (parsers/track.py, parsers/chunk_table.py) is a few
+    # arrays, pickled as buffers: never cut.
     candidates = [
-        *([telemetry.gps] if isinstance(telemetry.gps, tuple) else []),
-        *(stream.chunks for stream in telemetry.streams),
-        *(raw.pieces for raw in telemetry.raw_files),
+        items
+        for items in (
+            telemetry.gps,
+            *(stream.chunks for stream in telemetry.streams),
+            *(raw.pieces for raw in telemetry.raw_files),
+        )
+        if isinstance(items, tuple)
     ]
     laid: list[Any] = []
     cut: dict[int, tuple[int, int]] = {}

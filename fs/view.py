@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
 from telemetryfs.parsers import extract
+from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.extract import Opener, open_file
 from telemetryfs.parsers.model import Telemetry
@@ -28,10 +29,14 @@ from telemetryfs.parsers.track import GpsTrack
 
 def telemetry_cost(t: Telemetry) -> int:
     """Bytes a parsed video holds in memory, calibrated with tracemalloc on HERO clips."""
-    chunks = sum(len(s.chunks) for s in t.streams)
+    # Columns (GpsTrack, ChunkTable) cost their arrays; objects what tracemalloc saw.
+    chunks = sum(
+        s.chunks.nbytes if isinstance(s.chunks, ChunkTable) else 200 * len(s.chunks)
+        for s in t.streams
+    )
     pieces = sum(len(r.pieces) for r in t.raw_files)
     gps = t.gps.nbytes if isinstance(t.gps, GpsTrack) else 320 * len(t.gps)
-    return 2048 + gps + 200 * chunks + 130 * pieces
+    return 2048 + gps + chunks + 130 * pieces
 
 
 def parse(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, cast
 
+from telemetryfs.parsers.chunk_table import ChunkTable, joined_tables
 from telemetryfs.parsers.fastbuild import new_chunk, new_extent, new_gps_sample
 from telemetryfs.parsers.model import (
     Chunk,
@@ -394,12 +395,21 @@ def _join_streams(places: list[_Place], gps_count: int, notes: list[str]) -> tup
         # A stream without a codec is the GPS table, rendered from the joined track.
         replace(s, chunks=(), sample_count=gps_count)
         if s.codec is None
-        else replace(s, chunks=tuple(chain.from_iterable(chunks[name])), sample_count=counts[name])
+        else replace(s, chunks=_joined_chunks(chunks[name]), sample_count=counts[name])
         for name, (s, _) in first.items()
     )
 
 
+def _joined_chunks(parts: list[Sequence[Chunk]]) -> Sequence[Chunk]:
+    """Every part's chunks end to end: columns when every part holds a ChunkTable."""
+    if parts and all(isinstance(p, ChunkTable) for p in parts):
+        return joined_tables(cast("list[ChunkTable]", parts))
+    return tuple(chain.from_iterable(parts))
+
+
 def _moved_chunks(chunks: Sequence[Chunk], part: int, offset: float) -> Sequence[Chunk]:
+    if isinstance(chunks, ChunkTable):
+        return chunks.moved(part, offset)
     if not offset and all(c.extent.part == part for c in chunks):
         return chunks
     return [

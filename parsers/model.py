@@ -206,7 +206,8 @@ class Stream:
     label: str | None
     columns: tuple[str, ...]
     sample_count: int
-    chunks: tuple[Chunk, ...] = ()
+    # A tuple, or a ChunkTable (parsers/chunk_table.py: the same chunks as columns).
+    chunks: Sequence[Chunk] = ()
     codec: StreamCodec | None = None
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from telemetryfs.fs import telemetry_pickle, view
+from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.model import Telemetry
 from telemetryfs.parsers.track import GpsTrack
 from tests.footage import make_novatek
@@ -40,12 +42,14 @@ def test_no_part_holds_more_than_a_slice(hero11_telemetry: Telemetry) -> None:
     assert all(0 < len(s) <= telemetry_pickle.SLICE for s in slices)
     items = len(hero11_telemetry.gps) + sum(len(s.chunks) for s in hero11_telemetry.streams)
     items += sum(len(r.pieces) for r in hero11_telemetry.raw_files)
-    # The skeleton keeps only what is short, and the GPS track's columns (a few
-    # arrays, loaded as buffers without building an object a sample).
-    assert isinstance(hero11_telemetry.gps, GpsTrack)
-    whole = pickle.dumps(hero11_telemetry, protocol=pickle.HIGHEST_PROTOCOL)
-    besides_track = len(parts[0]) - hero11_telemetry.gps.nbytes
-    assert besides_track < len(whole) / 50, (len(parts[0]), len(whole), items)
+    # The skeleton keeps only what is short, and the columns of the GPS track and
+    # of the streams' chunks (arrays, loaded as buffers, no object built an item).
+    t = hero11_telemetry
+    assert isinstance(t.gps, GpsTrack)
+    assert all(isinstance(s.chunks, ChunkTable) for s in t.streams)
+    columns = t.gps.nbytes + sum(cast(ChunkTable, s.chunks).nbytes for s in t.streams)
+    whole = pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(parts[0]) - columns < len(whole) / 50, (len(parts[0]), len(whole), items)
 
 
 def test_short_telemetry_is_one_part(tmp_path: Path) -> None:

@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import re
 import struct
+from array import array
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
+
+from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import MalformedError
 from telemetryfs.parsers.formats.gopro.gps import Times
-from telemetryfs.parsers.formats.gopro.streams import _Walker
-from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream
+from telemetryfs.parsers.formats.gopro.streams import ChunkSpecs, _Walker
+from telemetryfs.parsers.model import Extent, Piece, RawFile, Stream
+
+Array = np.ndarray[Any, Any]
 
 
 def _coalesce(extents: Iterator[Extent] | list[Extent]) -> list[Extent]:
@@ -39,7 +46,7 @@ def _build_streams(walker: _Walker, times: Times) -> tuple[list[Stream], list[Ra
     prefixes: dict[tuple[int | str, int], bytes] = {}
     for key, acc in walker.streams.items():
         device = walker.devices[acc.device]
-        chunks = tuple(_chunk(spec, times) for spec in acc.chunks)
+        chunks = _chunk_table(acc.chunks, times)
         name = names[key]
         streams.append(
             Stream(
@@ -63,15 +70,36 @@ def _build_streams(walker: _Walker, times: Times) -> tuple[list[Stream], list[Ra
     return streams, files
 
 
-def _chunk(spec: tuple[int, int, int, Extent, int, float], times: Times) -> Chunk:
-    """One data KLV's chunk: payload time, less TIMO; per-frame KLVs get an instant each."""
-    index, step, steps, extent, rows, timo = spec
-    start, dur = times[index]
-    if start is None or dur is None:
-        return Chunk(extent, rows, None, None)
-    if steps > 1:
-        return Chunk(extent, rows, start + step * dur / steps - timo, 0.0)
-    return Chunk(extent, rows, start - timo, dur)
+def _chunk_table(specs: ChunkSpecs, times: Times) -> ChunkTable:
+    """Each data KLV's chunk: its payload's time less TIMO; the KLVs of a STRM that
+    holds several (one per frame) get an instant each, spread over the payload."""
+
+    def column(values: array[Any]) -> Array:
+        return np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64)
+
+    untimed_by_payload = np.array([s is None or d is None for s, d in times], dtype=bool)
+    start_by_payload = np.array([np.nan if s is None else s for s, _ in times], np.float64)
+    dur_by_payload = np.array([np.nan if d is None else d for _, d in times], np.float64)
+    payload = column(specs.payload)
+    if len(payload) and not 0 <= int(payload.min()) <= int(payload.max()) < len(times):
+        raise MalformedError("a chunk's payload has no time")
+    start, dur = start_by_payload[payload], dur_by_payload[payload]
+    step, steps = column(specs.step).astype(np.float64), column(specs.steps)
+    timo = column(specs.timo)
+    with np.errstate(all="ignore"):
+        # The arithmetic of the per-chunk rule, in the same order: the same doubles.
+        instants = start + step * dur / steps.astype(np.float64) - timo
+        starts = np.where(steps > 1, instants, start - timo)
+        durations = np.where(steps > 1, 0.0, dur)
+    return ChunkTable(
+        column(specs.offset).copy(),
+        column(specs.size).copy(),
+        np.zeros(len(payload), dtype=np.int64),
+        column(specs.rows).copy(),
+        starts,
+        durations,
+        untimed_by_payload[payload],
+    )
 
 
 _DEVC_TAIL = struct.Struct(">BBH")
