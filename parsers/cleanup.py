@@ -12,8 +12,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from telemetryfs.parsers import localtime
 from telemetryfs.parsers.model import GpsSample, ParseWarning, Telemetry
+from telemetryfs.parsers.track import GpsTrack
 
 # Faster than any camera carrier (the Novatek script's threshold, "for the ones
 # that use dashcams in light aircraft"): a jump implying more is a garbage fix.
@@ -60,18 +63,59 @@ def to_utc(telemetry: Telemetry) -> Telemetry:
 
 def flag_outliers(telemetry: Telemetry) -> Telemetry:
     """Mark valid fixes that imply an impossible jump as invalid (with one warning)."""
-    gps = list(telemetry.gps)
+    track = telemetry.gps
+    if isinstance(track, GpsTrack) and _every_step_plausible(track):
+        return telemetry  # nothing to reject, found without building a sample
+    gps = list(track)
     rejected = _find_outliers(gps)
     if not rejected:
         return telemetry
-    for i in rejected:
-        gps[i] = dataclasses.replace(gps[i], valid=False)
     warning = ParseWarning(
         None,
         f"{len(rejected)} GPS fixes dropped from the track: they imply moving faster "
         f"than {MAX_PLAUSIBLE_SPEED:.0f} m/s (garbage fixes)",
     )
-    return dataclasses.replace(telemetry, gps=tuple(gps), warnings=(*telemetry.warnings, warning))
+    warnings = (*telemetry.warnings, warning)
+    if isinstance(track, GpsTrack):
+        return dataclasses.replace(telemetry, gps=track.with_invalid(rejected), warnings=warnings)
+    for i in rejected:
+        gps[i] = dataclasses.replace(gps[i], valid=False)
+    return dataclasses.replace(telemetry, gps=tuple(gps), warnings=warnings)
+
+
+def _every_step_plausible(track: GpsTrack) -> bool:
+    """Whether each valid fix (with coordinates) is plausible from the one before it:
+    then _find_outliers, whose chain then takes every fix, rejects none.
+
+    The bounds of _plausible on all steps at once, the same arithmetic in the same
+    order; a step they do not settle is judged by _plausible itself.
+    """
+    fixes = np.flatnonzero(track.column("valid") & track.present("lat") & track.present("lon"))
+    if len(fixes) < 2:
+        return True
+    lat, lon = track.column("lat")[fixes], track.column("lon")[fixes]
+    with np.errstate(invalid="ignore"):
+        by_utc = _steps(track, "utc", fixes)
+        by_video = _steps(track, "video_time", fixes)
+        elapsed = np.where(
+            np.isnan(by_utc[1]), np.where(np.isnan(by_video[1]), 1.0, by_video[0]), by_utc[0]
+        )
+        allowed = MAX_PLAUSIBLE_SPEED * (np.abs(elapsed) + 1.0)
+        dlat = np.abs(lat[1:] - lat[:-1]) * _M_PER_DEG
+        dlon = np.abs(lon[1:] - lon[:-1])
+        dlon = np.minimum(dlon, 360.0 - dlon) * _M_PER_DEG
+        settled = ~(dlat > allowed) & (dlat + dlon <= allowed)
+    for k in np.flatnonzero(~settled).tolist():
+        if not _plausible(track[int(fixes[k])], track[int(fixes[k + 1])]):
+            return False
+    return True
+
+
+def _steps(track: GpsTrack, field: str, fixes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each step's difference of ``field``, and NaN where either end lacks it (else 0)."""
+    values, present = track.column(field)[fixes], track.present(field)[fixes]
+    both = present[1:] & present[:-1]
+    return values[1:] - values[:-1], np.where(both, 0.0, np.nan)
 
 
 def _find_outliers(gps: list[GpsSample]) -> list[int]:

@@ -166,6 +166,19 @@ class GpsTrack(Sequence[GpsSample]):
         # Views pickle as their own bytes only; the arrays go as a few buffers.
         return GpsTrack, (self._columns, self._missing, self._valid, self._extra)
 
+    def present(self, field: str) -> Array:
+        """A bool mask of the samples whose ``field`` is not None."""
+        if field not in self._columns:
+            return np.zeros(len(self), dtype=bool)
+        mask = self._missing.get(field)
+        return np.ones(len(self), dtype=bool) if mask is None else ~mask
+
+    def with_invalid(self, indices: Sequence[int]) -> GpsTrack:
+        """The samples with those marked invalid."""
+        valid = self._valid.copy()
+        valid[list(indices)] = False
+        return GpsTrack(self._columns, self._missing, valid, self._extra)
+
     def moved(self, offset: float) -> GpsTrack:
         """The samples with ``offset`` added to their video times (None stays None)."""
         if not offset or "video_time" not in self._columns:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from telemetryfs.parsers import cleanup
 from telemetryfs.parsers.formats.gopro import gps_columns
 from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.model import GpsSample, Telemetry
@@ -143,3 +145,37 @@ def test_gopro_columns_equal_the_per_sample_track_over_many_payloads(
     assert isinstance(columns.gps, GpsTrack)
     assert len(columns.gps) > 2000
     assert same_samples(columns.gps, list(samples.gps))
+
+
+wander = st.lists(
+    st.tuples(
+        st.sampled_from([0.0, 1e-4, -1e-4, 0.01, 3.0, -120.0, 179.0]),  # lat/lon steps
+        st.sampled_from([0.0, 1e-4, 0.01, 5.0, 359.0]),
+        st.sampled_from([0.1, 1.0, 0.0, -1.0, 30.0]),  # time steps
+        st.booleans(),  # valid
+        st.sampled_from(["utc", "video", "none", "nan"]),  # which clock the sample has
+    ),
+    max_size=60,
+)
+
+
+@given(wander)
+def test_outliers_are_flagged_the_same_on_columns(steps: list[tuple[Any, ...]]) -> None:
+    """cleanup.flag_outliers: the all-steps-at-once check on a GpsTrack agrees with the
+    sample-by-sample walk (garbage jumps, resyncs, missing and NaN clocks)."""
+    lat, lon, t, items = 45.0, 7.0, 1.7e9, []
+    for dlat, dlon, dt, valid, clock in steps:
+        lat, lon, t = (
+            max(-90.0, min(90.0, lat + dlat)),
+            (lon + dlon + 180.0) % 360.0 - 180.0,
+            t + dt,
+        )
+        utc = t if clock == "utc" else math.nan if clock == "nan" else None
+        video = t - 1.7e9 if clock in ("utc", "video") else None
+        items.append(GpsSample(utc, video, lat, lon, valid=valid))
+    track = GpsTrack.from_samples(items)
+    assert track is not None
+    on_columns = cleanup.flag_outliers(Telemetry(format="x", gps=track))
+    on_samples = cleanup.flag_outliers(Telemetry(format="x", gps=tuple(items)))
+    assert [s.valid for s in on_columns.gps] == [s.valid for s in on_samples.gps]
+    assert on_columns.warnings == on_samples.warnings
