@@ -92,3 +92,34 @@ def test_drop_later_frees_the_value_in_the_dropping_thread() -> None:
     del value
     assert freed.wait(5)
     assert threads == ["drop"]
+
+
+def _rss_kb() -> int:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0])
+
+
+def test_after_a_drop_the_heap_gives_free_pages_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numpy blocks freed in a scattered order leave holes glibc keeps; the drop thread's
+    malloc_trim returns them (this machine's libc is glibc: the trim must be there)."""
+    import numpy as np
+
+    assert gil._malloc_trim is not None
+    monkeypatch.setattr(gil, "_last_trim", -gil.TRIM_EVERY_S)
+    blocks = [np.ones(3000) for _ in range(10000)]  # ~240 MB of 24 KB blocks
+    keep = blocks[::7]  # holes all over the heap, none at its top
+    del blocks
+    gc_free = _rss_kb()
+    trimmed = threading.Event()
+    real_trim = gil._malloc_trim
+
+    def trim(pad: int) -> int:
+        result = real_trim(pad)
+        trimmed.set()
+        return result
+
+    monkeypatch.setattr(gil, "_malloc_trim", trim)
+    gil.drop_later([object()])
+    assert trimmed.wait(5)
+    assert _rss_kb() < gc_free - 50_000  # >50 MB of the ~200 MB of holes went back
+    del keep

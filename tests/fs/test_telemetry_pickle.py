@@ -18,9 +18,10 @@ from tests.footage.real_payloads import make_real_gopro
 
 @pytest.fixture(scope="module")
 def hero11_telemetry(tmp_path_factory: pytest.TempPathFactory) -> Telemetry:
-    """Five minutes of a real HERO11's payloads: 21 streams, GPS5 and GPS9, raw files."""
+    """Eight minutes of a real HERO11's payloads: 21 streams, GPS5 and GPS9 (4,800 samples:
+    a GpsTrack), raw files."""
     path = tmp_path_factory.mktemp("pickle") / "GX010001.MP4"
-    make_real_gopro(path, duration_s=300, source="hero11", video_mbps=1.0)
+    make_real_gopro(path, duration_s=480, source="hero11", video_mbps=1.0)
     return view.parse(view.source_key(path), full=True)
 
 

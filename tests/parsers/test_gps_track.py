@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from telemetryfs.parsers import cleanup
+from telemetryfs.parsers.formats.gopro import gps as gopro_gps
 from telemetryfs.parsers.formats.gopro import gps_columns
 from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.model import GpsSample, Telemetry
-from telemetryfs.parsers.track import FIELDS, GpsTrack, joined_tracks
+from telemetryfs.parsers.track import COLUMNS_FROM, FIELDS, GpsTrack, joined_tracks
 from tests.footage.real_payloads import make_real_gopro
 from tests.paths import SAMPLES
 
@@ -100,7 +101,9 @@ def _per_sample_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _both_paths(parse: object, monkeypatch: pytest.MonkeyPatch) -> tuple[Telemetry, Telemetry]:
-    columns = parse()  # type: ignore[operator]
+    with monkeypatch.context() as m:
+        m.setattr(gopro_gps, "COLUMNS_FROM", 0)  # columns however short the track
+        columns = parse()  # type: ignore[operator]
     with monkeypatch.context() as m:
         _per_sample_path(m)
         samples = parse()  # type: ignore[operator]
@@ -144,6 +147,9 @@ def test_gopro_columns_equal_the_per_sample_track_over_many_payloads(
     columns, samples = _both_paths(parse, monkeypatch)
     assert isinstance(columns.gps, GpsTrack)
     assert len(columns.gps) > 2000
+    with path.open("rb") as f:  # as parsed: columns from COLUMNS_FROM samples on
+        kept = gopro.extract_mp4(f, streams=False).gps
+    assert isinstance(kept, GpsTrack if len(kept) >= COLUMNS_FROM else tuple)
     assert same_samples(columns.gps, list(samples.gps))
 
 

@@ -33,6 +33,7 @@ from telemetryfs.parsers.fastbuild import new_gps_sample
 from telemetryfs.parsers.formats.gopro import gps_columns
 from telemetryfs.parsers.formats.gopro.gps_columns import GPS_EPOCH_2000, MAX_UTC, MIN_UTC
 from telemetryfs.parsers.model import GpsSample, ParseWarning
+from telemetryfs.parsers.track import COLUMNS_FROM
 
 GPRI = b"GPRI"
 SYST = b"SYST"
@@ -95,13 +96,13 @@ def _gps_samples(
         anchors = _gps5_anchors(blocks, times, warnings)
         track = gps_columns.gps5_track(blocks, times, anchors)
         if track is not None:
-            return track
+            return track if len(track) >= COLUMNS_FROM else tuple(track)
         for block, (anchor, span) in zip(blocks, anchors, strict=True):
             out.extend(_gps5_block(block, times[block.payload], anchor, span))
     elif key == GPS9:
         track = gps_columns.gps9_track(blocks, times, warnings)
         if track is not None:
-            return track
+            return track if len(track) >= COLUMNS_FROM else tuple(track)
         for block in blocks:
             out.extend(_gps9_block(block, times[block.payload], warnings))
     else:
