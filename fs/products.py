@@ -33,8 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
+
 from telemetryfs.parsers import extract, source
 from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile, Stream, Telemetry
+from telemetryfs.parsers.piece_table import PieceTable
 from telemetryfs.parsers.track import has_valid
 
 from . import render, render_stream
@@ -203,7 +206,7 @@ def find_raw(t: Telemetry, name: str) -> RawFile | None:
 class RawLayout:
     """A raw file's pieces with their start offsets, for bisecting reads."""
 
-    pieces: tuple[Piece, ...]
+    pieces: Sequence[Piece]
     starts: array[int]
     size: int
 
@@ -211,6 +214,10 @@ class RawLayout:
 def raw_layout(raw: RawFile) -> RawLayout:
     starts: array[int] = array("q")
     pos = 0
+    if isinstance(raw.pieces, PieceTable):  # the starts at once
+        ends = np.cumsum(raw.pieces.sizes)
+        starts.frombytes((ends - raw.pieces.sizes).astype(np.int64).tobytes())
+        return RawLayout(raw.pieces, starts, int(ends[-1]) if len(ends) else 0)
     for piece in raw.pieces:
         starts.append(pos)
         pos += len(piece) if isinstance(piece, bytes) else piece.size

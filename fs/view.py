@@ -24,19 +24,24 @@ from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.extract import Opener, open_file
 from telemetryfs.parsers.model import Telemetry
+from telemetryfs.parsers.piece_table import PieceTable
 from telemetryfs.parsers.track import GpsTrack
 
 
 def telemetry_cost(t: Telemetry) -> int:
     """Bytes a parsed video holds in memory, calibrated with tracemalloc on HERO clips."""
-    # Columns (GpsTrack, ChunkTable) cost their arrays; objects what tracemalloc saw.
+    # Columns (GpsTrack, ChunkTable, PieceTable) cost their arrays; objects what
+    # tracemalloc saw.
     chunks = sum(
         s.chunks.nbytes if isinstance(s.chunks, ChunkTable) else 200 * len(s.chunks)
         for s in t.streams
     )
-    pieces = sum(len(r.pieces) for r in t.raw_files)
+    pieces = sum(
+        r.pieces.nbytes if isinstance(r.pieces, PieceTable) else 130 * len(r.pieces)
+        for r in t.raw_files
+    )
     gps = t.gps.nbytes if isinstance(t.gps, GpsTrack) else 320 * len(t.gps)
-    return 2048 + gps + chunks + 130 * pieces
+    return 2048 + gps + chunks + pieces
 
 
 def parse(

@@ -38,6 +38,7 @@ from telemetryfs.parsers.model import (
     Telemetry,
     Value,
 )
+from telemetryfs.parsers.piece_table import PieceTable, joined_pieces
 from telemetryfs.parsers.track import GpsTrack, joined_tracks
 
 if TYPE_CHECKING:
@@ -425,14 +426,26 @@ def _moved_chunks(chunks: Sequence[Chunk], part: int, offset: float) -> Sequence
 
 def _join_raw_files(parts: Sequence[PartInput]) -> tuple[RawFile, ...]:
     """Each raw file is its parts' pieces in order (concatenated GPMF is valid GPMF)."""
-    pieces: defaultdict[str, list[Piece]] = defaultdict(list)
+    pieces: defaultdict[str, list[Sequence[Piece]]] = defaultdict(list)
     for k, part in enumerate(parts):
         for raw in part.telemetry.raw_files if part.telemetry else ():
-            pieces[raw.name].extend(
-                p if isinstance(p, bytes) or p.part == k else new_extent(p.offset, p.size, k)
-                for p in raw.pieces
+            if isinstance(raw.pieces, PieceTable):
+                pieces[raw.name].append(raw.pieces.in_part(k))
+                continue
+            pieces[raw.name].append(
+                [
+                    p if isinstance(p, bytes) or p.part == k else new_extent(p.offset, p.size, k)
+                    for p in raw.pieces
+                ]
             )
-    return tuple(RawFile(name, tuple(p)) for name, p in pieces.items())
+    return tuple(RawFile(name, _joined_pieces(p)) for name, p in pieces.items())
+
+
+def _joined_pieces(parts: list[Sequence[Piece]]) -> Sequence[Piece]:
+    """Every part's pieces end to end: columns when every part holds a PieceTable."""
+    if parts and all(isinstance(p, PieceTable) for p in parts):
+        return joined_pieces(cast("list[PieceTable]", parts))
+    return tuple(chain.from_iterable(parts))
 
 
 # -- facts and messages -----------------------------------------------------------

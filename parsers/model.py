@@ -124,10 +124,14 @@ class RawFile:
     """A file served byte for byte from pieces (``all.gpmf``, ``ACCL.gpmf``, ``gps.raw``)."""
 
     name: str
-    pieces: tuple[Piece, ...]
+    # A tuple, or a PieceTable (parsers/piece_table.py: the same pieces as columns).
+    pieces: Sequence[Piece]
 
     @property
     def size(self) -> int:
+        sizes = getattr(self.pieces, "sizes", None)  # a PieceTable's, summed at once
+        if sizes is not None:
+            return int(sizes.sum())
         return sum(len(p) if isinstance(p, bytes) else p.size for p in self.pieces)
 
 

@@ -11,6 +11,7 @@ import pytest
 from telemetryfs.fs import telemetry_pickle, view
 from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.model import Telemetry
+from telemetryfs.parsers.piece_table import PieceTable
 from telemetryfs.parsers.track import GpsTrack
 from tests.footage import make_novatek
 from tests.footage.real_payloads import make_real_gopro
@@ -43,12 +44,16 @@ def test_no_part_holds_more_than_a_slice(hero11_telemetry: Telemetry) -> None:
     assert all(0 < len(s) <= telemetry_pickle.SLICE for s in slices)
     items = len(hero11_telemetry.gps) + sum(len(s.chunks) for s in hero11_telemetry.streams)
     items += sum(len(r.pieces) for r in hero11_telemetry.raw_files)
-    # The skeleton keeps only what is short, and the columns of the GPS track and
-    # of the streams' chunks (arrays, loaded as buffers, no object built an item).
+    # The skeleton keeps only what is short, and the columns of the GPS track, the
+    # streams' chunks and their files' pieces (arrays, loaded as buffers, no object
+    # built an item).
     t = hero11_telemetry
     assert isinstance(t.gps, GpsTrack)
     assert all(isinstance(s.chunks, ChunkTable) for s in t.streams)
+    tables = [r.pieces for r in t.raw_files if isinstance(r.pieces, PieceTable)]
+    assert len(tables) == len(t.raw_files) - 1  # all but all.gpmf
     columns = t.gps.nbytes + sum(cast(ChunkTable, s.chunks).nbytes for s in t.streams)
+    columns += sum(table.nbytes for table in tables)
     whole = pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)
     assert len(parts[0]) - columns < len(whole) / 50, (len(parts[0]), len(whole), items)
 

@@ -1,5 +1,5 @@
-"""ChunkTable (parsers/chunk_table.py): the same chunks as a tuple, held as columns;
-and the GoPro walker's chunk table equals the per-chunk timing rule."""
+"""ChunkTable and PieceTable (parsers/chunk_table.py, parsers/piece_table.py): the same
+chunks and pieces as a tuple, held as columns; and GoPro's tables follow their rules."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from telemetryfs.parsers.chunk_table import ChunkTable, joined_tables
 from telemetryfs.parsers.formats.gopro import parse as gopro
 from telemetryfs.parsers.formats.gopro import raw
-from telemetryfs.parsers.model import Chunk, Extent
+from telemetryfs.parsers.model import Chunk, Extent, Piece, RawFile
+from telemetryfs.parsers.piece_table import PieceTable, joined_pieces
 from tests.footage.real_payloads import make_real_gopro
 
 times = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -117,3 +118,60 @@ def test_gopro_chunk_tables_follow_the_per_chunk_rule(
         t = gopro.extract_mp4(f, streams=True)
     assert len(checked) == len(t.streams) >= 10
     assert sum(checked) > 1000
+
+
+pieces = st.lists(
+    st.sampled_from([b"DEVC\x00\x04\x00\x10", b"DVID", b""])
+    | st.builds(Extent, st.integers(0, 2**40), st.integers(0, 2**20), st.integers(0, 5)),
+    max_size=30,
+)
+
+
+@given(pieces, st.integers(-35, 35), st.integers(-35, 35))
+def test_a_piece_table_gives_back_its_pieces(items: list[Piece], a: int, b: int) -> None:
+    table = PieceTable.from_pieces(items)
+    assert list(table) == items
+    assert list(table[a:b]) == items[a:b]
+    assert list(pickle.loads(pickle.dumps(table[a:b]))) == items[a:b]
+    assert table.sizes.tolist() == [len(p) if isinstance(p, bytes) else p.size for p in items]
+    assert RawFile("x", table).size == RawFile("x", tuple(items)).size
+    for i in (a, b):
+        if -len(items) <= i < len(items):
+            assert table[i] == items[i]
+        else:
+            with pytest.raises(IndexError):
+                table[i]
+
+
+@given(st.lists(pieces, max_size=4))
+def test_joined_piece_tables_move_their_extents_to_their_part(parts: list[list[Piece]]) -> None:
+    tables = [PieceTable.from_pieces(p).in_part(k) for k, p in enumerate(parts)]
+    expected = [
+        p if isinstance(p, bytes) else Extent(p.offset, p.size, k)
+        for k, part in enumerate(parts)
+        for p in part
+    ]
+    if tables:
+        assert list(joined_pieces(tables)) == expected
+
+
+def test_gopro_stream_files_are_a_header_then_the_strm_each(tmp_path: Path) -> None:
+    path = tmp_path / "GX010001.MP4"
+    make_real_gopro(path, duration_s=30, source="hero7", video_mbps=1.0)
+    with path.open("rb") as f:
+        t = gopro.extract_mp4(f, streams=True)
+    data = path.read_bytes()
+    streams = [r for r in t.raw_files if r.name != "all.gpmf"]
+    assert streams
+    assert all(isinstance(r.pieces, PieceTable) for r in streams)
+    for stream_file in streams:
+        items = list(stream_file.pieces)
+        headers, extents = items[0::2], items[1::2]
+        assert all(isinstance(h, bytes) and h.startswith(b"DEVC") for h in headers)
+        assert all(
+            isinstance(e, Extent) and data[e.offset : e.offset + 4] == b"STRM" for e in extents
+        )
+        # Each header announces exactly what follows it: its DVID/DVNM and the STRM.
+        for h, e in zip(headers, extents, strict=True):
+            struct_size, repeat = h[5], int.from_bytes(h[6:8], "big")
+            assert struct_size * repeat == len(h) - 8 + e.size

@@ -21,10 +21,10 @@ from telemetryfs.parsers.errors import MalformedError
 from telemetryfs.parsers.formats.gopro.gps import (
     GPRI,
     NOMINAL_PAYLOAD,
-    Times,
     _choose_gps,
     _gps_samples,
 )
+from telemetryfs.parsers.formats.gopro.gps_blocks import Times
 from telemetryfs.parsers.formats.gopro.raw import _build_streams, _coalesce, _unique_names
 from telemetryfs.parsers.formats.gopro.session import session_info
 from telemetryfs.parsers.formats.gopro.streams import Payload, _Walker

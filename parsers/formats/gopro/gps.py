@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.encodings.gpmf import GPS5, GPS9
 from telemetryfs.parsers.fastbuild import new_gps_sample
 from telemetryfs.parsers.formats.gopro import gps_columns
+from telemetryfs.parsers.formats.gopro.gps_blocks import GpsBlock, Times
 from telemetryfs.parsers.formats.gopro.gps_columns import GPS_EPOCH_2000, MAX_UTC, MIN_UTC
 from telemetryfs.parsers.model import GpsSample, ParseWarning
 from telemetryfs.parsers.track import COLUMNS_FROM
@@ -44,33 +42,7 @@ GPS_KEYS = (GPS9, GPS5, GPRI)
 NOMINAL_PAYLOAD = 1.001
 
 
-Times = list[tuple[float | None, float | None]]
-
-
-@dataclass(slots=True)
-class _GpsBlock:
-    payload: int
-    device: int | str
-    key: bytes
-    codec: gpmf.Codec
-    data: bytes  # the rows, unscaled, as stored (whole rows only)
-    div: tuple[float, ...]  # SCAL divisor of each column
-    offset: int
-    gpsu: float | None = None
-    gpsu_raw: bytes = b""
-    fix: int | None = None
-    dop: float | None = None
-
-    @property
-    def count(self) -> int:
-        return len(self.data) // gpmf.raw_row_size(self.codec)
-
-    @property
-    def rows(self) -> list[tuple[Any, ...]]:
-        return gpmf.raw_rows(self.codec, self.data)
-
-
-def _choose_gps(blocks: list[_GpsBlock]) -> tuple[bytes | None, list[_GpsBlock]]:
+def _choose_gps(blocks: list[GpsBlock]) -> tuple[bytes | None, list[GpsBlock]]:
     """The track's stream: GPS9 over GPS5 over GPRI; of several devices, the one with most data."""
     for key in GPS_KEYS:
         mine = [b for b in blocks if b.key == key]
@@ -85,7 +57,7 @@ def _choose_gps(blocks: list[_GpsBlock]) -> tuple[bytes | None, list[_GpsBlock]]
 
 def _gps_samples(
     key: bytes,
-    blocks: list[_GpsBlock],
+    blocks: list[GpsBlock],
     times: Times,
     warnings: list[ParseWarning],
     syst: Iterable[tuple[float, float]],
@@ -120,7 +92,7 @@ def _video_times(n: int, time: tuple[float | None, float | None]) -> list[float 
 
 
 def _gps5_block(
-    block: _GpsBlock, time: tuple[float | None, float | None], anchor: float | None, span: float
+    block: GpsBlock, time: tuple[float | None, float | None], anchor: float | None, span: float
 ) -> list[GpsSample]:
     """GPS5 rows: lat, lon, alt, 2D speed, 3D speed; fix and DOP are the payload's."""
     d0, d1, d2, d3, d4 = block.div[:5]
@@ -143,7 +115,7 @@ def _gps5_block(
 
 
 def _gps9_block(
-    block: _GpsBlock, time: tuple[float | None, float | None], warnings: list[ParseWarning]
+    block: GpsBlock, time: tuple[float | None, float | None], warnings: list[ParseWarning]
 ) -> list[GpsSample]:
     """GPS9 rows: lat, lon, alt, 2D, 3D, days since 2000, seconds of day, DOP, fix."""
     d = block.div
@@ -165,7 +137,7 @@ def _gps9_block(
 
 
 def _gpri_block(
-    block: _GpsBlock, time: tuple[float | None, float | None], syst: list[tuple[float, float]]
+    block: GpsBlock, time: tuple[float | None, float | None], syst: list[tuple[float, float]]
 ) -> list[GpsSample]:
     """Karma GPRI (MAVLink GPS_RAW_INT): time, lat, lon, alt, eph, epv, vel, cog, fix, sats."""
     d = block.div
@@ -192,7 +164,7 @@ def _in_range(lat: float, lon: float) -> bool:
 
 
 def _gps5_anchors(
-    blocks: list[_GpsBlock], times: Times, warnings: list[ParseWarning]
+    blocks: list[GpsBlock], times: Times, warnings: list[ParseWarning]
 ) -> list[tuple[float | None, float]]:
     """Each GPS5 payload's first-sample UTC (its GPSU) and the span its samples cover.
 

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from telemetryfs.parsers.encodings import gpmf
+from telemetryfs.parsers.formats.gopro.gps_blocks import GpsBlock, Times
 from telemetryfs.parsers.model import ParseWarning
 from telemetryfs.parsers.track import GpsTrack
-
-if TYPE_CHECKING:
-    from telemetryfs.parsers.formats.gopro.gps import Times, _GpsBlock
 
 Array = np.ndarray[Any, Any]
 
@@ -36,7 +34,7 @@ MAX_UTC = calendar.timegm((gpmf.MAX_GPS_YEAR + 1, 1, 1, 0, 0, 0))
 class _Rows:
     """Every block's raw rows as float64 columns, with each row's block."""
 
-    def __init__(self, blocks: Sequence[_GpsBlock], dtype: np.dtype[Any], width: int) -> None:
+    def __init__(self, blocks: Sequence[GpsBlock], dtype: np.dtype[Any], width: int) -> None:
         self.counts = np.array([b.count for b in blocks], dtype=np.intp)
         self.n = int(self.counts.sum())
         self.records = np.frombuffer(b"".join(b.data for b in blocks), dtype, count=self.n)
@@ -63,7 +61,7 @@ class _Rows:
         return array[self.block], mask
 
 
-def _rows(blocks: Sequence[_GpsBlock], width: int) -> _Rows | None:
+def _rows(blocks: Sequence[GpsBlock], width: int) -> _Rows | None:
     if not blocks:
         return None
     codec = blocks[0].codec
@@ -76,7 +74,7 @@ def _rows(blocks: Sequence[_GpsBlock], width: int) -> _Rows | None:
 
 
 def _video_times(
-    rows: _Rows, times: Times, blocks: Sequence[_GpsBlock]
+    rows: _Rows, times: Times, blocks: Sequence[GpsBlock]
 ) -> tuple[Array, Array | None]:
     """``start + i * (dur or 0.0) / n`` of each row (gps._video_times)."""
     starts, start_none = rows.per_row([times[b.payload][0] for b in blocks])
@@ -92,7 +90,7 @@ def _in_range(lat: Array, lon: Array) -> Array:
 
 
 def gps5_track(
-    blocks: Sequence[_GpsBlock], times: Times, anchors: Sequence[tuple[float | None, float]]
+    blocks: Sequence[GpsBlock], times: Times, anchors: Sequence[tuple[float | None, float]]
 ) -> GpsTrack | None:
     """GPS5 rows: lat, lon, alt, 2D speed, 3D speed; fix and DOP are the payload's."""
     rows = _rows(blocks, 5)
@@ -120,7 +118,7 @@ def gps5_track(
 
 
 def gps9_track(
-    blocks: Sequence[_GpsBlock], times: Times, warnings: list[ParseWarning]
+    blocks: Sequence[GpsBlock], times: Times, warnings: list[ParseWarning]
 ) -> GpsTrack | None:
     """GPS9 rows: lat, lon, alt, 2D, 3D, days since 2000, seconds of day, DOP, fix."""
     rows = _rows(blocks, 9)

@@ -47,8 +47,8 @@ from telemetryfs.parsers.formats.gopro.gps import (
     GPS_KEYS,
     NOMINAL_PAYLOAD,
     SYST,
-    Times,
 )
+from telemetryfs.parsers.formats.gopro.gps_blocks import Times
 from telemetryfs.parsers.formats.gopro.gps_columns import GPS_EPOCH_2000
 from telemetryfs.parsers.formats.gopro.raw import _build_streams
 from telemetryfs.parsers.formats.gopro.streams import Payload, _walk_devcs, _Walker

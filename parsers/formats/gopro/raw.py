@@ -22,9 +22,10 @@ import numpy as np
 from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.errors import MalformedError
-from telemetryfs.parsers.formats.gopro.gps import Times
-from telemetryfs.parsers.formats.gopro.streams import ChunkSpecs, _Walker
-from telemetryfs.parsers.model import Extent, Piece, RawFile, Stream
+from telemetryfs.parsers.formats.gopro.gps_blocks import Times
+from telemetryfs.parsers.formats.gopro.streams import ChunkSpecs, _StreamAcc, _Walker
+from telemetryfs.parsers.model import Extent, RawFile, Stream
+from telemetryfs.parsers.piece_table import PieceTable
 
 Array = np.ndarray[Any, Any]
 
@@ -43,7 +44,6 @@ def _build_streams(walker: _Walker, times: Times) -> tuple[list[Stream], list[Ra
     names = _stream_names(walker)
     streams: list[Stream] = []
     files: list[RawFile] = []
-    prefixes: dict[tuple[int | str, int], bytes] = {}
     for key, acc in walker.streams.items():
         device = walker.devices[acc.device]
         chunks = _chunk_table(acc.chunks, times)
@@ -60,14 +60,33 @@ def _build_streams(walker: _Walker, times: Times) -> tuple[list[Stream], list[Ra
                 acc.codec,
             )
         )
-        pieces: list[Piece] = []
-        for _, extent in acc.strms:
-            inner = len(device.prefix) + extent.size
-            if (acc.device, inner) not in prefixes:
-                prefixes[(acc.device, inner)] = _devc_header(inner) + device.prefix
-            pieces.extend((prefixes[(acc.device, inner)], extent))
-        files.append(RawFile(f"{name}.gpmf", tuple(pieces)))
+        files.append(RawFile(f"{name}.gpmf", _stream_pieces(acc, device.prefix)))
     return streams, files
+
+
+def _stream_pieces(acc: _StreamAcc, prefix: bytes) -> PieceTable:
+    """Per STRM: a DEVC header with the device's DVID/DVNM, then the STRM's extent."""
+    offsets = np.frombuffer(acc.strm_offsets, dtype=np.int64)
+    sizes = np.frombuffer(acc.strm_sizes, dtype=np.int64)
+    # One header per distinct STRM size (a stream's STRMs are most often alike).
+    distinct, which = np.unique(sizes, return_inverse=True)
+    headers = tuple(_devc_header(len(prefix) + int(size)) + prefix for size in distinct.tolist())
+    n = len(sizes)
+    both = np.empty(2 * n, dtype=np.int64)
+
+    def interleaved(literal: Array | int, extent: Array | int) -> Array:
+        out = both.copy()
+        out[0::2], out[1::2] = literal, extent
+        return out
+
+    header_sizes = np.array([len(h) for h in headers], dtype=np.int64)
+    return PieceTable(
+        headers,
+        interleaved(which.reshape(-1), -1).astype(np.int32),
+        interleaved(0, offsets),
+        interleaved(header_sizes[which.reshape(-1)] if n else 0, sizes),
+        np.zeros(2 * n, dtype=np.int64),
+    )
 
 
 def _chunk_table(specs: ChunkSpecs, times: Times) -> ChunkTable:

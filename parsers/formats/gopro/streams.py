@@ -26,8 +26,9 @@ from typing import Any
 from telemetryfs.parsers.encodings import gpmf
 from telemetryfs.parsers.encodings.gpmf import GPS5, GPS9, GPSF, GPSP, GPSU, Klv, StreamBlock
 from telemetryfs.parsers.errors import MalformedError, ParseError
-from telemetryfs.parsers.formats.gopro.gps import GPRI, SYST, _gps9_utc, _GpsBlock
-from telemetryfs.parsers.model import Extent, ParseWarning
+from telemetryfs.parsers.formats.gopro.gps import GPRI, SYST, _gps9_utc
+from telemetryfs.parsers.formats.gopro.gps_blocks import GpsBlock
+from telemetryfs.parsers.model import ParseWarning
 
 _GPS_SCAN_KEYS = (GPS9, GPS5, GPRI, SYST)
 # Columns each GPS stream must have to be read (spec; MAVLink GPS_RAW_INT; SYST pair).
@@ -89,7 +90,9 @@ class _StreamAcc:
     columns: tuple[str, ...]
     label: str | None
     chunks: ChunkSpecs = field(default_factory=ChunkSpecs)
-    strms: list[tuple[int, Extent]] = field(default_factory=list)
+    # Each STRM's extent in the source (its per-stream .gpmf file's pieces).
+    strm_offsets: array[int] = field(default_factory=lambda: array("q"))
+    strm_sizes: array[int] = field(default_factory=lambda: array("q"))
     count: int = 0
 
 
@@ -99,7 +102,7 @@ class _Walker:
     def __init__(self, *, streams: bool) -> None:
         self.want_streams = streams
         self.devices: dict[int | str, _Device] = {}
-        self.gps: list[_GpsBlock] = []
+        self.gps: list[GpsBlock] = []
         self.syst: list[tuple[float, float]] = []
         self.streams: dict[tuple[int | str, bytes, gpmf.Codec], _StreamAcc] = {}
         self.gps_clock: dict[int, float] = {}
@@ -221,7 +224,7 @@ class _Walker:
         if gpmf.GPSA in block.props:
             klv, gpsa_buf = block.props[gpmf.GPSA]
             self.altitude[block.key] = str(gpmf.read_value(gpsa_buf, klv))
-        gps = _GpsBlock(index, dev.id, block.key, codec, data, div, base + block.data[0].offset)
+        gps = GpsBlock(index, dev.id, block.key, codec, data, div, base + block.data[0].offset)
         local = _local_props(block)
         if GPSU in local:
             gps.gpsu_raw = _value(buf, local[GPSU])
@@ -255,9 +258,8 @@ class _Walker:
             if rows:
                 acc.chunks.add(index, step, steps, base + klv.value_offset, klv.size, rows, timo)
                 acc.count += rows
-        acc.strms.append(
-            (index, Extent(base + block.strm.offset, block.strm.end - block.strm.offset))
-        )
+        acc.strm_offsets.append(base + block.strm.offset)
+        acc.strm_sizes.append(block.strm.end - block.strm.offset)
         if steps == 1:
             self._check_tsmp(block, dev, base)
 
