@@ -81,15 +81,6 @@ def _positions(
     ]
 
 
-def _by_segment(items: list[str], segments: Sequence[Sequence[GpsSample]]) -> list[list[str]]:
-    """Cut a list made for all valid samples back into per-segment lists."""
-    out, start = [], 0
-    for seg in segments:
-        out.append(items[start : start + len(seg)])
-        start += len(seg)
-    return out
-
-
 # --- KML -----------------------------------------------------------------------
 
 
@@ -116,30 +107,60 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
         "</Icon></IconStyle><LabelStyle><scale>0</scale></LabelStyle></Style>\n",
     ]
     points = joined(segments)
-    coords = _positions(points, json=False)
-    for number, seg_coords in enumerate(_by_segment(coords, segments), 1):
-        out.append(_kml_segment(seg_coords, number))
-    out.append(_kml_points(points, coords))
+    lengths = [len(seg) for seg in segments]
+    # SLICE points at a time: an hour's positions and times as strings at once
+    # held ~45 MB at the peak in a 3-hour recording, for a file of a few MB.
+    folder: list[str] = []
+    last_second = None
+    for start in range(0, len(points), SLICE):
+        part = points[start : start + SLICE]
+        coords = _positions(part, json=False)
+        _kml_segments(coords, start, lengths, out)
+        last_second = _kml_points(part, coords, last_second, folder)
+    if folder:  # none: no folder
+        out += ["  <Folder>\n    <name>Points</name>\n", *folder, "  </Folder>\n"]
     out.append("</Document>\n</kml>\n")
     return "".join(out).encode("utf-8")
 
 
-def _kml_segment(coords: list[str], number: int) -> str:
-    head = f"  <Placemark>\n    <name>Segment {number}</name>\n    <styleUrl>#track</styleUrl>\n"
-    if len(coords) == 1:
-        return f"{head}    <Point><coordinates>{coords[0]}</coordinates></Point>\n  </Placemark>\n"
-    return (
-        f"{head}    <LineString>\n      <tessellate>1</tessellate>\n      <coordinates>\n"
-        + "\n".join(coords)
-        + "\n      </coordinates>\n    </LineString>\n  </Placemark>\n"
-    )
+def _kml_segments(coords: list[str], start: int, lengths: list[int], out: list[str]) -> None:
+    """The placemarks' text for the points from ``start`` on (their coordinates), one
+    placemark a segment: a LineString, or a Point for a segment of one point."""
+    stop = start + len(coords)
+    first = 0
+    for number, length in enumerate(lengths, 1):
+        end = first + length
+        if end > start and first < stop:
+            lo, hi = max(first, start), min(end, stop)
+            here = coords[lo - start : hi - start]
+            head = f"  <Placemark>\n    <name>Segment {number}</name>\n    <styleUrl>#track</styleUrl>\n"
+            if length == 1:
+                out.append(
+                    f"{head}    <Point><coordinates>{here[0]}</coordinates></Point>\n"
+                    "  </Placemark>\n"
+                )
+            else:
+                if lo == first:
+                    out.append(
+                        f"{head}    <LineString>\n      <tessellate>1</tessellate>\n"
+                        "      <coordinates>\n"
+                    )
+                else:  # the line goes on from the slice before
+                    out.append("\n")
+                out.append("\n".join(here))
+                if hi == end:
+                    out.append("\n      </coordinates>\n    </LineString>\n  </Placemark>\n")
+        if end >= stop:
+            break
+        first = end
 
 
-def _kml_points(samples: Sequence[GpsSample], coords: list[str]) -> str:
-    """The time-stamped points folder: the first sample of each UTC second (none: no folder)."""
+def _kml_points(
+    samples: Sequence[GpsSample], coords: list[str], last_second: str | None, out: list[str]
+) -> str | None:
+    """The time-stamped points of these samples: the first sample of each UTC second
+    (the last second seen before them given, the last one seen returned)."""
     times = iso_column(field_values(samples, "utc"))
-    out = ["  <Folder>\n    <name>Points</name>\n"]
-    last_second = None
     for when, coord in zip(times, coords, strict=True):
         if when is None or when[:19] == last_second:
             continue
@@ -148,10 +169,7 @@ def _kml_points(samples: Sequence[GpsSample], coords: list[str]) -> str:
             f"    <Placemark><TimeStamp><when>{when}</when></TimeStamp><styleUrl>#point</styleUrl>"
             f"<Point><coordinates>{coord}</coordinates></Point></Placemark>\n"
         )
-    if len(out) == 1:
-        return ""
-    out.append("  </Folder>\n")
-    return "".join(out)
+    return last_second
 
 
 # --- GeoJSON ---------------------------------------------------------------------
@@ -166,29 +184,73 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
     """
     segments = split_segments(telemetry.gps, telemetry.breaks)
     points = joined(segments)
-    eles = _elevations(points)
-    positions = _positions(points, json=True, eles=eles)
-    lines = [line for line in _by_segment(positions, segments) if len(line) >= 2]
+    lengths = [len(seg) for seg in segments]
+    lines = sum(n >= 2 for n in lengths)
+    # SLICE points at a time, as UTF-8: the track's positions and the Point features
+    # as strings for an hour at once held ~70 MB at the peak in a 3-hour recording.
+    track: list[bytes] = []
+    features: list[bytes] = []
+    for start in range(0, len(points), SLICE):
+        part = points[start : start + SLICE]
+        eles = _elevations(part)
+        positions = _positions(part, json=True, eles=eles)
+        track.append(_track_positions(positions, start, lengths).encode("utf-8"))
+        numbers = _segment_numbers(start, len(part), lengths)
+        features.append(_point_features(part, positions, eles, numbers).encode("utf-8"))
     head = ['{"type":"FeatureCollection","features":[\n']
+    tail = []
     if lines:
-        head.append(_geojson_track(lines, safe_text(name), telemetry.camera))
-        head.append(",\n" if points else "\n")
-    features = _geojson_points(points, positions, eles, segments) if points else []
-    return b"".join([("".join(head)).encode("utf-8"), *features, b"]}\n"])
+        kind = "LineString" if lines == 1 else "MultiLineString"
+        head.append('{"type":"Feature","geometry":{"type":"' + kind + '","coordinates":[')
+        head.append("[" if lines > 1 else "")
+        properties = json.dumps(
+            {"name": safe_text(name), "camera": telemetry.camera and safe_text(telemetry.camera)}
+            | {"segments": lines},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        tail.append(("]]}" if lines > 1 else "]}") + ',"properties":' + properties + "}")
+        tail.append(",\n" if points else "\n")
+    if features:  # every feature but the last ends in ",\n"; the last one just in "\n"
+        features[-1] = features[-1][:-2] + b"\n"
+    encoded = "".join(head).encode("utf-8"), "".join(tail).encode("utf-8")
+    return b"".join([encoded[0], *track, encoded[1], *features, b"]}\n"])
 
 
-def _geojson_track(lines: list[list[str]], name: str, camera: str | None) -> str:
-    if len(lines) == 1:
-        geometry = '{"type":"LineString","coordinates":[' + ",".join(lines[0]) + "]}"
-    else:
-        parts = ",".join("[" + ",".join(line) + "]" for line in lines)
-        geometry = '{"type":"MultiLineString","coordinates":[' + parts + "]}"
-    properties = json.dumps(
-        {"name": name, "camera": camera and safe_text(camera), "segments": len(lines)},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return '{"type":"Feature","geometry":' + geometry + ',"properties":' + properties + "}"
+def _track_positions(positions: list[str], start: int, lengths: list[int]) -> str:
+    """The track geometry's text for the points from ``start`` on (their positions):
+    segments of one point are left out; "," between a line's positions, "],[" between
+    lines (a MultiLineString's; a LineString has one)."""
+    out = []
+    stop = start + len(positions)
+    first, drawn_before = 0, False  # the segment's first point; a line started before it
+    for length in lengths:
+        end = first + length
+        if end > start and first < stop and length >= 2:
+            lo, hi = max(first, start), min(end, stop)
+            # A line going on from the slice before, a line after another, the first.
+            sep = "," if lo > first else "],[" if drawn_before else ""
+            out.append(sep + ",".join(positions[lo - start : hi - start]))
+        drawn_before = drawn_before or (length >= 2 and first < stop)
+        if first >= stop:
+            break
+        first = end
+    return "".join(out)
+
+
+def _segment_numbers(start: int, count: int, lengths: list[int]) -> list[str]:
+    """The 0-based segment number of each of ``count`` points from ``start`` on."""
+    numbers: list[str] = []
+    first = 0
+    for k, length in enumerate(lengths):
+        end = first + length
+        lo, hi = max(first, start), min(end, start + count)
+        if hi > lo:
+            numbers += [str(k)] * (hi - lo)
+        if end >= start + count:
+            break
+        first = end
+    return numbers
 
 
 def _json_value(texts: list[str | None], quote: str = "") -> list[Piece]:
@@ -196,30 +258,6 @@ def _json_value(texts: list[str | None], quote: str = "") -> list[Piece]:
     if complete_text(texts):
         return [quote, texts, quote]
     return [["null" if t is None else f"{quote}{t}{quote}" for t in texts]]
-
-
-def _geojson_points(
-    points: Sequence[GpsSample],
-    positions: list[str],
-    eles: list[str | None],
-    segments: Sequence[Sequence[GpsSample]],
-) -> list[bytes]:
-    """One Point feature per valid sample, one per line, comma-separated, as UTF-8
-    pieces of SLICE features: an hour's columns at once held ~25 MB of strings at the
-    peak. The text is the same (each feature depends on its sample alone)."""
-    numbers = [text for k, seg in enumerate(segments) for text in [str(k)] * len(seg)]
-    pieces = [
-        _point_features(
-            points[start : start + SLICE],
-            positions[start : start + SLICE],
-            eles[start : start + SLICE],
-            numbers[start : start + SLICE],
-        ).encode("utf-8")
-        for start in range(0, len(points), SLICE)
-    ]
-    # Every feature but the last ends in ",\n"; the last one just in "\n".
-    pieces[-1] = pieces[-1][:-2] + b"\n"
-    return pieces
 
 
 def _point_features(

@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+
 from telemetryfs.parsers.model import GpsSample, Telemetry
+from telemetryfs.parsers.track import GpsTrack, field_values
 
 from . import render_profile
 from .render_clock import Clock, clock_of
@@ -66,19 +70,20 @@ MAX_LAT = 85.051_128_78  # Web Mercator's square world
 def render_preview(telemetry: Telemetry, *, name: str) -> bytes:
     """The ``preview.svg`` of a video or recording (UTF-8)."""
     segments = _drawable(split_segments(telemetry.gps, telemetry.breaks))
+    drawn = [_Drawn.of(seg) for seg in segments]  # the samples stay in the columns
     clock = clock_of(telemetry)
-    speeds = [v for seg in segments for s in seg if (v := _speed(s)) is not None]
+    speeds = [v for seg in drawn for v in seg.speeds if v is not None]
     top_kmh = max(speeds, default=0.0) * 3.6
     top_kmh = max(10.0, math.ceil(top_kmh / nice_step(top_kmh, 4)) * nice_step(top_kmh, 4))
     top = top_kmh / 3.6
-    body, map_h, metres_per_px = _map(segments, top)
+    body, map_h, metres_per_px = _map(drawn, top)
     below = MAP_Y + map_h
     body += _scale_bar(metres_per_px, below + 22)
     body += _legend(top_kmh, below + 22)
     profile_y = below + 40
     body += render_profile.render_profile(segments, clock, top_kmh, profile_y)
     height = profile_y + render_profile.HEIGHT
-    body = _title(name, segments, clock) + body
+    body = _title(name, drawn, clock) + body
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{num(height)}"'
@@ -89,17 +94,48 @@ def render_preview(telemetry: Telemetry, *, name: str) -> bytes:
 
 
 def _drawable(segments: Sequence[Sequence[GpsSample]]) -> list[Sequence[GpsSample]]:
+    """Each segment's samples with a finite position; a track's stay columns (a
+    3-hour recording's samples held at once as objects weighed ~40 MB)."""
     out: list[Sequence[GpsSample]] = []
     for seg in segments:
-        kept = [s for s in seg if _finite(s.lat) and _finite(s.lon)]
+        kept: Sequence[GpsSample]
+        if isinstance(seg, GpsTrack):
+            finite = np.isfinite(seg.column("lat")) & np.isfinite(seg.column("lon"))
+            kept = seg if finite.all() else seg.take(np.flatnonzero(finite))
+        else:
+            kept = [s for s in seg if _finite(s.lat) and _finite(s.lon)]
         if kept:
             out.append(kept)
     return out
 
 
-def _title(name: str, segments: Sequence[Sequence[GpsSample]], clock: Clock) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Drawn:
+    """What the map reads of a drawable segment's samples, a list per field (from a
+    track's columns without building its samples)."""
+
+    lats: list[float]
+    lons: list[float]
+    whens: list[float | None]  # each sample's UTC, else its video time
+    speeds: list[float | None]  # _speed of each sample
+    first_utc: float | None  # the first finite UTC
+
+    @staticmethod
+    def of(seg: Sequence[GpsSample]) -> _Drawn:
+        utcs = field_values(seg, "utc")
+        first_utc = next((u for u in utcs if _finite(u)), None)
+        video_times = field_values(seg, "video_time")
+        whens = [u if u is not None else v for u, v in zip(utcs, video_times, strict=True)]
+        del utcs, video_times
+        speeds = map(_speed, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
+        return _Drawn(
+            field_values(seg, "lat"), field_values(seg, "lon"), whens, list(speeds), first_utc
+        )
+
+
+def _title(name: str, segments: list[_Drawn], clock: Clock) -> list[str]:
     facts = []
-    first = next((s.utc for seg in segments for s in seg if _finite(s.utc)), None)
+    first = next((seg.first_utc for seg in segments if seg.first_utc is not None), None)
     shown = clock.datetime(first)
     if shown is not None:
         facts.append(f"{shown:%Y-%m-%d %H:%M} {clock.label}")
@@ -110,14 +146,14 @@ def _title(name: str, segments: Sequence[Sequence[GpsSample]], clock: Clock) -> 
     ]
 
 
-def _map(segments: Sequence[Sequence[GpsSample]], top: float) -> tuple[list[str], float, float]:
+def _map(segments: list[_Drawn], top: float) -> tuple[list[str], float, float]:
     """The map's elements, its height, and metres per pixel at its middle latitude."""
     projected = _project(segments)
     xs = [x for seg in projected for x, _ in seg]
     ys = [y for seg in projected for _, y in seg]
     if not xs:
         return _empty_map(), MAP_MIN_H, MIN_SPAN_M / (MAP_W - 2 * PAD)
-    lats = [s.lat for seg in segments for s in seg if s.lat is not None]
+    lats = [lat for seg in segments for lat in seg.lats]
     middle = math.radians(max(-MAX_LAT, min(MAX_LAT, (min(lats) + max(lats)) / 2)))
     # Ground metres per Mercator unit (radian of longitude) at the middle latitude.
     metres_per_unit = EARTH_RADIUS * max(math.cos(middle), 1e-6)
@@ -134,6 +170,7 @@ def _map(segments: Sequence[Sequence[GpsSample]], top: float) -> tuple[list[str]
         return left + (point[0] - min_x) * scale, upper + (point[1] - min_y) * scale
 
     pixels = [[to_px(p) for p in seg] for seg in projected]
+    del projected, xs, ys  # a point each: an hour's worth
     out = [
         f'<rect id="map" x="{MAP_X}" y="{MAP_Y}" width="{MAP_W}" height="{num(inner_h + 2 * PAD)}"'
         f' fill="{MAP_BACKGROUND}"/>'
@@ -151,15 +188,14 @@ def _empty_map() -> list[str]:
     ]
 
 
-def _project(segments: Sequence[Sequence[GpsSample]]) -> list[list[Point]]:
+def _project(segments: list[_Drawn]) -> list[list[Point]]:
     """Web Mercator in radians, y down; a track across the antimeridian kept in one piece."""
-    lons = [s.lon for seg in segments for s in seg if s.lon is not None]
+    lons = [lon for seg in segments for lon in seg.lons]
     wrap = bool(lons) and max(lons) - min(lons) > 180.0
     out = []
     for seg in segments:
         points = []
-        for s in seg:
-            lat, lon = _position(s)
+        for lat, lon in zip(seg.lats, seg.lons, strict=True):
             lon = lon + 360.0 if wrap and lon < 0 else lon
             lat = math.radians(max(-MAX_LAT, min(MAX_LAT, lat)))
             points.append((math.radians(lon), -math.log(math.tan(math.pi / 4 + lat / 2))))
@@ -167,21 +203,18 @@ def _project(segments: Sequence[Sequence[GpsSample]]) -> list[list[Point]]:
     return out
 
 
-def _route(
-    pixels: list[list[Point]], segments: Sequence[Sequence[GpsSample]], top: float
-) -> list[str]:
+def _route(pixels: list[list[Point]], segments: list[_Drawn], top: float) -> list[str]:
     """One path per colour; each simplified stretch takes the colour of its mean speed."""
     paths: dict[str, list[str]] = {}
     dots = []
-    for points, samples, kept in zip(pixels, segments, _simplified(pixels), strict=True):
+    for points, seg, kept in zip(pixels, segments, _simplified(pixels), strict=True):
         if len(points) == 1:
-            colour = speed_colour(_speed(samples[0]), top)
+            colour = speed_colour(seg.speeds[0], top)
             x, y = points[0]
             dots.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="2" fill="{colour}"/>')
             continue
         sums, counts = [0.0], [0]
-        for s in samples:
-            v = _speed(s)
+        for v in seg.speeds:
             sums.append(sums[-1] + (v or 0.0))
             counts.append(counts[-1] + (v is not None))
         run: list[int] = [kept[0]]
@@ -251,23 +284,24 @@ def _legend(top_kmh: float, y: float) -> list[str]:
     return out
 
 
-def _length_m(seg: Sequence[GpsSample]) -> float:
+def _length_m(seg: _Drawn) -> float:
     """The distance along the fixes, taken at most once a second.
 
     At 18 Hz, a receiver's metre of noise between fixes adds up to more than the
     way travelled; a second apart, the way dominates.
     """
     total = 0.0
-    kept = [seg[0]]
-    for s in seg[1:]:
-        last = kept[-1].utc if kept[-1].utc is not None else kept[-1].video_time
-        now = s.utc if s.utc is not None else s.video_time
+    when = seg.whens
+    kept = [0]
+    for i in range(1, len(when)):
+        last, now = when[kept[-1]], when[i]
         if last is None or now is None or abs(now - last) >= 1.0:
-            kept.append(s)
-    if kept[-1] is not seg[-1]:
-        kept.append(seg[-1])
+            kept.append(i)
+    if kept[-1] != len(when) - 1:
+        kept.append(len(when) - 1)
+    lats, lons = seg.lats, seg.lons
     for a, b in pairwise(kept):
-        (lat1, lon1), (lat2, lon2) = _position(a), _position(b)
+        lat1, lon1, lat2, lon2 = lats[a], lons[a], lats[b], lons[b]
         p1, p2 = math.radians(lat1), math.radians(lat2)
         dl = math.radians(lon2 - lon1)
         h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -279,13 +313,8 @@ def _distance_text(metres: float) -> str:
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
 
 
-def _position(sample: GpsSample) -> tuple[float, float]:
-    """Latitude and longitude of a sample _drawable kept (both are finite there)."""
-    return sample.lat or 0.0, sample.lon or 0.0
-
-
-def _speed(sample: GpsSample) -> float | None:
-    speed = sample.speed_2d if _finite(sample.speed_2d) else sample.speed_3d
+def _speed(speed_2d: float | None, speed_3d: float | None) -> float | None:
+    speed = speed_2d if _finite(speed_2d) else speed_3d
     return speed if _finite(speed) else None
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from telemetryfs.parsers.model import GpsSample
+from telemetryfs.parsers.track import field_values
 
 from .render_clock import Clock
 from .render_svg import FAINT, Point, nice_step, num, path_data, simplify, text
@@ -74,7 +75,7 @@ def render_profile(
         )
         out.append(text(LEFT - 6, y + 4, f"{tick:g}", size=11, anchor="end", fill=SPEED_INK))
     out.append(text(LEFT, top - 8, "speed, km/h", size=11, fill=SPEED_INK))
-    times = [t for seg in timed for t, _ in seg]
+    times = [t for seg in timed for t in seg.times]
     if not times:
         out.append(text((LEFT + RIGHT) / 2, top + PLOT_H / 2, "no times", anchor="middle"))
         return out
@@ -95,7 +96,9 @@ def render_profile(
     # Every segment in one element per series: a recording of many short
     # segments costs its points, not an element each.
     runs = [
-        run for seg in timed for run in _column_means(seg, x_of, _kmh, lambda v: speed.y(v, top))
+        run
+        for seg in timed
+        for run in _column_means(seg.times, seg.kmh, x_of, lambda v: speed.y(v, top))
     ]
     out += _polyline(runs, SPEED_INK, 1.5)
     out += _time_ticks(t0, t1, x_of, top + PLOT_H, on_clock)
@@ -104,24 +107,40 @@ def render_profile(
     return out
 
 
-def _timed(
-    segments: Sequence[Sequence[GpsSample]], clock: Clock
-) -> tuple[list[list[tuple[float, GpsSample]]], bool]:
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    """One segment's samples that have an x time: the time, altitude and speed of
+    each (numbers, not the samples: a 3-hour recording's samples held at once as
+    objects weighed ~40 MB)."""
+
+    times: list[float]
+    eles: list[float | None]
+    kmh: list[float | None]
+
+
+def _timed(segments: Sequence[Sequence[GpsSample]], clock: Clock) -> tuple[list[_Timed], bool]:
     """Each segment's samples with their x time: the shown clock, else the video time."""
-    on_clock = any(_finite(s.utc) for seg in segments for s in seg)
+    utcs = [field_values(seg, "utc") for seg in segments]
+    on_clock = any(_finite(u) for seg_utc in utcs for u in seg_utc)
     timed = []
-    for seg in segments:
+    for seg, seg_utc in zip(segments, utcs, strict=True):
         if on_clock:
-            pairs = [(s.utc + clock.shift_s, s) for s in seg if _finite(s.utc)]
+            kept = [i for i, u in enumerate(seg_utc) if _finite(u)]
+            times = [seg_utc[i] + clock.shift_s for i in kept]
         else:
-            pairs = [(s.video_time, s) for s in seg if _finite(s.video_time)]
-        if pairs:
-            timed.append(pairs)
+            video_times = field_values(seg, "video_time")
+            kept = [i for i, v in enumerate(video_times) if _finite(v)]
+            times = [video_times[i] for i in kept]
+        if kept:
+            eles = field_values(seg, "ele")
+            speeds = map(_kmh, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
+            kmh = list(speeds)
+            timed.append(_Timed(times, [eles[i] for i in kept], [kmh[i] for i in kept]))
     return timed, on_clock
 
 
-def _altitude_axis(timed: list[list[tuple[float, GpsSample]]]) -> _Axis | None:
-    values = [s.ele for seg in timed for _, s in seg if _finite(s.ele)]
+def _altitude_axis(timed: list[_Timed]) -> _Axis | None:
+    values = [e for seg in timed for e in seg.eles if _finite(e)]
     if not values:
         return None
     low, high = min(values), max(values)
@@ -131,14 +150,12 @@ def _altitude_axis(timed: list[list[tuple[float, GpsSample]]]) -> _Axis | None:
     return _Axis(math.floor(low / step) * step, math.ceil(high / step) * step, step)
 
 
-def _altitude_area(
-    timed: list[list[tuple[float, GpsSample]]], x_of: _XOf, axis: _Axis, top: float
-) -> list[str]:
+def _altitude_area(timed: list[_Timed], x_of: _XOf, axis: _Axis, top: float) -> list[str]:
     """The ground under the altitude line, filled (no separate line: half the bytes)."""
     base = top + PLOT_H
     shapes = []
     for seg in timed:
-        for run in _column_means(seg, x_of, lambda s: s.ele, lambda v: axis.y(v, top)):
+        for run in _column_means(seg.times, seg.eles, x_of, lambda v: axis.y(v, top)):
             if len(run) >= 2:
                 shapes.append(path_data([(run[0][0], base), *run, (run[-1][0], base)]) + "z")
     if not shapes:
@@ -163,9 +180,9 @@ def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
 
 
 def _column_means(
-    seg: list[tuple[float, GpsSample]],
+    times: list[float],
+    values: list[float | None],
     x_of: _XOf,
-    value_of: Callable[[GpsSample], float | None],
     y_of: Callable[[float], float],
 ) -> list[list[Point]]:
     """Runs of points, one per pixel column (the mean of its samples), simplified.
@@ -175,8 +192,7 @@ def _column_means(
     runs: list[list[Point]] = []
     run: list[Point] = []
     column, t_sum, v_sum, count = None, 0.0, 0.0, 0
-    for t, sample in seg:
-        value = value_of(sample)
+    for t, value in zip(times, values, strict=True):
         here = int(x_of(t))
         if count and (here != column or not _finite(value)):
             run.append((x_of(t_sum / count), y_of(v_sum / count)))
@@ -232,8 +248,8 @@ def _time_label(t: float, step: int, span: float, on_clock: bool) -> str:
     return f"{when:%H:%M:%S}" if step < 60 else f"{when:%H:%M}"
 
 
-def _kmh(sample: GpsSample) -> float | None:
-    speed = sample.speed_2d if _finite(sample.speed_2d) else sample.speed_3d
+def _kmh(speed_2d: float | None, speed_3d: float | None) -> float | None:
+    speed = speed_2d if _finite(speed_2d) else speed_3d
     return speed * 3.6 if _finite(speed) else None
 
 

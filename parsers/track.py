@@ -178,6 +178,16 @@ class GpsTrack(Sequence[GpsSample]):
         mask = self._missing.get(field)
         return np.ones(len(self), dtype=bool) if mask is None else ~mask
 
+    def take(self, indices: Array) -> GpsTrack:
+        """The samples at ``indices`` (an int array), in that order."""
+        extra = self._extra
+        return GpsTrack(
+            {f: c[indices] for f, c in self._columns.items()},
+            {f: m[indices] for f, m in self._missing.items()},
+            self._valid[indices],
+            None if extra is None else [extra[i] for i in indices.tolist()],
+        )
+
     def with_invalid(self, indices: Sequence[int]) -> GpsTrack:
         """The samples with those marked invalid."""
         valid = self._valid.copy()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from telemetryfs.fs import render_geo
 from telemetryfs.fs.render import render_geojson, render_kml
 from telemetryfs.fs.render_common import SLICE
 from telemetryfs.parsers.model import FIX_3D, GpsSample, Telemetry
@@ -125,6 +126,41 @@ def test_geojson_points_longer_than_a_slice_are_each_sample_s_own() -> None:
         assert points[i] == feature
     assert segments == sorted(segments)
     assert segments[-1] == doc["features"][0]["properties"]["segments"] - 1
+
+
+@pytest.mark.parametrize("slice_size", [1, 2, 3, 7, 1000])
+@pytest.mark.parametrize("seed", range(6))
+def test_kml_and_geojson_are_the_same_whatever_the_slice(
+    seed: int, slice_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both files are written SLICE points at a time (memory); slices that start and end
+    inside segments, one-point segments and invalid samples between them change no byte
+    of what the whole track in one slice gives."""
+    long = realistic_track(3000)
+    # A one-point segment first, before any line: its point is no line of the track.
+    lone_first = (long.gps[0], dataclasses.replace(long.gps[1], valid=False), *long.gps[2:])
+    tracks = [random_track(seed, 60), long, dataclasses.replace(long, gps=lone_first)]
+    tracks += [edge_track(), three_points()]
+    monkeypatch.setattr(render_geo, "SLICE", 10**9)
+    whole = [(render_kml(t, name="x"), render_geojson(t, name="x")) for t in tracks]
+    monkeypatch.setattr(render_geo, "SLICE", slice_size)
+    assert [(render_kml(t, name="x"), render_geojson(t, name="x")) for t in tracks] == whole
+    for _, geojson in whole:  # and right: the lines are the points of segments of two or more
+        features = json.loads(geojson)["features"]
+        points = [f for f in features if f["geometry"]["type"] == "Point"]
+        by_segment: dict[int, list[list[float]]] = {}
+        for p in points:
+            by_segment.setdefault(p["properties"]["segment"], []).append(
+                p["geometry"]["coordinates"]
+            )
+        lines = [line for line in by_segment.values() if len(line) >= 2]
+        drawn = [f for f in features if f["geometry"]["type"] != "Point"]
+        if not lines:
+            assert not drawn
+            continue
+        geometry = drawn[0]["geometry"]
+        got = [geometry["coordinates"]] if len(lines) == 1 else geometry["coordinates"]
+        assert got == lines
 
 
 def test_geojson_empty_track() -> None:

@@ -73,6 +73,8 @@ def test_a_track_gives_back_its_samples(items: list[GpsSample], a: int, b: int) 
             with pytest.raises(IndexError):
                 track[i]
     assert same_samples(pickle.loads(pickle.dumps(track[a:b])), items[a:b])
+    picked = [i % len(items) for i in (a, b, a, 0)] if items else []
+    assert same_samples(track.take(np.array(picked, dtype=np.intp)), [items[i] for i in picked])
     for name in FIELDS:
         expected = np.fromiter((getattr(s, name) for s in items), np.float64, len(items))
         assert np.array_equal(track.column(name), expected, equal_nan=True)
