@@ -7,8 +7,12 @@ import io
 import random
 import time
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from telemetryfs.parsers.containers.mp4 import merge_parts
 from telemetryfs.parsers.containers.mp4.merge import JoinedMovie, JoinRefusedError, join_movies
 from telemetryfs.parsers.errors import ParseError
 from tests.paths import SAMPLES
@@ -72,3 +76,64 @@ def test_corrupt_moov_bytes_raise_only_parse_error() -> None:
         except ParseError:
             continue
         _check(movie, (HERO8, bytes(data)))
+
+
+# -- the tables as arrays, against the per-entry rules they replace -------------------
+
+
+def _chunk_sizes_one_by_one(
+    stsc: list[tuple[int, ...]], sizes: list[int], chunks: int
+) -> tuple[list[int], list[int], int]:
+    """stsc expanded chunk by chunk: each takes its count while samples last."""
+    out: list[int] = []
+    counts: list[int] = []
+    sample = 0
+    for r, (first, per_chunk, _) in enumerate(stsc):
+        last = stsc[r + 1][0] - 1 if r + 1 < len(stsc) else chunks
+        for _ in range(first - 1, last):
+            take = max(0, min(per_chunk, len(sizes) - sample))
+            out.append(sum(sizes[sample : sample + take]))
+            counts.append(take)
+            sample += take
+    return out, counts, sample
+
+
+@given(
+    st.lists(st.integers(0, 5000), max_size=60),
+    st.lists(st.tuples(st.integers(1, 4), st.integers(0, 9)), min_size=1, max_size=6),
+    st.integers(0, 40),
+)
+def test_chunk_sizes_are_the_stsc_runs_expanded(
+    sizes: list[int], steps: list[tuple[int, int]], chunks: int
+) -> None:
+    stsc, first = [], 1
+    for step, per_chunk in steps:  # runs starting at chunk 1, each after the one before
+        stsc.append((first, per_chunk, 1))
+        first += step
+    track = merge_parts.PartTrack(
+        {}, b"vide", 1, 0, 0, np.zeros((0, 2), np.int64), None, None,
+        np.array(sizes, dtype=np.int64), stsc, np.arange(chunks, dtype=np.int64), None,
+    )  # fmt: skip
+    expected_sizes, expected_counts, held = _chunk_sizes_one_by_one(stsc, sizes, chunks)
+    if held != len(sizes) or len(expected_sizes) != chunks:
+        with pytest.raises(ParseError):
+            merge_parts._chunk_sizes(track)
+        return
+    got_sizes, got_counts = merge_parts._chunk_sizes(track)
+    assert got_sizes.tolist() == expected_sizes
+    assert got_counts.tolist() == expected_counts
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 2**32 - 1)), max_size=8),
+    st.integers(0, 60),
+)
+def test_runs_cut_to_a_sample_count(runs: list[tuple[int, int]], samples: int) -> None:
+    expected, left = [], samples
+    for count, value in runs:
+        if left <= 0:
+            break
+        expected.append((min(count, left), value))
+        left -= count
+    table = np.array(runs, dtype=np.int64).reshape(-1, 2)
+    assert [tuple(r) for r in merge_parts._cut_runs(table, samples).tolist()] == expected

@@ -25,11 +25,12 @@ References: ISO/IEC 14496-12 §8.3-§8.7; gyroflow/mp4-merge (src/lib.rs).
 
 from __future__ import annotations
 
-import bisect
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
+
+import numpy as np
 
 from telemetryfs.parsers.binio import U32BE, U64BE
 from telemetryfs.parsers.containers.mp4.boxes import MDAT, MOOV
@@ -126,7 +127,7 @@ def _check_same(first: _Part, part: _Part, number: int) -> None:
                 f"part {number}'s {what} track has another timescale "
                 f"({b.timescale} where part 1 has {a.timescale})"
             )
-        if a.handler == b"vide" and a.stts and b.stts and a.stts[0][1] != b.stts[0][1]:
+        if a.handler == b"vide" and len(a.stts) and len(b.stts) and a.stts[0, 1] != b.stts[0, 1]:
             raise JoinRefusedError(
                 f"part {number}'s frame rate differs ({_rate(b)} where part 1 has {_rate(a)} fps)"
             )
@@ -179,7 +180,8 @@ def _describe(track: _Track) -> str:
 
 
 def _rate(track: _Track) -> str:
-    return f"{track.timescale / track.stts[0][1]:.3f}" if track.stts[0][1] else "?"
+    delta = int(track.stts[0, 1])
+    return f"{track.timescale / delta:.3f}" if delta else "?"
 
 
 # -- building ------------------------------------------------------------------------
@@ -342,46 +344,63 @@ def _tables(
     if first.handler == b"tmcd":
         # A timecode track names the start time: its first sample, over the whole.
         tracks = [first]
-        stts = [(1, media_ticks)] if first.samples == 1 else list(first.stts)
+        stts = np.array([(1, media_ticks)]) if first.samples == 1 else first.stts
     else:
-        stts = [e for t in tracks for e in t.stts]
-    sizes = [s for t in tracks for s in t.sizes]
-    out = [_table(b"stts", ">II", stts)]
+        stts = np.concatenate([t.stts for t in tracks])
+    sizes = np.concatenate([t.sizes for t in tracks])
+    out = [_table(b"stts", ">u4", stts)]
     if any(t.ctts is not None for t in tracks):
-        ctts = [e for t in tracks for e in (t.ctts if t.ctts is not None else [(t.samples, 0)])]
+        ctts = np.concatenate(
+            [t.ctts if t.ctts is not None else np.array([(t.samples, 0)]) for t in tracks]
+        )
         version = max(_payload(t.boxes[b"ctts"])[0] for t in tracks if t.ctts is not None)
-        out.append(_table(b"ctts", ">II", ctts, version))
+        out.append(_table(b"ctts", ">u4", ctts, version))
     if any(t.stss is not None for t in tracks):
-        stss: list[tuple[int]] = []
-        before = 0
+        numbers, before = [], 0
         for t in tracks:
-            numbers = t.stss if t.stss is not None else range(1, t.samples + 1)
-            stss += [(before + n,) for n in numbers]
+            numbers.append(before + (t.stss if t.stss is not None else np.arange(1, t.samples + 1)))
             before += t.samples
-        out.append(_table(b"stss", ">I", stss))
-    if sizes and all(s == sizes[0] for s in sizes):
-        out.append(_box(b"stsz", struct.pack(">III", 0, sizes[0], len(sizes))))
+        out.append(_table(b"stss", ">u4", np.concatenate(numbers)))
+    if len(sizes) and (sizes == sizes[0]).all():
+        out.append(_box(b"stsz", struct.pack(">III", 0, int(sizes[0]), len(sizes))))
     else:
-        body = struct.pack(f">III{len(sizes)}I", 0, 0, len(sizes), *sizes)
-        out.append(_box(b"stsz", body))
+        out.append(_box(b"stsz", struct.pack(">III", 0, 0, len(sizes)) + _packed(sizes, ">u4")))
     stsc: list[tuple[int, int, int]] = []
-    chunks: list[tuple[int]] = []
+    chunks: list[np.ndarray] = []
+    count = 0
     for index, t in enumerate(tracks):
-        stsc += [(first_chunk + len(chunks), n, desc) for first_chunk, n, desc in t.stsc]
+        stsc += [(first_chunk + count, n, desc) for first_chunk, n, desc in t.stsc]
         starts, targets = rebase[index]
-        for c in t.chunks:
-            i = max(bisect.bisect_right(starts, c) - 1, 0)
-            chunks.append((targets[i] + c - starts[i] if starts else c,))
-    out.append(_table(b"stsc", ">III", stsc))
-    out.append(_table(b"co64" if wide else b"stco", ">Q" if wide else ">I", chunks))
+        if starts:  # each chunk moves with the mdat it lies in (the first, before any)
+            at = np.maximum(np.searchsorted(starts, t.chunks, side="right") - 1, 0)
+            moved = np.array(targets, dtype=np.int64)[at] + t.chunks
+            chunks.append(moved - np.array(starts, dtype=np.int64)[at])
+        else:
+            chunks.append(t.chunks)
+        count += len(t.chunks)
+    out.append(_box(b"stsc", _header(0, len(stsc)) + b"".join(_STSC.pack(*r) for r in stsc)))
+    offsets = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+    out.append(_table(b"co64" if wide else b"stco", ">u8" if wide else ">u4", offsets))
     if all(t.sdtp is not None for t in tracks):
         out.append(_box(b"sdtp", b"\0\0\0\0" + b"".join(t.sdtp or b"" for t in tracks)))
     return b"".join(out)
 
 
-def _table(kind: bytes, layout: str, rows: Sequence[tuple[int, ...]], version: int = 0) -> bytes:
-    entry = struct.Struct(layout)
-    body = bytearray(struct.pack(">BxxxI", version, len(rows)))
-    for row in rows:
-        body += entry.pack(*row)
-    return _box(kind, bytes(body))
+_STSC = struct.Struct(">III")
+
+
+def _header(version: int, count: int) -> bytes:
+    return struct.pack(">BxxxI", version, count)
+
+
+def _table(kind: bytes, dtype: str, rows: np.ndarray, version: int = 0) -> bytes:
+    """A full box table of the rows (one value or a row of values an entry)."""
+    return _box(kind, _header(version, len(rows)) + _packed(rows, dtype))
+
+
+def _packed(values: np.ndarray, dtype: str) -> bytes:
+    """The values in ``dtype``; one that does not fit raises struct.error, as struct does
+    (join_movies reports it as a sum that overflows its field)."""
+    if len(values) and (int(values.min()) < 0 or int(values.max()) >= 1 << (8 * int(dtype[-1]))):
+        raise struct.error(f"a value does not fit {dtype}")
+    return values.astype(dtype).tobytes()

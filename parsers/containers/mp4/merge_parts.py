@@ -9,11 +9,12 @@ References: ISO/IEC 14496-12 §8.6-§8.7.
 
 from __future__ import annotations
 
-import bisect
 import io
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from telemetryfs.parsers.binio import BOX_HEADER, U32BE, U64BE, file_size, read_at
 from telemetryfs.parsers.containers.mp4.boxes import MDAT, MOOV, Box, iter_boxes
@@ -22,22 +23,29 @@ from telemetryfs.parsers.errors import MalformedError, TruncatedError
 NESTED = frozenset({b"trak", b"mdia", b"minf", b"stbl", b"edts"})
 MAX_ENTRIES = 24 * 3600 * 240  # a day at 240 samples a second: more is a lying count
 
+Array = np.ndarray[Any, Any]
+
 
 @dataclass(slots=True)
 class PartTrack:
-    """One trak of one part: its boxes (by kind, whole) and its decoded tables."""
+    """One trak of one part: its boxes (by kind, whole) and its decoded tables.
+
+    The per-sample and per-chunk tables are int64 arrays (stts and ctts as rows of
+    count and value): a 3-hour recording's 12 chapters hold a million samples,
+    which as lists of Python ints and tuples weighed ~160 MB while joining.
+    """
 
     boxes: dict[bytes, bytes]
     handler: bytes
     timescale: int
     media_duration: int
     tkhd_duration: int
-    stts: list[tuple[int, ...]]
-    ctts: list[tuple[int, ...]] | None
-    stss: list[int] | None
-    sizes: list[int]
+    stts: Array  # (n, 2)
+    ctts: Array | None  # (n, 2), each offset as stored (unsigned 32 bits)
+    stss: Array | None
+    sizes: Array
     stsc: list[tuple[int, ...]]
-    chunks: list[int]
+    chunks: Array
     sdtp: bytes | None
 
     @property
@@ -146,10 +154,13 @@ def _tkhd_duration(box: bytes) -> int:
 
 
 def _flatten(box: bytes, found: dict[bytes, bytes]) -> None:
+    """The boxes inside ``box`` by kind, at any depth; not the containers themselves
+    (copies of their contents: the join rewrites the trak from the moov)."""
     for kind, child in boxes(payload(box)):
-        found.setdefault(kind, child)
         if kind in NESTED:
             _flatten(child, found)
+        else:
+            found.setdefault(kind, child)
 
 
 def _read_track(trak: bytes, file_bytes: int) -> PartTrack:
@@ -161,20 +172,23 @@ def _read_track(trak: bytes, file_bytes: int) -> PartTrack:
     timescale, media_duration = _header_times(boxes[b"mdhd"], 12, 20)
     handler = payload(boxes[b"hdlr"])[8:12]
     sizes = _sizes(boxes, file_bytes)
-    stts = entries(boxes[b"stts"], ">II")
-    if sum(count for count, _ in stts) != len(sizes):
+    stts = table(boxes[b"stts"], ">u4", 2)
+    if int(stts[:, 0].sum()) != len(sizes):
         raise MalformedError("stts and stsz count different samples")
-    ctts = entries(boxes[b"ctts"], ">II") if b"ctts" in boxes else None
-    stss = [n for (n,) in entries(boxes[b"stss"], ">I")] if b"stss" in boxes else None
+    ctts = table(boxes[b"ctts"], ">u4", 2) if b"ctts" in boxes else None
+    stss = table(boxes[b"stss"], ">u4", 1)[:, 0] if b"stss" in boxes else None
     if b"stco" in boxes:
-        chunks = [c for (c,) in entries(boxes[b"stco"], ">I")]
+        chunks = table(boxes[b"stco"], ">u4", 1)[:, 0]
     elif b"co64" in boxes:
-        chunks = [c for (c,) in entries(boxes[b"co64"], ">Q")]
+        chunks = table(boxes[b"co64"], ">u8", 1)[:, 0]
     else:
         raise MalformedError("track without stco or co64")
     sdtp = payload(boxes[b"sdtp"])[4:] if b"sdtp" in boxes else None
     if sdtp is not None and len(sdtp) != len(sizes):
         sdtp = None
+    stsc = entries(boxes[b"stsc"], ">III")
+    for decoded in _DECODED:  # kept as arrays above (a chapter's stsz is ~100 KB)
+        boxes.pop(decoded, None)
     return PartTrack(
         boxes,
         handler,
@@ -185,10 +199,13 @@ def _read_track(trak: bytes, file_bytes: int) -> PartTrack:
         ctts,
         stss,
         sizes,
-        entries(boxes[b"stsc"], ">III"),
+        stsc,
         chunks,
         sdtp,
     )
+
+
+_DECODED = (b"stts", b"stss", b"stsz", b"stz2", b"stsc", b"stco", b"co64", b"sdtp")
 
 
 def entries(box: bytes, layout: str) -> list[tuple[int, ...]]:
@@ -203,7 +220,20 @@ def entries(box: bytes, layout: str) -> list[tuple[int, ...]]:
     return list(entry.iter_unpack(data[8 : 8 + count * entry.size]))
 
 
-def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> list[int]:
+def table(box: bytes, dtype: str, width: int) -> Array:
+    """A full box table of ``width`` unsigned values an entry as int64 rows (count checked)."""
+    data = payload(box)
+    item = np.dtype(dtype).itemsize
+    if len(data) < 8:
+        raise MalformedError(f"{box[4:8].decode('latin-1')} too short")
+    (count,) = U32BE.unpack_from(data, 4)
+    if count > MAX_ENTRIES or count * width * item > len(data) - 8:
+        raise MalformedError(f"{box[4:8].decode('latin-1')} announces {count} entries")
+    values = np.frombuffer(data, dtype, count * width, 8)
+    return values.astype(np.int64).reshape(count, width)
+
+
+def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> Array:
     if b"stsz" in boxes:
         data = payload(boxes[b"stsz"])
         if len(data) < 12:
@@ -214,10 +244,10 @@ def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> list[int]:
         if uniform:
             if count * uniform > file_bytes:
                 raise MalformedError(f"stsz announces {count} samples of {uniform} bytes")
-            return [uniform] * count
+            return np.full(count, uniform, dtype=np.int64)
         if count * 4 > len(data) - 12:
             raise MalformedError(f"stsz announces {count} samples")
-        return list(struct.unpack_from(f">{count}I", data, 12))
+        return np.frombuffer(data, ">u4", count, 12).astype(np.int64)
     if b"stz2" in boxes:
         data = payload(boxes[b"stz2"])
         if len(data) < 12:
@@ -227,48 +257,50 @@ def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> list[int]:
         if bits not in (4, 8, 16) or count > MAX_ENTRIES or (count * bits + 7) // 8 > len(body):
             raise MalformedError(f"stz2 of {count} {bits}-bit sizes")
         if bits == 16:
-            return list(struct.unpack_from(f">{count}H", body))
+            return np.frombuffer(body, ">u2", count).astype(np.int64)
+        nibbles = np.frombuffer(body, np.uint8, (count * bits + 7) // 8).astype(np.int64)
         if bits == 8:
-            return list(body[:count])
-        return [(body[i // 2] >> (0 if i % 2 else 4)) & 0xF for i in range(count)]
+            return nibbles
+        return np.stack([nibbles >> 4, nibbles & 0xF], axis=1).reshape(-1)[:count]
     raise MalformedError("track without stsz or stz2")
 
 
-def _chunk_sizes(track: PartTrack) -> tuple[list[int], list[int]]:
+def _chunk_sizes(track: PartTrack) -> tuple[Array, Array]:
     """Bytes and samples in each chunk (stsc expanded over the chunk list)."""
-    out: list[int] = []
-    counts: list[int] = []
-    sample = 0
+    chunks = len(track.chunks)
     runs = track.stsc
-    for r, (first, per_chunk, _) in enumerate(runs):
-        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(track.chunks)
-        if first < 1 or last > len(track.chunks) or last < first - 1:
+    per_chunk = np.zeros(chunks, dtype=np.int64)
+    if runs and runs[0][0] != 1:
+        raise MalformedError(f"stsc starts at chunk {runs[0][0]}")
+    for r, (first, per, _) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else chunks
+        if first < 1 or last > chunks or last < first - 1:
             raise MalformedError(f"stsc refers to chunks {first}..{last}")
-        for _ in range(first - 1, last):
-            take = max(0, min(per_chunk, track.samples - sample))
-            out.append(sum(track.sizes[sample : sample + take]))
-            counts.append(take)
-            sample += take
-    if sample != track.samples:
-        raise MalformedError(f"the chunks hold {sample} of {track.samples} samples")
-    return out, counts
+        per_chunk[first - 1 : last] = per
+    # Chunks take their count while samples last (a lying count stops at the end).
+    ends = np.minimum(np.cumsum(per_chunk), track.samples)
+    starts = np.concatenate(([0], ends[:-1]))
+    held = int(ends[-1]) if chunks else 0
+    if held != track.samples:
+        raise MalformedError(f"the chunks hold {held} of {track.samples} samples")
+    total = np.concatenate(([0], np.cumsum(track.sizes)))
+    return total[ends] - total[starts], ends - starts
 
 
 def _trim_to_media(part: Part) -> bool:
     """Keep each track's chunks up to the first that does not lie inside an mdat (a file
     cut short plays up to there). Returns whether anything was cut."""
-    starts = [m.data_offset for m in part.mdats]
+    starts = np.array([m.data_offset for m in part.mdats], dtype=np.int64)
+    ends = np.array([m.end for m in part.mdats], dtype=np.int64)
     cut = False
     for track in part.tracks:
         sizes, counts = _chunk_sizes(track)
-        kept = 0
-        for offset, size in zip(track.chunks, sizes, strict=True):
-            i = bisect.bisect_right(starts, offset) - 1
-            if size and (i < 0 or offset + size > part.mdats[i].end):
-                break
-            kept += 1
+        inside = np.searchsorted(starts, track.chunks, side="right") - 1
+        end = ends[np.maximum(inside, 0)] if len(ends) else np.zeros(len(inside), np.int64)
+        outside = (sizes > 0) & ((inside < 0) | (track.chunks + sizes > end))
+        kept = int(np.argmax(outside)) if outside.any() else len(track.chunks)
         if kept < len(track.chunks):
-            _truncate(track, kept, sum(counts[:kept]))
+            _truncate(track, kept, int(counts[:kept].sum()))
             cut = True
     return cut
 
@@ -282,22 +314,18 @@ def _truncate(track: PartTrack, chunks: int, samples: int) -> None:
     if track.ctts is not None:
         track.ctts = _cut_runs(track.ctts, samples)
     if track.stss is not None:
-        track.stss = [n for n in track.stss if n <= samples]
+        track.stss = track.stss[track.stss <= samples]
     if track.sdtp is not None:
         track.sdtp = track.sdtp[:samples]
-    ticks = sum(count * delta for count, delta in track.stts)
+    ticks = sum(count * delta for count, delta in track.stts.tolist())
     if track.media_duration:
         track.tkhd_duration = track.tkhd_duration * ticks // track.media_duration
     track.media_duration = ticks
 
 
-def _cut_runs(runs: list[tuple[int, ...]], samples: int) -> list[tuple[int, ...]]:
-    """Run-length (count, value) entries cut to cover ``samples`` samples."""
-    out: list[tuple[int, ...]] = []
-    left = samples
-    for count, value in runs:
-        if left <= 0:
-            break
-        out.append((min(count, left), value))
-        left -= count
-    return out
+def _cut_runs(runs: Array, samples: int) -> Array:
+    """Run-length (count, value) rows cut to cover ``samples`` samples."""
+    before = np.cumsum(runs[:, 0]) - runs[:, 0]
+    kept = runs[before < samples].copy()
+    kept[:, 0] = np.minimum(kept[:, 0], samples - before[: len(kept)])
+    return kept
