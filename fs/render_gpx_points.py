@@ -10,7 +10,7 @@ the same XML as gpxpy's own points.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from operator import attrgetter
 
@@ -130,16 +130,26 @@ def _extensions(speeds: list[str | None], courses: list[str | None]) -> list[Pie
 
 
 def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[bytes]:
-    """Each segment's ``<trkpt>`` lines as ``segment_points`` writes them, built
-    ARRAY_CHUNK_ROWS points at a time with numpy (``points_grid``): ~2x faster
-    on an hour of GoPro, and its arrays never hold more than a chunk.
+    """Each segment's ``<trkpt>`` lines as ``segment_points`` writes them (the pieces
+    of ``array_point_pieces`` joined a segment at a time)."""
+    texts: list[list[bytes]] = [[] for _ in segments]
+    for k, text in array_point_pieces(segments, kind):
+        texts[k].append(text)
+    return [b"".join(parts) for parts in texts]
+
+
+def array_point_pieces(
+    segments: Sequence[Sequence[GpsSample]], kind: str
+) -> Iterator[tuple[int, bytes]]:
+    """The segments' ``<trkpt>`` lines in order, as (segment number, UTF-8 piece), built
+    ARRAY_CHUNK_ROWS points at a time with numpy (``points_grid``): ~2x faster on an
+    hour of GoPro, and its arrays never hold more than a chunk.
 
     A chunk that ``points_grid`` cannot write goes through ``segment_points``:
     a point's line depends on that point alone, so the two kinds of chunk join
     into the same text.
     """
     samples = joined(segments)
-    texts: list[list[bytes]] = [[] for _ in segments]
     ends = list(accumulate(len(segment) for segment in segments))
     first = 0  # the first segment that reaches into the chunk
     for low in range(0, len(samples), ARRAY_CHUNK_ROWS):
@@ -151,12 +161,10 @@ def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[byt
             a = max(ends[k] - len(segments[k]), low) - low
             b = min(ends[k], high) - low
             if b > a:
-                text = grid.text(a, b) if grid else segment_points(rows[a:b], kind).encode()
-                texts[k].append(text)
+                yield k, grid.text(a, b) if grid else segment_points(rows[a:b], kind).encode()
             if ends[k] <= high:
                 first = k + 1
             k += 1
-    return [b"".join(parts) for parts in texts]
 
 
 def points_grid(samples: Sequence[GpsSample], kind: str) -> render_columns.TextGrid | None:
