@@ -12,19 +12,18 @@ chunks a tuple would hold, built on the way; slicing gives a table over views.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
+from telemetryfs.parsers.column_sequence import ColumnSequence
 from telemetryfs.parsers.fastbuild import new_chunk, new_extent
 from telemetryfs.parsers.model import Chunk
 
 Array = np.ndarray[Any, Any]
 
-_SLICE = 4096  # chunks built at a time when iterating
 
-
-class ChunkTable(Sequence[Chunk]):
+class ChunkTable(ColumnSequence[Chunk]):
     """Chunks as columns: each extent's offset, size and part, each chunk's sample
     count, start and duration (NaN where None, told apart by ``untimed``: a chunk
     has both or neither, as parsers build them)."""
@@ -99,34 +98,18 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self._offset)
 
-    @overload
-    def __getitem__(self, index: int) -> Chunk: ...
+    def _sliced(self, index: slice) -> ChunkTable:
+        return ChunkTable(
+            self._offset[index],
+            self._size[index],
+            self._part[index],
+            self._count[index],
+            self._start[index],
+            self._duration[index],
+            None if self._untimed is None else self._untimed[index],
+        )
 
-    @overload
-    def __getitem__(self, index: slice) -> ChunkTable: ...
-
-    def __getitem__(self, index: int | slice) -> Chunk | ChunkTable:
-        if isinstance(index, slice):
-            return ChunkTable(
-                self._offset[index],
-                self._size[index],
-                self._part[index],
-                self._count[index],
-                self._start[index],
-                self._duration[index],
-                None if self._untimed is None else self._untimed[index],
-            )
-        n = len(self)
-        i = index + n if index < 0 else index
-        if not 0 <= i < n:
-            raise IndexError("ChunkTable index out of range")
-        return next(self._chunks(i, i + 1))
-
-    def __iter__(self) -> Iterator[Chunk]:
-        for start in range(0, len(self), _SLICE):
-            yield from self._chunks(start, min(start + _SLICE, len(self)))
-
-    def _chunks(self, start: int, stop: int) -> Iterator[Chunk]:
+    def _items(self, start: int, stop: int) -> Iterator[Chunk]:
         extents = map(
             new_extent,
             self._offset[start:stop].tolist(),
@@ -139,13 +122,6 @@ class ChunkTable(Sequence[Chunk]):
             for i in np.flatnonzero(self._untimed[start:stop]).tolist():
                 starts[i] = durations[i] = None
         return map(new_chunk, extents, self._count[start:stop].tolist(), starts, durations)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"ChunkTable({len(self)} chunks)"

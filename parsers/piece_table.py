@@ -12,10 +12,11 @@ literal bytes or an Extent, as a tuple would; slicing gives a table over views.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
+from telemetryfs.parsers.column_sequence import ColumnSequence
 from telemetryfs.parsers.fastbuild import new_extent
 from telemetryfs.parsers.model import Piece
 
@@ -24,7 +25,7 @@ Array = np.ndarray[Any, Any]
 _EXTENT = -1  # ``which`` of a piece that is an extent of the source
 
 
-class PieceTable(Sequence[Piece]):
+class PieceTable(ColumnSequence[Piece]):
     """Pieces as columns: ``which`` is the index of a piece's bytes in ``literals``,
     or -1 for an extent (``offset``, ``size``, ``part``); ``size`` holds every
     piece's length."""
@@ -80,40 +81,21 @@ class PieceTable(Sequence[Piece]):
     def __len__(self) -> int:
         return len(self._which)
 
-    @overload
-    def __getitem__(self, index: int) -> Piece: ...
+    def _sliced(self, index: slice) -> PieceTable:
+        return PieceTable(
+            self._literals,
+            self._which[index],
+            self._offset[index],
+            self._size[index],
+            self._part[index],
+        )
 
-    @overload
-    def __getitem__(self, index: slice) -> PieceTable: ...
-
-    def __getitem__(self, index: int | slice) -> Piece | PieceTable:
-        if isinstance(index, slice):
-            return PieceTable(
-                self._literals,
-                self._which[index],
-                self._offset[index],
-                self._size[index],
-                self._part[index],
-            )
-        which = int(self._which[index])  # IndexError as a tuple raises it
-        if which != _EXTENT:
-            return self._literals[which]
-        return new_extent(int(self._offset[index]), int(self._size[index]), int(self._part[index]))
-
-    def __iter__(self) -> Iterator[Piece]:
+    def _items(self, start: int, stop: int) -> Iterator[Piece]:
         literals = self._literals
         columns = (self._which, self._offset, self._size, self._part)
-        for start in range(0, len(self), 4096):
-            which, offset, size, part = (c[start : start + 4096].tolist() for c in columns)
-            for w, o, s, p in zip(which, offset, size, part, strict=True):
-                yield literals[w] if w != _EXTENT else new_extent(o, s, p)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
+        which, offset, size, part = (c[start:stop].tolist() for c in columns)
+        for w, o, s, p in zip(which, offset, size, part, strict=True):
+            yield literals[w] if w != _EXTENT else new_extent(o, s, p)
 
     def __repr__(self) -> str:
         return f"PieceTable({len(self)} pieces)"

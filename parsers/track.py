@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
 from operator import attrgetter
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
+from telemetryfs.parsers.column_sequence import ColumnSequence
 from telemetryfs.parsers.fastbuild import new_gps_sample
 from telemetryfs.parsers.model import GpsSample, Value
 
@@ -34,7 +35,6 @@ Array = np.ndarray[Any, Any]
 FLOAT_FIELDS = ("utc", "video_time", "lat", "lon", "ele", "speed_2d", "speed_3d", "course")
 FIELDS = (*FLOAT_FIELDS, "fix", "dop")
 # Samples built at a time when iterating: lists of this many values per column.
-_SLICE = 4096
 # Parsers hand back a track this long or longer as columns, a shorter one as a
 # tuple: renderers read a long track a column at a time, but iterate a short
 # one (below their array thresholds), and building its samples again for each
@@ -42,7 +42,7 @@ _SLICE = 4096
 COLUMNS_FROM = 4096
 
 
-class GpsTrack(Sequence[GpsSample]):
+class GpsTrack(ColumnSequence[GpsSample]):
     """GPS samples as columns (see the module docstring).
 
     ``columns`` maps a field of FIELDS to its float64 values; a field it lacks
@@ -107,31 +107,15 @@ class GpsTrack(Sequence[GpsSample]):
     def __len__(self) -> int:
         return len(self._valid)
 
-    @overload
-    def __getitem__(self, index: int) -> GpsSample: ...
+    def _sliced(self, index: slice) -> GpsTrack:
+        return GpsTrack(
+            {f: c[index] for f, c in self._columns.items()},
+            {f: m[index] for f, m in self._missing.items()},
+            self._valid[index],
+            None if self._extra is None else self._extra[index],
+        )
 
-    @overload
-    def __getitem__(self, index: slice) -> GpsTrack: ...
-
-    def __getitem__(self, index: int | slice) -> GpsSample | GpsTrack:
-        if isinstance(index, slice):
-            return GpsTrack(
-                {f: c[index] for f, c in self._columns.items()},
-                {f: m[index] for f, m in self._missing.items()},
-                self._valid[index],
-                None if self._extra is None else self._extra[index],
-            )
-        n = len(self)
-        i = index + n if index < 0 else index
-        if not 0 <= i < n:
-            raise IndexError("GpsTrack index out of range")
-        return next(self._samples(i, i + 1))
-
-    def __iter__(self) -> Iterator[GpsSample]:
-        for start in range(0, len(self), _SLICE):
-            yield from self._samples(start, min(start + _SLICE, len(self)))
-
-    def _samples(self, start: int, stop: int) -> Iterator[GpsSample]:
+    def _items(self, start: int, stop: int) -> Iterator[GpsSample]:
         part = self[start:stop]
         lists = [part.values(field) for field in (*FIELDS, "valid", "extra")]
         return map(new_gps_sample, *lists)
@@ -156,13 +140,6 @@ class GpsTrack(Sequence[GpsSample]):
             for i in np.flatnonzero(mask).tolist():
                 items[i] = None
         return items
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"GpsTrack({len(self)} samples)"
