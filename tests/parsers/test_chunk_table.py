@@ -4,6 +4,7 @@ chunks and pieces as a tuple, held as columns; and GoPro's tables follow their r
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,16 @@ def _same(table: object, expected: list[Chunk]) -> bool:
     )
 
 
+def _indexes_like(table: Sequence[Any], items: list[Any], indices: tuple[int, ...]) -> None:
+    """``table[i]`` is ``items[i]`` where that is an item, an IndexError elsewhere."""
+    for i in indices:
+        if -len(items) <= i < len(items):
+            assert table[i] == items[i]
+        else:
+            with pytest.raises(IndexError):
+                table[i]
+
+
 @given(st.lists(chunks, max_size=30), st.integers(-35, 35), st.integers(-35, 35))
 def test_a_table_gives_back_its_chunks(items: list[Chunk], a: int, b: int) -> None:
     table = ChunkTable.from_chunks(items)
@@ -48,12 +59,7 @@ def test_a_table_gives_back_its_chunks(items: list[Chunk], a: int, b: int) -> No
     assert _same(table[a:b], items[a:b])
     assert _same(pickle.loads(pickle.dumps(table[a:b])), items[a:b])
     assert table == tuple(items)
-    for i in (a, b):
-        if -len(items) <= i < len(items):
-            assert table[i] == items[i]
-        else:
-            with pytest.raises(IndexError):
-                table[i]
+    _indexes_like(table, items, (a, b))
 
 
 @given(st.lists(st.lists(chunks, max_size=8), max_size=4), st.floats(-1e4, 1e4))
@@ -135,12 +141,7 @@ def test_a_piece_table_gives_back_its_pieces(items: list[Piece], a: int, b: int)
     assert list(pickle.loads(pickle.dumps(table[a:b]))) == items[a:b]
     assert table.sizes.tolist() == [len(p) if isinstance(p, bytes) else p.size for p in items]
     assert RawFile("x", table).size == RawFile("x", tuple(items)).size
-    for i in (a, b):
-        if -len(items) <= i < len(items):
-            assert table[i] == items[i]
-        else:
-            with pytest.raises(IndexError):
-                table[i]
+    _indexes_like(table, items, (a, b))
 
 
 @given(st.lists(pieces, max_size=4))
