@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from itertools import accumulate
 from xml.sax.saxutils import escape
 
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
@@ -51,7 +52,7 @@ from .render_common import (
     safe_text,
     speed_column,
 )
-from .render_segments import joined, split_segments
+from .render_segments import joined, reaching, split_segments
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 # KML colours are aabbggrr: opaque red, the usual colour of a recorded track.
@@ -108,7 +109,7 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
         "</Icon></IconStyle><LabelStyle><scale>0</scale></LabelStyle></Style>\n",
     ]
     points = joined(segments)
-    lengths = [len(seg) for seg in segments]
+    ends = list(accumulate(len(seg) for seg in segments))
     # SLICE points at a time: an hour's positions and times as strings at once
     # held ~45 MB at the peak in a 3-hour recording, for a file of a few MB.
     folder: list[str] = []
@@ -116,7 +117,7 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
     for start in range(0, len(points), SLICE):
         part = points[start : start + SLICE]
         coords = _positions(part, json=False)
-        _kml_segments(coords, start, lengths, out)
+        _kml_segments(coords, start, ends, out)
         last_second = _kml_points(part, coords, last_second, folder)
     if folder:  # none: no folder
         out += ["  <Folder>\n    <name>Points</name>\n", *folder, "  </Folder>\n"]
@@ -124,36 +125,28 @@ def render_kml(telemetry: Telemetry, *, name: str) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _kml_segments(coords: list[str], start: int, lengths: list[int], out: list[str]) -> None:
+def _kml_segments(coords: list[str], start: int, ends: list[int], out: list[str]) -> None:
     """The placemarks' text for the points from ``start`` on (their coordinates), one
     placemark a segment: a LineString, or a Point for a segment of one point."""
     stop = start + len(coords)
-    first = 0
-    for number, length in enumerate(lengths, 1):
-        end = first + length
-        if end > start and first < stop:
-            lo, hi = max(first, start), min(end, stop)
-            here = coords[lo - start : hi - start]
-            head = f"  <Placemark>\n    <name>Segment {number}</name>\n    <styleUrl>#track</styleUrl>\n"
-            if length == 1:
-                out.append(
-                    f"{head}    <Point><coordinates>{here[0]}</coordinates></Point>\n"
-                    "  </Placemark>\n"
-                )
-            else:
-                if lo == first:
-                    out.append(
-                        f"{head}    <LineString>\n      <tessellate>1</tessellate>\n"
-                        "      <coordinates>\n"
-                    )
-                else:  # the line goes on from the slice before
-                    out.append("\n")
-                out.append("\n".join(here))
-                if hi == end:
-                    out.append("\n      </coordinates>\n    </LineString>\n  </Placemark>\n")
-        if end >= stop:
-            break
-        first = end
+    for k, first, end in reaching(ends, start, stop):
+        lo, hi = max(first, start), min(end, stop)
+        here = coords[lo - start : hi - start]
+        head = f"  <Placemark>\n    <name>Segment {k + 1}</name>\n    <styleUrl>#track</styleUrl>\n"
+        if end - first == 1:
+            out.append(
+                f"{head}    <Point><coordinates>{here[0]}</coordinates></Point>\n  </Placemark>\n"
+            )
+            continue
+        if lo == first:
+            out.append(
+                f"{head}    <LineString>\n      <tessellate>1</tessellate>\n      <coordinates>\n"
+            )
+        else:  # the line goes on from the slice before
+            out.append("\n")
+        out.append("\n".join(here))
+        if hi == end:
+            out.append("\n      </coordinates>\n    </LineString>\n  </Placemark>\n")
 
 
 def _kml_points(
@@ -186,7 +179,9 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
     segments = split_segments(telemetry.gps, telemetry.breaks)
     points = joined(segments)
     lengths = [len(seg) for seg in segments]
+    ends = list(accumulate(lengths))
     lines = sum(n >= 2 for n in lengths)
+    first_line = next((k for k, n in enumerate(lengths) if n >= 2), None)
     # SLICE points at a time, written as UTF-8 into one buffer that becomes the result
     # (BytesIO.getvalue shares it): the positions and features of an hour as strings
     # held ~70 MB at the peak in a 3-hour recording, and joining pieces at the end
@@ -199,7 +194,7 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
         out.write(b"[" if lines > 1 else b"")
         for start in range(0, len(points), SLICE):
             positions = _positions(points[start : start + SLICE], json=True)
-            out.write(_track_positions(positions, start, lengths).encode("utf-8"))
+            out.write(_track_positions(positions, start, ends, first_line).encode("utf-8"))
         properties = json.dumps(
             {"name": safe_text(name), "camera": telemetry.camera and safe_text(telemetry.camera)}
             | {"segments": lines},
@@ -212,7 +207,7 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
         part = points[start : start + SLICE]
         eles = _elevations(part)
         positions = _positions(part, json=True, eles=eles)
-        numbers = _segment_numbers(start, len(part), lengths)
+        numbers = _segment_numbers(start, len(part), ends)
         features = _point_features(part, positions, eles, numbers).encode("utf-8")
         if start + SLICE >= len(points):  # every feature but the last ends in ",\n"
             features = features[:-2] + b"\n"
@@ -221,39 +216,29 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
     return out.getvalue()
 
 
-def _track_positions(positions: list[str], start: int, lengths: list[int]) -> str:
+def _track_positions(
+    positions: list[str], start: int, ends: list[int], first_line: int | None
+) -> str:
     """The track geometry's text for the points from ``start`` on (their positions):
     segments of one point are left out; "," between a line's positions, "],[" between
-    lines (a MultiLineString's; a LineString has one)."""
+    lines (a MultiLineString's; a LineString has one). ``first_line``: the number of
+    the first segment of two points or more."""
     out = []
     stop = start + len(positions)
-    first, drawn_before = 0, False  # the segment's first point; a line started before it
-    for length in lengths:
-        end = first + length
-        if end > start and first < stop and length >= 2:
+    for k, first, end in reaching(ends, start, stop):
+        if end - first >= 2:
             lo, hi = max(first, start), min(end, stop)
-            # A line going on from the slice before, a line after another, the first.
-            sep = "," if lo > first else "],[" if drawn_before else ""
+            # A line going on from the slice before, the first line, a line after another.
+            sep = "," if lo > first else "" if k == first_line else "],["
             out.append(sep + ",".join(positions[lo - start : hi - start]))
-        drawn_before = drawn_before or (length >= 2 and first < stop)
-        if first >= stop:
-            break
-        first = end
     return "".join(out)
 
 
-def _segment_numbers(start: int, count: int, lengths: list[int]) -> list[str]:
+def _segment_numbers(start: int, count: int, ends: list[int]) -> list[str]:
     """The 0-based segment number of each of ``count`` points from ``start`` on."""
     numbers: list[str] = []
-    first = 0
-    for k, length in enumerate(lengths):
-        end = first + length
-        lo, hi = max(first, start), min(end, start + count)
-        if hi > lo:
-            numbers += [str(k)] * (hi - lo)
-        if end >= start + count:
-            break
-        first = end
+    for k, first, end in reaching(ends, start, start + count):
+        numbers += [str(k)] * (min(end, start + count) - max(first, start))
     return numbers
 
 

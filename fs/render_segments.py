@@ -13,10 +13,11 @@ agree on the segments. The rules (documented for users in fs/render.py):
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import pairwise
 from operator import attrgetter, sub
 from typing import cast
@@ -156,6 +157,19 @@ def _split_at_once(
 
 def _as_is(samples: Sequence[GpsSample]) -> Sequence[GpsSample]:
     return samples
+
+
+def reaching(ends: Sequence[int], start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+    """(number, first point, end) of each segment with points from ``start`` to ``stop``
+    of the joined samples, ``ends`` being each segment's end there (renderers go a slice
+    of points at a time, and a segment may begin or end in any slice)."""
+    k = bisect.bisect_right(ends, start)
+    while k < len(ends):
+        first = ends[k - 1] if k else 0
+        if first >= stop:
+            return
+        yield k, first, ends[k]
+        k += 1
 
 
 def joined(segments: Sequence[Sequence[GpsSample]]) -> Sequence[GpsSample]:
