@@ -112,7 +112,7 @@ def joined_pieces(tables: Sequence[PieceTable]) -> PieceTable:
         remap = np.array([literals.setdefault(b, len(literals)) for b in t._literals], np.int32)
         which = t._which.copy()
         own = which != _EXTENT
-        which[own] = remap[which[own]] if len(remap) else which[own]
+        which[own] = remap[which[own]]
         whiches.append(which)
     return PieceTable(
         tuple(literals),

@@ -34,7 +34,6 @@ Array = np.ndarray[Any, Any]
 # small integer, held as a double and given back as int).
 FLOAT_FIELDS = ("utc", "video_time", "lat", "lon", "ele", "speed_2d", "speed_3d", "course")
 FIELDS = (*FLOAT_FIELDS, "fix", "dop")
-# Samples built at a time when iterating: lists of this many values per column.
 # Parsers hand back a track this long or longer as columns, a shorter one as a
 # tuple: renderers read a long track a column at a time, but iterate a short
 # one (below their array thresholds), and building its samples again for each
@@ -108,12 +107,7 @@ class GpsTrack(ColumnSequence[GpsSample]):
         return len(self._valid)
 
     def _sliced(self, index: slice) -> GpsTrack:
-        return GpsTrack(
-            {f: c[index] for f, c in self._columns.items()},
-            {f: m[index] for f, m in self._missing.items()},
-            self._valid[index],
-            None if self._extra is None else self._extra[index],
-        )
+        return self._picked(index, None if self._extra is None else self._extra[index])
 
     def _items(self, start: int, stop: int) -> Iterator[GpsSample]:
         part = self[start:stop]
@@ -158,11 +152,17 @@ class GpsTrack(ColumnSequence[GpsSample]):
     def take(self, indices: Array) -> GpsTrack:
         """The samples at ``indices`` (an int array), in that order."""
         extra = self._extra
+        return self._picked(
+            indices, None if extra is None else [extra[i] for i in indices.tolist()]
+        )
+
+    def _picked(self, index: slice | Array, extra: Sequence[tuple[Value, ...]] | None) -> GpsTrack:
+        """The samples ``index`` selects from every column (``extra`` already picked)."""
         return GpsTrack(
-            {f: c[indices] for f, c in self._columns.items()},
-            {f: m[indices] for f, m in self._missing.items()},
-            self._valid[indices],
-            None if extra is None else [extra[i] for i in indices.tolist()],
+            {f: c[index] for f, c in self._columns.items()},
+            {f: m[index] for f, m in self._missing.items()},
+            self._valid[index],
+            extra,
         )
 
     def with_invalid(self, indices: Sequence[int]) -> GpsTrack:

@@ -210,27 +210,27 @@ _DECODED = (b"stts", b"stss", b"stsz", b"stz2", b"stsc", b"stco", b"co64", b"sdt
 
 def entries(box: bytes, layout: str) -> list[tuple[int, ...]]:
     """The entries of a full box table (version/flags, count, entries), count checked."""
-    data = payload(box)
     entry = struct.Struct(layout)
-    if len(data) < 8:
-        raise MalformedError(f"{box[4:8].decode('latin-1')} too short")
-    (count,) = U32BE.unpack_from(data, 4)
-    if count > MAX_ENTRIES or count * entry.size > len(data) - 8:
-        raise MalformedError(f"{box[4:8].decode('latin-1')} announces {count} entries")
+    data, count = _counted(box, entry.size)
     return list(entry.iter_unpack(data[8 : 8 + count * entry.size]))
 
 
 def table(box: bytes, dtype: str, width: int) -> Array:
     """A full box table of ``width`` unsigned values an entry as int64 rows (count checked)."""
+    data, count = _counted(box, width * np.dtype(dtype).itemsize)
+    values = np.frombuffer(data, dtype, count * width, 8)
+    return values.astype(np.int64).reshape(count, width)
+
+
+def _counted(box: bytes, entry_size: int) -> tuple[bytes, int]:
+    """A full box table's payload and its entry count, checked against its bytes."""
     data = payload(box)
-    item = np.dtype(dtype).itemsize
     if len(data) < 8:
         raise MalformedError(f"{box[4:8].decode('latin-1')} too short")
     (count,) = U32BE.unpack_from(data, 4)
-    if count > MAX_ENTRIES or count * width * item > len(data) - 8:
+    if count > MAX_ENTRIES or count * entry_size > len(data) - 8:
         raise MalformedError(f"{box[4:8].decode('latin-1')} announces {count} entries")
-    values = np.frombuffer(data, dtype, count * width, 8)
-    return values.astype(np.int64).reshape(count, width)
+    return data, count
 
 
 def _sizes(boxes: dict[bytes, bytes], file_bytes: int) -> Array:

@@ -71,22 +71,22 @@ def _stream_pieces(acc: _StreamAcc, prefix: bytes) -> PieceTable:
     # One header per distinct STRM size (a stream's STRMs are most often alike).
     distinct, which = np.unique(sizes, return_inverse=True)
     headers = tuple(_devc_header(len(prefix) + int(size)) + prefix for size in distinct.tolist())
-    n = len(sizes)
-    both = np.empty(2 * n, dtype=np.int64)
-
-    def interleaved(literal: Array | int, extent: Array | int) -> Array:
-        out = both.copy()
-        out[0::2], out[1::2] = literal, extent
-        return out
-
     header_sizes = np.array([len(h) for h in headers], dtype=np.int64)
+    n = len(sizes)
     return PieceTable(
         headers,
-        interleaved(which.reshape(-1), -1).astype(np.int32),
-        interleaved(0, offsets),
-        interleaved(header_sizes[which.reshape(-1)] if n else 0, sizes),
+        _interleaved(n, which, -1).astype(np.int32),
+        _interleaved(n, 0, offsets),
+        _interleaved(n, header_sizes[which], sizes),
         np.zeros(2 * n, dtype=np.int64),
     )
+
+
+def _interleaved(n: int, header: Array | int, extent: Array | int) -> Array:
+    """A column of ``n`` header, extent pairs: ``header`` at even places, ``extent`` at odd."""
+    out = np.empty(2 * n, dtype=np.int64)
+    out[0::2], out[1::2] = header, extent
+    return out
 
 
 def _chunk_table(specs: ChunkSpecs, times: Times) -> ChunkTable:
