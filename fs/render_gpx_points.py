@@ -1,7 +1,7 @@
 """The ``<trkpt>`` lines of ``track.gpx``: the XML gpxpy writes for a point, one line each.
 
 Two writers of the same bytes (see fs/render_gpx.py for the layout and the
-choices): ``array_points`` writes every point of a track at once through numpy,
+choices): ``array_point_pieces`` writes every point of a track through numpy,
 for the common track whose fields are present everywhere or nowhere and plain;
 ``segment_points`` writes one segment column by column with Python's C-level
 formatting, and takes every track. Tests require the same bytes from both, and
@@ -127,15 +127,6 @@ def _extensions(speeds: list[str | None], courses: list[str | None]) -> list[Pie
 
 
 # --- every point at once ------------------------------------------------------------
-
-
-def array_points(segments: Sequence[Sequence[GpsSample]], kind: str) -> list[bytes]:
-    """Each segment's ``<trkpt>`` lines as ``segment_points`` writes them (the pieces
-    of ``array_point_pieces`` joined a segment at a time)."""
-    texts: list[list[bytes]] = [[] for _ in segments]
-    for k, text in array_point_pieces(segments, kind):
-        texts[k].append(text)
-    return [b"".join(parts) for parts in texts]
 
 
 def array_point_pieces(

@@ -287,11 +287,14 @@ def test_fast_path_matches_pure_gpxpy_on_a_realistic_track() -> None:
 
 
 def _per_segment(telemetry: Telemetry) -> tuple[list[bytes], list[bytes]]:
-    """array_points' texts and segment_points', segment by segment."""
+    """array_point_pieces' texts and segment_points', segment by segment."""
     segments = split_segments(telemetry.gps, telemetry.breaks)
     kind = dop_kind(telemetry)
     expected = [render_gpx_points.segment_points(seg, kind).encode() for seg in segments]
-    return render_gpx_points.array_points(segments, kind), expected
+    texts: list[list[bytes]] = [[] for _ in segments]
+    for k, text in render_gpx_points.array_point_pieces(segments, kind):
+        texts[k].append(text)
+    return [b"".join(parts) for parts in texts], expected
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
