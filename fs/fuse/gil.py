@@ -73,15 +73,8 @@ def drop_later(value: Any) -> None:
 
 
 def _drop_forever() -> None:
-    trim_pending = False
     while True:
-        try:
-            # A trim skipped for being too soon after the last runs once it is due,
-            # unless more drops come first: the last eviction of a burst is trimmed.
-            held = [_to_drop.get(timeout=_until_trim() if trim_pending else None)]
-        except queue.Empty:
-            trim_pending = not _trim_heap()
-            continue
+        held = [_to_drop.get()]
         # The caller may not have let go yet (it is returning from drop_later):
         # freeing in slices helps only once ours is the last reference. One held
         # for longer (a render still using the telemetry) frees it later, itself.
@@ -91,7 +84,7 @@ def _drop_forever() -> None:
             time.sleep(0.001)
         free_in_steps(held)
         if _to_drop.empty():
-            trim_pending = not _trim_heap()
+            _trim_heap()
 
 
 # Parsed telemetry holds numpy columns (GpsTrack, ChunkTable): blocks of a few KB
@@ -106,22 +99,12 @@ TRIM_EVERY_S = 1.0
 _last_trim = -TRIM_EVERY_S
 
 
-def _trim_heap() -> bool:
-    """Give the heap's free pages back unless the last trim was under TRIM_EVERY_S
-    ago; False when it was (the trim is still owed)."""
+def _trim_heap() -> None:
     global _last_trim
-    if _malloc_trim is None:
-        return True
-    if _until_trim() > 0:
-        return False
-    _malloc_trim(0)
-    _last_trim = time.monotonic()
-    return True
-
-
-def _until_trim() -> float:
-    """Seconds until a trim is allowed again."""
-    return max(0.0, _last_trim + TRIM_EVERY_S - time.monotonic())
+    now = time.monotonic()
+    if _malloc_trim is not None and now - _last_trim >= TRIM_EVERY_S:
+        _malloc_trim(0)
+        _last_trim = time.monotonic()
 
 
 def _find_malloc_trim() -> Callable[[int], int] | None:

@@ -128,22 +128,3 @@ def test_after_a_drop_the_heap_gives_free_pages_back(monkeypatch: pytest.MonkeyP
     assert trimmed.is_set()
     assert _rss_kb() < gc_free - 50_000  # >50 MB of the ~200 MB of holes went back
     del keep
-
-
-def test_a_trim_too_soon_after_the_last_runs_once_due(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The last eviction of a burst is trimmed: the drop thread waits the trim out."""
-    trims: list[float] = []
-    monkeypatch.setattr(gil, "_malloc_trim", lambda pad: trims.append(time.monotonic()) or 1)
-    deadline = time.monotonic() + 5
-    while not trims and time.monotonic() < deadline:  # a trim just now...
-        monkeypatch.setattr(gil, "_last_trim", -gil.TRIM_EVERY_S)
-        gil.drop_later([object()])
-        time.sleep(0.05)
-    assert trims
-    dropped = time.monotonic()
-    gil.drop_later([object()])  # ...so this drop's trim is owed, not skipped
-    deadline = dropped + 3 * gil.TRIM_EVERY_S
-    while len(trims) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(trims) >= 2
-    assert trims[-1] - trims[0] >= gil.TRIM_EVERY_S * 0.99
