@@ -8,13 +8,15 @@ derived from a source is deterministic, so a key always maps to the same bytes.
 The disk cache (ratarmount's index-cache idea) lives outside the footage, in
 ``$XDG_CACHE_HOME/telemetryfs``; an entry is valid while the key matches and
 the GENERATOR_VERSION is the same. Writes are atomic (temporary file, then
-``os.replace``), so a crash leaves either the old entry or the new one.
+``os.replace``), so a crash leaves either the old entry or the new one. A
+recording (fs/recordings.py) keys an entry too, by its parts' keys.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import itertools
 import json
 import logging
@@ -27,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,34 @@ class SourceKey:
     def describes(self, st: os.stat_result) -> bool:
         """Whether ``st`` (the video's stat now) is still of this version."""
         return (st.st_ino, st.st_size, st.st_mtime_ns) == (self.ino, self.size, self.mtime_ns)
+
+    @property
+    def disk_name(self) -> str:
+        return self.path
+
+    def disk_identity(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DiskKey(Protocol):
+    """What keys a disk cache entry: a name (its folder) and the version it holds."""
+
+    @property
+    def disk_name(self) -> str:
+        """Unique to the source (or recording) across versions: names the entry's folder."""
+        ...
+
+    def disk_identity(self) -> dict[str, Any]:
+        """The version, as JSON values (lists, not tuples): an entry's key.json."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """A disk cache item too big to read whole: served by range from its file."""
+
+    path: str
+    size: int
 
 
 class MemoryBudget:
@@ -241,14 +271,13 @@ class DiskCache:
         # Folders whose key.json was read and matched, by that file's identity:
         # a get or put then costs one stat, not a read, a JSON parse and asdict.
         # A key.json replaced (atomically, by any mount) or touched changes ctime.
-        self._matched: dict[Path, tuple[int, int, SourceKey]] = {}
+        self._matched: dict[Path, tuple[int, int, DiskKey]] = {}
 
-    def _dir(self, key: SourceKey) -> Path:
-        return (
-            self.root / hashlib.sha256(key.path.encode("utf-8", "surrogateescape")).hexdigest()[:40]
-        )
+    def _dir(self, key: DiskKey) -> Path:
+        name = key.disk_name.encode("utf-8", "surrogateescape")
+        return self.root / hashlib.sha256(name).hexdigest()[:40]
 
-    def _valid(self, key: SourceKey) -> Path | None:
+    def _valid(self, key: DiskKey) -> Path | None:
         folder = self._dir(key)
         key_file = folder / "key.json"
         try:
@@ -258,12 +287,12 @@ class DiskCache:
             stored = json.loads(key_file.read_text())
         except (OSError, ValueError):
             return None
-        if stored != asdict(key):
+        if stored != key.disk_identity():
             return None
         self._matched[folder] = (st.st_ino, st.st_ctime_ns, key)
         return folder
 
-    def get(self, key: SourceKey, item: str, *, warm_folder: bool = False) -> bytes | None:
+    def get(self, key: DiskKey, item: str, *, warm_folder: bool = False) -> bytes | None:
         """An item's bytes (None: not cached).
 
         ``warm_folder``: also ask the kernel to read the entry's other items in the
@@ -283,7 +312,7 @@ class DiskCache:
             _announce_folder(folder)
         return data
 
-    def get_cached(self, key: SourceKey, item: str, max_size: int) -> bytes | None:
+    def get_cached(self, key: DiskKey, item: str, max_size: int) -> bytes | None:
         """As get, if that needs no disk read for the item's bytes (``RWF_NOWAIT``):
         an entry just written, or read lately, is in the page cache.
 
@@ -314,37 +343,62 @@ class DiskCache:
         self._mark_used(folder)
         return bytes(data)
 
-    def get_object(self, key: SourceKey, item: str) -> Any:
+    def get_object(self, key: DiskKey, item: str) -> Any:
         data = self.get(key, item)
         if data is None:
             return None
         try:
             return pickle.loads(data)
         except Exception:  # a damaged cache file is a miss, never a failure
-            log.debug("disk cache: unreadable %s for %s", item, key.path)
+            log.debug("disk cache: unreadable %s for %s", item, key.disk_name)
             return None
 
-    def put(self, key: SourceKey, item: str, data: bytes) -> None:
+    def get_item(
+        self, key: DiskKey, item: str, whole_up_to: int, *, warm_folder: bool = False
+    ) -> bytes | CachedFile | None:
+        """An item's bytes, or where its file is if it is bigger than ``whole_up_to``
+        (None: not cached). ``warm_folder``: as get."""
+        folder = self._valid(key)
+        if folder is None:
+            return None
+        path = folder / _item_file(item)
         try:
-            folder = self._dir(key)
-            grown = len(data)
-            if self._valid(key) is None:
-                grown -= _clear(folder)
-                folder.mkdir(parents=True, exist_ok=True)
-                grown += _write_atomic(folder / "key.json", json.dumps(asdict(key)).encode())
+            size = path.stat().st_size
+            if size > whole_up_to:
+                self._mark_used(folder)
+                return CachedFile(str(path), size)
+        except OSError:
+            return None
+        return self.get(key, item, warm_folder=warm_folder)
+
+    def put(self, key: DiskKey, item: str, data: bytes) -> None:
+        try:
+            folder, grown = self._prepare(key)
             path = folder / _item_file(item)
-            with contextlib.suppress(OSError):
-                grown -= path.stat().st_size
+            grown += len(data) - _size_or_zero(path)
             _write_atomic(path, data)
             self._mark_used(folder)
             self._account(grown, keep=folder)
         except OSError as exc:  # a full or read-only cache disk must not break the mount
             log.warning("disk cache: cannot write %s: %s", item, exc)
 
-    def put_object(self, key: SourceKey, item: str, value: Any) -> None:
+    def writer(self, key: DiskKey, item: str, spill_over: int) -> ItemWriter:
+        """A file-like object to render ``item`` into: see ItemWriter."""
+        return ItemWriter(self, key, item, spill_over)
+
+    def _prepare(self, key: DiskKey) -> tuple[Path, int]:
+        """The key's entry folder, made valid for it; the bytes that took."""
+        folder, grown = self._dir(key), 0
+        if self._valid(key) is None:
+            grown -= _clear(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            grown += _write_atomic(folder / "key.json", json.dumps(key.disk_identity()).encode())
+        return folder, grown
+
+    def put_object(self, key: DiskKey, item: str, value: Any) -> None:
         self.put(key, item, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def written_elsewhere(self, key: SourceKey, grown: int) -> None:
+    def written_elsewhere(self, key: DiskKey, grown: int) -> None:
         """Count ``grown`` bytes another process wrote into ``key``'s entry (the read-ahead
         worker, which keeps no count), pruning if the cache is now over capacity."""
         self._account(grown, keep=self._dir(key))
@@ -430,6 +484,72 @@ class DiskCache:
         return found
 
 
+class ItemWriter:
+    """One item of a disk cache entry, written as a renderer produces it.
+
+    The bytes stay in memory up to ``spill_over``; past that they go into a
+    temporary file of the entry, renamed into place by ``finish``. A 3-hour
+    recording's track.geojson (39 MB) is then never held whole: it is served by
+    range from its file. Synchronous, like DiskCache: use it in a worker thread.
+    Its writes raise OSError when the cache disk fails (full, read-only).
+    """
+
+    def __init__(self, cache: DiskCache, key: DiskKey, item: str, spill_over: int) -> None:
+        self._cache, self._key, self._item = cache, key, item
+        self._spill_over = spill_over
+        self._memory: io.BytesIO | None = io.BytesIO()
+        self._file: BinaryIO | None = None
+        self._folder: Path | None = None
+        self._tmp = ""
+        self._grown = 0
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self.size += len(data)
+        if self._memory is not None:
+            self._memory.write(data)
+            if self.size > self._spill_over:
+                self._spill(self._memory)
+        else:
+            assert self._file is not None
+            self._file.write(data)
+        return len(data)
+
+    def _spill(self, memory: io.BytesIO) -> None:
+        self._folder, self._grown = self._cache._prepare(self._key)
+        self._tmp = _tmp_name(self._folder)
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._file = os.fdopen(fd, "wb")
+        self._memory = None
+        self._file.write(memory.getbuffer())
+
+    def finish(self) -> bytes | CachedFile:
+        """The bytes, if they stayed in memory (not written: see DiskCache.put), or the
+        item's file, in place in the entry."""
+        if self._memory is not None:
+            return self._memory.getvalue()
+        assert self._file is not None
+        assert self._folder is not None
+        self._file.close()
+        path = self._folder / _item_file(self._item)
+        grown = self._grown + self.size - _size_or_zero(path)
+        os.replace(self._tmp, path)
+        self._tmp = ""
+        self._cache._mark_used(self._folder)
+        self._cache._account(grown, keep=self._folder)
+        return CachedFile(str(path), self.size)
+
+    def discard(self) -> None:
+        """Give up: remove what was written (after an error)."""
+        self._memory = None
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        if self._tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+
+
 # A version folder: v<N>, then the variant (e.g. v2-offset+7200); g<N> held
 # generator version 1's layout (g1/v1/...).
 _VERSION_DIR = re.compile(r"^([gv]\d+)(?:-|$)")
@@ -478,10 +598,21 @@ def _announce_folder(folder: Path) -> None:
         return
 
 
-def _write_atomic(path: Path, data: bytes) -> int:
+def _tmp_name(folder: Path) -> str:
     # A name unique to this process and write (tempfile.mkstemp's random names
     # cost more than the write of a small item); O_EXCL still refuses a clash.
-    tmp = f"{path.parent}/.tmp-{os.getpid()}-{next(_tmp_names)}"
+    return f"{folder}/.tmp-{os.getpid()}-{next(_tmp_names)}"
+
+
+def _size_or_zero(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _write_atomic(path: Path, data: bytes) -> int:
+    tmp = _tmp_name(path.parent)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -23,6 +23,10 @@ class Options:
     keep_camera_clock: bool = False
     disk_cache: Path | None = None
     disk_cache_mb: int = 1024
+    # A generated file bigger than this is written into the disk cache as it renders
+    # and read from there by range, never held whole in memory (-o spill_kb=): a
+    # 3-hour recording's track.geojson is 39 MB. Only with a disk cache.
+    spill_kb: int = 4096
     parse_threads: int = 1
     # Where a local video is parsed: "process" (a worker process beside the daemon,
     # fs/fuse/parse_worker.py) or "thread" (a thread of the daemon). -o parse_in=

@@ -41,7 +41,9 @@ from telemetryfs.parsers.piece_table import PieceTable
 from telemetryfs.parsers.track import has_valid
 
 from . import render, render_stream
-from .render_concat import CONCAT, render_concat
+from .render_common import Sink
+from .render_concat import CONCAT as CONCAT
+from .render_concat import render_concat
 from .render_info import RECORDING_INFO
 from .render_stream import StreamLayout
 
@@ -187,6 +189,33 @@ def build_generated(
     if stream is not None and stream.codec is None:
         return render.render_gps_table(t)
     raise FileNotFoundError(name)
+
+
+# The generated files that can be big (an hour's track: 10-40 MB), which
+# write_generated writes piece by piece.
+WRITTEN_AS_THEY_COME = ("track.gpx", "track.csv", "track.geojson")
+
+
+def write_generated(
+    t: Telemetry | None, name: str, source_name: str, context: dict[str, Any], out: Sink
+) -> None:
+    """``build_generated``'s bytes, written into ``out``: the big files as their pieces
+    come (never whole in memory), the others at once."""
+    name = product_name(name)
+    if t is not None and name in WRITTEN_AS_THEY_COME:
+        if name == "track.gpx":
+            render.write_gpx(t, out, name=source_name)
+        elif name == "track.csv":
+            render.write_csv(t, out)
+        else:
+            render.write_geojson(t, out, name=source_name)
+        return
+    if t is not None and name != INFO and name != CONCAT:
+        stream = find_stream(t, name)
+        if stream is not None and stream.codec is None:  # the GPS table is track.csv
+            render.write_csv(t, out)
+            return
+    out.write(build_generated(t, name, source_name, context))
 
 
 def find_stream(t: Telemetry, name: str) -> Stream | None:

@@ -14,6 +14,7 @@ caches are shared with their video folders.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import stat
 import threading
@@ -86,6 +87,16 @@ class RecordingKey:
     @property
     def sidecar(self) -> None:
         return None
+
+    @property
+    def disk_name(self) -> str:
+        """Its first part's path, marked (a disk cache entry of its own, see fs/cache.py)."""
+        return f"recording:{self.parts[0].key.path if self.parts else self.recording.folder}"
+
+    def disk_identity(self) -> dict[str, Any]:
+        # Through JSON: a stored key.json has lists where the dataclasses have tuples.
+        identity: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self)))
+        return identity
 
 
 class RecordingsIndex:

@@ -20,6 +20,10 @@ file                       function
 ``track.srt`` / ``.vtt``   ``render_srt(t)`` / ``render_vtt(t)``: a cue per second
 =========================  ======================================================
 
+The big files (``track.gpx``, ``track.csv`` and ``streams/gps.csv``,
+``track.geojson``) also have a ``write_*`` form that writes into a ``Sink`` as
+the bytes come, which the mount points at its disk cache.
+
 The choices (segments, DOP element, extension namespace, CSV dialect, number
 formats) are documented in the module that makes each file.
 """
@@ -30,9 +34,10 @@ from .render_csv import (
     TRACK_COLUMNS,
     render_csv,
     render_csv_header,
+    write_csv,
 )
-from .render_geo import render_geojson, render_kml
-from .render_gpx import TPX_NS, dop_kind, render_gpx
+from .render_geo import render_geojson, render_kml, write_geojson
+from .render_gpx import TPX_NS, dop_kind, render_gpx, write_gpx
 from .render_info import MAX_WARNINGS, render_info
 from .render_preview import render_preview
 from .render_segments import GAP_FACTOR, GAP_FLOOR_S, split_segments
@@ -61,4 +66,7 @@ __all__ = [
     "render_srt",
     "render_vtt",
     "split_segments",
+    "write_csv",
+    "write_geojson",
+    "write_gpx",
 ]

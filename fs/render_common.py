@@ -21,12 +21,13 @@ huge values) in bulk, falling back to the per-value reference only then.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import time
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import floordiv, mod, mul
-from typing import Any, TypeGuard, TypeVar, cast
+from typing import Any, Protocol, TypeGuard, TypeVar, cast
 
 LATLON_DECIMALS = 7  # 1e-7 deg ~ 1.1 cm at the equator
 ELE_DECIMALS = 3  # millimetres
@@ -41,6 +42,22 @@ _MIN_UTC_S = -62_135_596_800
 _MAX_UTC_S = 253_402_300_799
 MIN_UTC_MS, MAX_UTC_MS = _MIN_UTC_S * 1000, _MAX_UTC_S * 1000 + 999
 _MILLIS_TEXT = tuple(f".{i:03d}Z" for i in range(1000))
+
+
+class Sink(Protocol):
+    """Where a big file's renderer writes its bytes as they come: a BytesIO, or the
+    disk cache's file (fs/cache.py ``ItemWriter``), so an hour's track is never held
+    whole in memory."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def rendered(write: Callable[[Sink], None]) -> bytes:
+    """The bytes ``write`` writes, in one buffer that becomes the result (BytesIO.getvalue
+    shares it)."""
+    out = io.BytesIO()
+    write(out)
+    return out.getvalue()
 
 
 def complete(values: Sequence[float | None]) -> TypeGuard[Sequence[float]]:

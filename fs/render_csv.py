@@ -30,7 +30,6 @@ same table, byte for byte: serve ``render_csv(telemetry)`` for it.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterable, Sequence
 
@@ -46,9 +45,11 @@ from .render_common import (
     SPEED_DECIMALS,
     TIME_DECIMALS,
     Piece,
+    Sink,
     fixed_column,
     interleave,
     iso_column,
+    rendered,
     safe_text,
 )
 
@@ -115,17 +116,18 @@ def render_csv(telemetry: Telemetry) -> bytes:
     Returns:
         UTF-8 CSV: the header, then one row per ``telemetry.gps`` sample.
     """
+    return rendered(lambda out: write_csv(telemetry, out))
+
+
+def write_csv(telemetry: Telemetry, out: Sink) -> None:
+    """``render_csv``'s bytes, written into ``out`` as they come."""
     # Rows go SLICE at a time: an hour's columns at once held ~28 MB of strings at
-    # the peak. The text is the same (each field depends on its sample alone). They
-    # are written into one buffer that becomes the result (BytesIO.getvalue shares
-    # it): joining the slices, then the header and the body, held the file twice.
+    # the peak. The text is the same (each field depends on its sample alone).
     samples = telemetry.gps
     extra_count = len(telemetry.extra_columns)
-    out = io.BytesIO()
     out.write(render_csv_header(telemetry))
     for start in range(0, len(samples), SLICE):
         out.write(_csv_rows(samples[start : start + SLICE], extra_count).encode("utf-8"))
-    return out.getvalue()
 
 
 def _csv_rows(samples: Sequence[GpsSample], extra_count: int) -> str:

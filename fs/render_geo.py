@@ -28,7 +28,6 @@ GeoJSON: a FeatureCollection, one feature per line:
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from itertools import accumulate
@@ -44,11 +43,13 @@ from .render_common import (
     SLICE,
     TIME_DECIMALS,
     Piece,
+    Sink,
     complete_text,
     course_column,
     interleave,
     iso_column,
     number_column,
+    rendered,
     safe_text,
     speed_column,
 )
@@ -176,17 +177,21 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
         telemetry: the parsed video.
         name: the video's file name (the track feature's ``name``).
     """
+    return rendered(lambda out: write_geojson(telemetry, out, name=name))
+
+
+def write_geojson(telemetry: Telemetry, out: Sink, *, name: str) -> None:
+    """``render_geojson``'s bytes, written into ``out`` as they come."""
     segments = split_segments(telemetry.gps, telemetry.breaks)
     points = joined(segments)
     lengths = [len(seg) for seg in segments]
     ends = list(accumulate(lengths))
     lines = sum(n >= 2 for n in lengths)
     first_line = next((k for k, n in enumerate(lengths) if n >= 2), None)
-    # SLICE points at a time, written as UTF-8 into one buffer that becomes the result
-    # (BytesIO.getvalue shares it): the positions and features of an hour as strings
-    # held ~70 MB at the peak in a 3-hour recording, and joining pieces at the end
-    # twice the file. The track's positions are formatted again for the features.
-    out = io.BytesIO()
+    # SLICE points at a time, written as they come: the positions and features of an
+    # hour as strings held ~70 MB at the peak in a 3-hour recording, and joining
+    # pieces at the end twice the file. The track's positions are formatted again
+    # for the features.
     out.write(b'{"type":"FeatureCollection","features":[\n')
     if lines:
         kind = "LineString" if lines == 1 else "MultiLineString"
@@ -213,7 +218,6 @@ def render_geojson(telemetry: Telemetry, *, name: str) -> bytes:
             features = features[:-2] + b"\n"
         out.write(features)
     out.write(b"]}\n")
-    return out.getvalue()
 
 
 def _track_positions(

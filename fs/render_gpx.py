@@ -46,7 +46,6 @@ Choices (documented here because map tools read them):
 from __future__ import annotations
 
 import datetime as dt
-import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -61,9 +60,11 @@ from .render_common import (
     ELE_DECIMALS,
     LATLON_DECIMALS,
     SPEED_DECIMALS,
+    Sink,
     course_deg,
     gpx_number,
     iso_millis,
+    rendered,
     rounded,
     safe_text,
     utc_millis,
@@ -135,21 +136,28 @@ def render_gpx(telemetry: Telemetry, *, name: str, fast: bool = True) -> bytes:
     Returns:
         UTF-8 GPX 1.1, valid against the official xsd.
     """
-    segments = split_segments(telemetry.gps, telemetry.breaks)
-    kind = dop_kind(telemetry)
-    gpx = _frame(telemetry, safe_text(name), segments)
     if not fast:
+        segments = split_segments(telemetry.gps, telemetry.breaks)
+        kind = dop_kind(telemetry)
+        gpx = _frame(telemetry, safe_text(name), segments)
         for gpx_segment, samples in zip(gpx.tracks[0].segments, segments, strict=True):
             gpx_segment.points.extend(_gpxpy_point(s, kind) for s in samples)
         return str(gpx.to_xml(version="1.1")).encode("utf-8")
-    frame = str(gpx.to_xml(version="1.1"))
+    return rendered(lambda out: write_gpx(telemetry, out, name=name))
+
+
+def write_gpx(telemetry: Telemetry, out: Sink, *, name: str) -> None:
+    """``render_gpx``'s bytes (the fast layout), written into ``out`` as they come."""
+    segments = split_segments(telemetry.gps, telemetry.breaks)
+    kind = dop_kind(telemetry)
+    frame = str(_frame(telemetry, safe_text(name), segments).to_xml(version="1.1"))
     if len(telemetry.gps) < ARRAY_MIN_POINTS:
         texts: Iterable[tuple[int, bytes]] = (
             (k, segment_points(samples, kind).encode("utf-8")) for k, samples in enumerate(segments)
         )
     else:
         texts = array_point_pieces(segments, kind)
-    return _splice_texts(frame, len(segments), texts)
+    _splice_texts(frame, len(segments), texts, out)
 
 
 def _frame(telemetry: Telemetry, name: str, segments: Sequence[Sequence[GpsSample]]) -> Any:
@@ -218,16 +226,14 @@ def _gpxpy_point(sample: GpsSample, kind: str) -> Any:
 _EMPTY_SEGMENT = "\n    <trkseg>\n    </trkseg>"
 
 
-def _splice_texts(frame: str, segments: int, texts: Iterable[tuple[int, bytes]]) -> bytes:
+def _splice_texts(frame: str, segments: int, texts: Iterable[tuple[int, bytes]], out: Sink) -> None:
     """Each segment's point lines (pieces in order, by segment number) put into gpxpy's
-    frame, in place of its empty segments. Written as they come into one buffer that
-    becomes the result (BytesIO.getvalue shares it): the pieces joined at the end held
-    twice the file at the peak, ~70 MB for a 3-hour recording."""
+    frame, in place of its empty segments, written into ``out`` as they come: the pieces
+    joined at the end held twice the file at the peak, ~70 MB for a 3-hour recording."""
     parts = frame.split(_EMPTY_SEGMENT)
     # The name is escaped by gpxpy, so the marker can only be our segments.
     if len(parts) != segments + 1:
         raise AssertionError("gpxpy frame layout changed: segment marker not found")
-    out = io.BytesIO()
     out.write(parts[0].encode("utf-8"))
     pieces = iter(texts)
     pending = next(pieces, None)
@@ -237,4 +243,3 @@ def _splice_texts(frame: str, segments: int, texts: Iterable[tuple[int, bytes]])
             out.write(pending[1])
             pending = next(pieces, None)
         out.write(b"\n    </trkseg>" + parts[k + 1].encode("utf-8"))
-    return out.getvalue()

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from telemetryfs.fs import products
 from telemetryfs.fs.cache import SourceKey
+from telemetryfs.fs.render_common import Sink
 from telemetryfs.parsers import extract
 from telemetryfs.parsers.chunk_table import ChunkTable
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
@@ -89,6 +90,12 @@ def render(t: Telemetry | None, name: str, context: dict[str, Any]) -> bytes:
     """One generated file of a video folder (no cyclic GC while it renders)."""
     with GC_PAUSE:
         return products.build_generated(t, name, context["source_name"], context)
+
+
+def write(t: Telemetry | None, name: str, context: dict[str, Any], out: Sink) -> None:
+    """``render``'s bytes, written into ``out``: the big files as they come."""
+    with GC_PAUSE:
+        products.write_generated(t, name, context["source_name"], context, out)
 
 
 def source_key(path: str | os.PathLike[str], sidecar: str | None = None) -> SourceKey:

@@ -60,6 +60,9 @@ mount options (-o, comma-separated):
   cache_dir=DIR        the disk cache's folder (as --cache-dir; for fstab lines)
   disk_cache_mb=N      disk for them, kept across mounts (default 1024; least
                        recently used videos' entries go first)
+  spill_kb=N           a generated file bigger than this (a long track.gpx) is
+                       written to the disk cache as it renders and read from
+                       there, never held in memory (default 4096)
   time_offset=+H[:MM]  the dashcam clock's offset from UTC, for cameras that record
                        local time (e.g. time_offset=+2); GoPro times are GPS UTC
   camera_clock=keep    keep DJI SRT and 70mai times as the camera's wall clock
@@ -239,6 +242,10 @@ def parse_mount_options(values: list[str], options: Options) -> None:
             options.cache_mb = _megabytes(name, arg)
         elif name == "disk_cache_mb":
             options.disk_cache_mb = _megabytes(name, arg)
+        elif name == "spill_kb":
+            if not arg.isdigit():
+                raise UsageError(f"{name}={arg!r}: expected a number of KiB")
+            options.spill_kb = int(arg)
         elif name == "time_offset":
             options.time_offset_s = parse_time_offset(arg)
         elif name == "camera_clock":

@@ -78,6 +78,46 @@ class BytesFile(OpenFile):
 
 
 @dataclass(slots=True)
+class CachedFileHandle(OpenFile):
+    """A big generated file, served by range from its disk cache file (Store.generated):
+    the file's bytes are never held. A read whose range is in the page cache (just
+    written, or read lately; ``RWF_NOWAIT`` says so without waiting) is served on the
+    event loop, like a plain file's; one that needs the disk goes to a thread."""
+
+    store: Store
+    fd: int
+    length: int
+    nowait: bool = True  # False once the cache's filesystem refuses RWF_NOWAIT
+
+    async def read(self, off: int, size: int) -> bytes:
+        size = max(0, min(size, self.length - off))
+        if size == 0:
+            return b""
+        if self.nowait:
+            data = bytearray(size)
+            try:
+                got = os.preadv(self.fd, [data], off, os.RWF_NOWAIT)
+            except BlockingIOError:
+                got = -1
+            except OSError as e:
+                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                self.nowait, got = False, -1
+            if got == size:
+                return bytes(data)
+        return await self.store.run_io(os.pread, self.fd, size, off)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    @property
+    def size(self) -> int | None:
+        return self.length
+
+
+@dataclass(slots=True)
 class SourceBacked(OpenFile):
     """Something read from the open source file descriptor."""
 

@@ -47,6 +47,7 @@ from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceEntry,
 
 from .files import (
     BytesFile,
+    CachedFileHandle,
     OpenFile,
     PassthroughFile,
     RawFileHandle,
@@ -394,7 +395,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         if entry is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         if entry.kind == products.GENERATED:
-            return BytesFile(await self.store.generated(key, name))
+            return await self._open_generated(key, name)
         if entry.kind == products.VIDEO:
             layout = await self.store.video_layout(key)
             fds = await self._run_local(open_sources, key)
@@ -417,6 +418,19 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             # In a thread: announcing uncached ranges queues disk reads, which can block.
             await self.store.run_io(products.prefetch, fds, extents)
         return StreamFileHandle(self.store, fds, stream, index)
+
+    async def _open_generated(self, key: Key, name: str) -> OpenFile:
+        for _ in range(2):
+            content = await self.store.generated(key, name)
+            if isinstance(content, bytes):
+                return BytesFile(content)
+            try:
+                run = self.store.run_quick if self.store.quick_disk else self.store.run_io
+                fd = await run(os.open, content.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # pruned from the disk cache since: rendered again
+            return CachedFileHandle(self.store, fd, content.size, nowait=self.store.quick_disk)
+        raise pyfuse3.FUSEError(errno.EIO)
 
     @property
     def _open_checked(self) -> Callable[[SourceKey], Fd]:

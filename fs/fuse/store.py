@@ -20,14 +20,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, overload
 
 import trio
 import trio_parallel
 
 from telemetryfs.fs import joined_video, products, recordings, telemetry_pickle, view
 from telemetryfs.fs.cache import (
+    CachedFile,
     DiskCache,
+    DiskKey,
+    ItemWriter,
     LruCache,
     MemoryBudget,
     NotInPageCacheError,
@@ -166,6 +169,7 @@ class Store:
         self._worker_tasks: trio.Nursery | None = None
         self._warm_up_limiter = trio.CapacityLimiter(1)
         self.disk: DiskCache | None = None
+        self._spill_over = options.spill_kb * 1024  # see generated()
         # Videos whose result depends on a log found by its name inside them (a VIRB
         # clip's FIT), which the key's stat does not cover: never kept on disk, so a
         # log copied onto the card later is seen at the next mount.
@@ -186,9 +190,9 @@ class Store:
         self.quick_disk = False
         # Videos whose disk cache folder this mount wrote or read: its files' names
         # and bytes are likely in the kernel's caches (see _disk_read).
-        self._disk_warm: RecentKeys[SourceKey] = RecentKeys(RECENT_KEYS)
+        self._disk_warm: RecentKeys[DiskKey] = RecentKeys(RECENT_KEYS)
         # Disk cache folders announced to the kernel (_disk_read).
-        self._announced: RecentKeys[SourceKey] = RecentKeys(RECENT_KEYS)
+        self._announced: RecentKeys[DiskKey] = RecentKeys(RECENT_KEYS)
         if options.disk_cache is not None:
             offset = f"-offset{options.time_offset_s:+g}" if options.time_offset_s else ""
             offset += "-keepclock" if options.keep_camera_clock else ""
@@ -201,6 +205,19 @@ class Store:
         parts, whose telemetry the disk cache keeps), and not those whose result
         depends on a log the key does not cover (see ``_unkeyed``)."""
         if self.disk is None or not isinstance(key, SourceKey) or key in self._unkeyed:
+            return None
+        return _KeyedDisk(self.disk, key)
+
+    def _files_disk(self, key: Key, name: str) -> _KeyedDisk | None:
+        """Where the generated file ``name`` is kept on disk: a video's entry, or a
+        recording's own entry for the files made from its joined telemetry alone (big
+        ones only: see generated). A recording's info.json and concat.txt also hold
+        facts of the mount (its options, the parts' paths): never kept."""
+        if not isinstance(key, RecordingKey):
+            return self._disk(key)
+        if self.disk is None or name in (products.INFO, products.CONCAT):
+            return None
+        if any(p.key in self._unkeyed for p in (*key.parts, *key.events)):
             return None
         return _KeyedDisk(self.disk, key)
 
@@ -647,7 +664,8 @@ class Store:
         if entry.kind == products.VIDEO:
             return (await self.video_layout(key)).size
         if entry.kind == products.GENERATED:
-            return len(await self.generated(key, entry.name))
+            content = await self.generated(key, entry.name)
+            return content.size if isinstance(content, CachedFile) else len(content)
         t = await self.telemetry(key, full=True)
         if entry.kind == products.RAW:
             raw = products.find_raw(t, entry.name)
@@ -663,56 +681,92 @@ class Store:
         prefix = products.STREAMS_DIR + "/"
         return any(e.name.startswith(prefix) for e in await self.top_entries(key))
 
-    async def generated(self, key: Key, name: str) -> bytes:
-        """The bytes of a generated file (info.json, track files, GPS table)."""
+    async def generated(self, key: Key, name: str) -> bytes | CachedFile:
+        """A generated file (info.json, track files, GPS table): its bytes, or its file
+        in the disk cache when it is bigger than ``-o spill_kb`` (never held whole:
+        a 3-hour recording's track.geojson is 39 MB); without a disk cache, bytes."""
         cache_key = (key, name)
         await self._after_read_ahead(key)
+        disk = self._files_disk(key, name)
 
-        async def build() -> bytes:
-            data = await self._disk_bytes(key, name)
-            if data is None:
+        async def build() -> bytes | CachedFile:
+            found = await self._disk_file(disk, name)
+            if found is None:
                 t = await self.telemetry_or_none(key, full=products.needs_full(name))
                 context = self._info_context(key)
                 if name == products.INFO and self.options.video and isinstance(key, RecordingKey):
                     context[joined_video.VIDEO_JOIN] = (await self.joined(key)).facts
-                data = await trio.to_thread.run_sync(
-                    self._render, t, name, context, limiter=self.parse_limiter
+                found = await trio.to_thread.run_sync(
+                    self._render, t, name, context, disk, limiter=self.parse_limiter
                 )
-                if (disk := self._disk(key)) is not None:
-                    await trio.to_thread.run_sync(disk.put, name, data, limiter=self.io_limiter)
-            self._bytes.put(cache_key, data)
-            return data
+                # Small files of a recording stay in memory only: re-rendered from
+                # the joined telemetry, they are not worth an entry's writes.
+                if isinstance(found, bytes) and disk is not None and isinstance(key, SourceKey):
+                    await trio.to_thread.run_sync(disk.put, name, found, limiter=self.io_limiter)
+            if isinstance(found, bytes):
+                self._bytes.put(cache_key, found)
+            return found
 
         return await self._flight.run(
             ("bytes", cache_key), lambda: self._bytes.get(cache_key), build
         )
 
-    def _render(self, t: Telemetry | None, name: str, context: dict[str, Any]) -> bytes:
+    def _render(
+        self, t: Telemetry | None, name: str, context: dict[str, Any], disk: _KeyedDisk | None
+    ) -> bytes | CachedFile:
         self.stats.renders += 1
-        return view.render(t, name, context)
+        if disk is None:
+            return view.render(t, name, context)
+        writer = disk.writer(name, self._spill_over)
+        try:
+            view.write(t, name, context, writer)
+            return writer.finish()
+        except OSError as exc:  # the cache disk: full, read-only, gone
+            writer.discard()
+            log.warning("disk cache: cannot write %s: %s", name, exc)
+            return view.render(t, name, context)
+        except BaseException:
+            writer.discard()
+            raise
 
     def _info_context(self, key: Key) -> dict[str, Any]:
         if isinstance(key, RecordingKey):
             return recordings.info_context(key)
         return view.info_context(key, self._failures.get(key), self.options.time_offset_s)
 
-    async def _disk_bytes(self, key: Key, item: str) -> bytes | None:
-        disk = self._disk(key)
+    async def _disk_file(self, disk: _KeyedDisk | None, item: str) -> bytes | CachedFile | None:
+        """A generated file from the disk cache: bytes, or its file if it is big."""
         if disk is None:
             return None
         # A file's content is read: a copy of the folder has begun, its other files follow.
-        data = await self._disk_read(disk, item, announce_folder=True)
-        if data is not None:
+        found = await self._disk_read(
+            disk, item, announce_folder=True, whole_up_to=self._spill_over
+        )
+        if found is not None:
             self.stats.disk_hits += 1
-        return data
+        return found
 
+    @overload
     async def _disk_read(
         self, disk: _KeyedDisk, item: str, announce_folder: bool = False
-    ) -> bytes | None:
-        """A disk cache item's bytes: on the event loop if they are in the page cache
-        (see run_quick), else read in a thread. Only a folder this mount wrote or read
-        is tried inline: after a remount the cache's folders are cold, and opening
-        one blocks for a disk read (~1-10 ms)."""
+    ) -> bytes | None: ...
+
+    @overload
+    async def _disk_read(
+        self, disk: _KeyedDisk, item: str, announce_folder: bool, whole_up_to: int
+    ) -> bytes | CachedFile | None: ...
+
+    async def _disk_read(
+        self,
+        disk: _KeyedDisk,
+        item: str,
+        announce_folder: bool = False,
+        whole_up_to: int | None = None,
+    ) -> bytes | CachedFile | None:
+        """A disk cache item's bytes (or, past ``whole_up_to`` bytes, its file): on the
+        event loop if they are in the page cache (see run_quick), else read in a
+        thread. Only a folder this mount wrote or read is tried inline: after a remount
+        the cache's folders are cold, and opening one blocks for a disk read (~1-10 ms)."""
         if self.quick_disk and disk.key in self._disk_warm:
             try:
                 return await self.run_quick(disk.get_cached, item)
@@ -721,11 +775,15 @@ class Store:
         # The first content read of a folder this mount has not read yet announces its
         # other items to the kernel (DiskCache.get): their reads then run inline.
         announce = announce_folder and disk.key not in self._announced
-        data = await self.run_io(disk.get, item, announce)
+        found: bytes | CachedFile | None
+        if whole_up_to is None:
+            found = await self.run_io(disk.get, item, announce)
+        else:
+            found = await self.run_io(disk.get_item, item, whole_up_to, announce)
         if announce:
             self._announced.add(disk.key)
         self._disk_warm.add(disk.key)
-        return data
+        return found
 
     async def stream_index(self, key: Key, stream: Stream) -> StreamIndex:
         """The layout and chunk offsets of a stream CSV (cheap: no decoding)."""
@@ -861,19 +919,27 @@ class Store:
 
 @dataclass(frozen=True, slots=True)
 class _KeyedDisk:
-    """The disk cache's entry of one source version."""
+    """The disk cache's entry of one source version (or recording version)."""
 
     disk: DiskCache
-    key: SourceKey
+    key: DiskKey
 
     def get(self, item: str, warm_folder: bool = False) -> bytes | None:
         return self.disk.get(self.key, item, warm_folder=warm_folder)
+
+    def get_item(
+        self, item: str, whole_up_to: int, warm_folder: bool = False
+    ) -> bytes | CachedFile | None:
+        return self.disk.get_item(self.key, item, whole_up_to, warm_folder=warm_folder)
 
     def get_cached(self, item: str) -> bytes | None:
         return self.disk.get_cached(self.key, item, QUICK_DISK_READ)
 
     def put(self, item: str, data: bytes) -> None:
         self.disk.put(self.key, item, data)
+
+    def writer(self, item: str, spill_over: int) -> ItemWriter:
+        return self.disk.writer(self.key, item, spill_over)
 
     def get_object(self, item: str) -> object:
         return self.disk.get_object(self.key, item)

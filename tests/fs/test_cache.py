@@ -10,6 +10,7 @@ import trio
 
 from telemetryfs.fs.cache import (
     GENERATOR_VERSION,
+    CachedFile,
     DiskCache,
     LruCache,
     MemoryBudget,
@@ -17,6 +18,8 @@ from telemetryfs.fs.cache import (
     SourceKey,
 )
 from telemetryfs.fs.fuse.flight import SingleFlight
+from telemetryfs.fs.recording_names import Part, Recording
+from telemetryfs.fs.recordings import PartKey, RecordingKey
 
 
 def _key(path: str = "/card/GX010042.MP4", size: int = 100, mtime_ns: int = 5) -> SourceKey:
@@ -268,3 +271,64 @@ def test_budget_keeps_a_single_oversized_item_until_another_parse_needs_room() -
     assert telemetry.get("hour") is None
     assert telemetry.get("next") is not None
     assert rendered.get("track.gpx") is None
+
+
+def test_an_item_writer_keeps_small_items_in_memory_and_writes_nothing(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "cache")
+    writer = cache.writer(_key(), "track.gpx", spill_over=10)
+    writer.write(b"12345")
+    writer.write(b"67890")
+    assert writer.finish() == b"1234567890"  # exactly spill_over: still in memory
+    assert not (tmp_path / "cache").exists()  # the caller decides whether to put it
+
+
+def test_an_item_writer_spills_into_the_entry_and_reads_back_by_file(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "cache", capacity=10_000)
+    key = _key()
+    writer = cache.writer(key, "streams/gps.csv", spill_over=8)
+    pieces = [b"header\n", b"row one\n", b"row two\n" * 50]
+    for piece in pieces:
+        writer.write(piece)
+    done = writer.finish()
+    assert isinstance(done, CachedFile)
+    assert Path(done.path).read_bytes() == b"".join(pieces)
+    assert done.size == len(b"".join(pieces))
+    # Bigger than whole_up_to: where the file is; small enough: the bytes.
+    assert cache.get_item(key, "streams/gps.csv", whole_up_to=100) == done
+    assert cache.get_item(key, "streams/gps.csv", whole_up_to=10**6) == b"".join(pieces)
+    assert cache.get_item(_key(size=101), "streams/gps.csv", whole_up_to=100) is None
+    assert cache.used_so_far() == cache.used()  # the spilled bytes were counted
+    leftovers = [p.name for p in Path(done.path).parent.iterdir() if p.name.startswith(".tmp")]
+    assert leftovers == []
+
+
+def test_a_discarded_item_writer_leaves_no_file(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "cache")
+    writer = cache.writer(_key(), "track.geojson", spill_over=4)
+    writer.write(b"0123456789")
+    writer.discard()
+    assert cache.get_item(_key(), "track.geojson", whole_up_to=0) is None
+    assert [
+        p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.name != "key.json"
+    ] == []
+
+
+def test_a_recording_keys_its_own_entry_by_every_part(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "cache")
+    chapters = (_key("/card/GX010042.MP4"), _key("/card/GX020042.MP4"))
+    recording = Recording(
+        "DCIM/GX0042",
+        "gopro-chapters",
+        "file names",
+        tuple(Part(k.path, n, "main") for n, k in enumerate(chapters, 1)),
+    )
+
+    def key_of(*keys: SourceKey) -> RecordingKey:
+        parts = tuple(PartKey(k, k.path, n, "main") for n, k in enumerate(keys, 1))
+        return RecordingKey(recording, parts, ())
+
+    cache.put(key_of(*chapters), "track.gpx", b"<gpx/>")
+    assert cache.get(key_of(*chapters), "track.gpx") == b"<gpx/>"  # key.json round-trips
+    grown = key_of(chapters[0], _key("/card/GX020042.MP4", size=200))
+    assert cache.get(grown, "track.gpx") is None  # a chapter grew: another version
+    assert cache.get(chapters[0], "track.gpx") is None  # not the first chapter's own entry
