@@ -64,6 +64,7 @@ class Stats:
     stream_windows_in_threads: int = 0  # of those, in a thread (their source bytes not cached)
     sniffs: int = 0
     joins: int = 0  # recordings joined from their parts' telemetry
+    video_joins: int = 0  # recordings' videos joined from their parts' moovs (-o video)
     recording_scans: int = 0  # walks of SOURCE for the recordings view
     by_path: dict[str, int] = field(default_factory=dict)
     # The background prefetch's figures (fs/fuse/prefetch.py), None when it is off.
@@ -82,6 +83,7 @@ class Stats:
             "stream_windows_in_threads": self.stream_windows_in_threads,
             "sniffs": self.sniffs,
             "joins": self.joins,
+            "video_joins": self.video_joins,
             "recording_scans": self.recording_scans,
             "prefetch": self.prefetch() if self.prefetch is not None else {"state": "off"},
         }

@@ -812,8 +812,10 @@ class Store:
         """The video a folder shows (None: -o video is off, the source is no video, or the
         recording's parts do not join)."""
         name = self._video_candidate(key) if self.options.video else None
+        if name is None:
+            return None  # never join a recording's moovs for a video nobody shows
         joinable = not isinstance(key, RecordingKey) or (await self.joined(key)).layout
-        return name if name is not None and joinable else None
+        return name if joinable else None
 
     async def _with_video(self, key: Key, entries: list[Entry]) -> list[Entry]:
         name = await self.video_name(key)
@@ -849,6 +851,7 @@ class Store:
                     os.close(fd)
 
         async def run() -> JoinedVideo:
+            self.stats.video_joins += 1
             joined = await trio.to_thread.run_sync(build, limiter=self.parse_limiter)
             self._joined.put(key, joined)
             return joined

@@ -215,6 +215,12 @@ def test_rsync_copies_derived_tracks_only_and_stays_stable(
     again = _run("rsync", "-a", "--itemize-changes", f"{m.path}/", backup)
     assert again.returncode == 0, again.stderr
     assert again.stdout == ""
+    # Without -o video no recording's moovs are ever joined: its folder's files asked
+    # for a join each (tens of MB for a 3-hour recording) and threw it away.
+    assert m.stats()["video_joins"] == 0
+    video = mount(card, "-o", "video")
+    assert (video.path / VIEW / "GX0042" / "GX0042.MP4").stat().st_size > 0
+    assert video.stats()["video_joins"] >= 1
 
 
 def test_a_join_past_4_gib_uses_64_bit_chunk_offsets(mount: MountFactory, tmp_path: Path) -> None:
