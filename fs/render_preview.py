@@ -22,9 +22,11 @@ deterministic, like every rendered file, so its exact size is known as theirs.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import overload
 
 import numpy as np
 
@@ -72,7 +74,7 @@ def render_preview(telemetry: Telemetry, *, name: str) -> bytes:
     segments = _drawable(split_segments(telemetry.gps, telemetry.breaks))
     drawn = [_Drawn.of(seg) for seg in segments]  # the samples stay in the columns
     clock = clock_of(telemetry)
-    speeds = [v for seg in drawn for v in seg.speeds if v is not None]
+    speeds = [v for seg in drawn for v in seg.speeds if v == v]  # NaN: none
     top_kmh = max(speeds, default=0.0) * 3.6
     top_kmh = max(10.0, math.ceil(top_kmh / nice_step(top_kmh, 4)) * nice_step(top_kmh, 4))
     top = top_kmh / 3.6
@@ -111,14 +113,15 @@ def _drawable(segments: Sequence[Sequence[GpsSample]]) -> list[Sequence[GpsSampl
 
 @dataclass(frozen=True, slots=True)
 class _Drawn:
-    """What the map reads of a drawable segment's samples, a list per field (from a
-    track's columns without building its samples)."""
+    """What the map reads of a drawable segment's samples (from a track's columns
+    without building its samples), as arrays of doubles: a 3-hour recording's
+    values as lists of float objects, with their projected points, weighed ~50 MB."""
 
-    lats: list[float]
-    lons: list[float]
-    whens: list[float | None]  # each sample's UTC, else its video time
-    speeds: list[float | None]  # _speed of each sample
+    lats: array[float]
+    lons: array[float]
+    speeds: array[float]  # _speed of each sample; NaN where it has none
     first_utc: float | None  # the first finite UTC
+    length_m: float  # the distance along it (_length_m)
 
     @staticmethod
     def of(seg: Sequence[GpsSample]) -> _Drawn:
@@ -127,10 +130,40 @@ class _Drawn:
         video_times = field_values(seg, "video_time")
         whens = [u if u is not None else v for u, v in zip(utcs, video_times, strict=True)]
         del utcs, video_times
+        lats = array("d", field_values(seg, "lat"))
+        lons = array("d", field_values(seg, "lon"))
+        length = _length_m(whens, lats, lons)
+        del whens
         speeds = map(_speed, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
+        unknown = math.nan
         return _Drawn(
-            field_values(seg, "lat"), field_values(seg, "lon"), whens, list(speeds), first_utc
+            lats,
+            lons,
+            array("d", (unknown if v is None else v for v in speeds)),
+            first_utc,
+            length,
         )
+
+
+class _Points(Sequence[Point]):
+    """A segment's points, (xs[i], ys[i]), from two arrays (simplify reads them)."""
+
+    def __init__(self, xs: array[float], ys: array[float]) -> None:
+        self.xs, self.ys = xs, ys
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Point]: ...
+
+    def __getitem__(self, i: int | slice) -> Point | list[Point]:
+        if isinstance(i, slice):
+            return list(zip(self.xs[i], self.ys[i], strict=True))
+        return self.xs[i], self.ys[i]
 
 
 def _title(name: str, segments: list[_Drawn], clock: Clock) -> list[str]:
@@ -139,7 +172,7 @@ def _title(name: str, segments: list[_Drawn], clock: Clock) -> list[str]:
     shown = clock.datetime(first)
     if shown is not None:
         facts.append(f"{shown:%Y-%m-%d %H:%M} {clock.label}")
-    facts.append(_distance_text(sum(_length_m(seg) for seg in segments)))
+    facts.append(_distance_text(sum(seg.length_m for seg in segments)))
     return [
         text(MAP_X, 24, name, size=14, font_weight="bold"),
         text(MAP_X + MAP_W, 24, " · ".join(facts), size=12, anchor="end"),
@@ -149,28 +182,32 @@ def _title(name: str, segments: list[_Drawn], clock: Clock) -> list[str]:
 def _map(segments: list[_Drawn], top: float) -> tuple[list[str], float, float]:
     """The map's elements, its height, and metres per pixel at its middle latitude."""
     projected = _project(segments)
-    xs = [x for seg in projected for x, _ in seg]
-    ys = [y for seg in projected for _, y in seg]
-    if not xs:
+    if not projected:
         return _empty_map(), MAP_MIN_H, MIN_SPAN_M / (MAP_W - 2 * PAD)
-    lats = [lat for seg in segments for lat in seg.lats]
-    middle = math.radians(max(-MAX_LAT, min(MAX_LAT, (min(lats) + max(lats)) / 2)))
+    lat_low = min(min(seg.lats) for seg in segments)
+    lat_high = max(max(seg.lats) for seg in segments)
+    middle = math.radians(max(-MAX_LAT, min(MAX_LAT, (lat_low + lat_high) / 2)))
     # Ground metres per Mercator unit (radian of longitude) at the middle latitude.
     metres_per_unit = EARTH_RADIUS * max(math.cos(middle), 1e-6)
     least = MIN_SPAN_M / metres_per_unit
-    min_x, max_x, min_y, max_y = min(xs), max(xs), min(ys), max(ys)
+    min_x = min(min(p.xs) for p in projected)
+    max_x = max(max(p.xs) for p in projected)
+    min_y = min(min(p.ys) for p in projected)
+    max_y = max(max(p.ys) for p in projected)
     span_x, span_y = max(max_x - min_x, least), max(max_y - min_y, least)
     inner_w = MAP_W - 2 * PAD
     scale = min(inner_w / span_x, (MAP_MAX_H - 2 * PAD) / span_y)
     inner_h = max(span_y * scale, MAP_MIN_H - 2 * PAD)
     left = MAP_X + PAD + (inner_w - (max_x - min_x) * scale) / 2
     upper = MAP_Y + PAD + (inner_h - (max_y - min_y) * scale) / 2
-
-    def to_px(point: Point) -> Point:
-        return left + (point[0] - min_x) * scale, upper + (point[1] - min_y) * scale
-
-    pixels = [[to_px(p) for p in seg] for seg in projected]
-    del projected, xs, ys  # a point each: an hour's worth
+    pixels = [
+        _Points(
+            array("d", [left + (x - min_x) * scale for x in p.xs]),
+            array("d", [upper + (y - min_y) * scale for y in p.ys]),
+        )
+        for p in projected
+    ]
+    del projected  # a point each: an hour's worth
     out = [
         f'<rect id="map" x="{MAP_X}" y="{MAP_Y}" width="{MAP_W}" height="{num(inner_h + 2 * PAD)}"'
         f' fill="{MAP_BACKGROUND}"/>'
@@ -188,35 +225,39 @@ def _empty_map() -> list[str]:
     ]
 
 
-def _project(segments: list[_Drawn]) -> list[list[Point]]:
+def _project(segments: list[_Drawn]) -> list[_Points]:
     """Web Mercator in radians, y down; a track across the antimeridian kept in one piece."""
-    lons = [lon for seg in segments for lon in seg.lons]
-    wrap = bool(lons) and max(lons) - min(lons) > 180.0
+    if not segments:
+        return []
+    wrap = max(max(seg.lons) for seg in segments) - min(min(seg.lons) for seg in segments) > 180.0
     out = []
     for seg in segments:
-        points = []
+        xs, ys = array("d"), array("d")
         for lat, lon in zip(seg.lats, seg.lons, strict=True):
             lon = lon + 360.0 if wrap and lon < 0 else lon
             lat = math.radians(max(-MAX_LAT, min(MAX_LAT, lat)))
-            points.append((math.radians(lon), -math.log(math.tan(math.pi / 4 + lat / 2))))
-        out.append(points)
+            xs.append(math.radians(lon))
+            ys.append(-math.log(math.tan(math.pi / 4 + lat / 2)))
+        out.append(_Points(xs, ys))
     return out
 
 
-def _route(pixels: list[list[Point]], segments: list[_Drawn], top: float) -> list[str]:
+def _route(pixels: list[_Points], segments: list[_Drawn], top: float) -> list[str]:
     """One path per colour; each simplified stretch takes the colour of its mean speed."""
     paths: dict[str, list[str]] = {}
     dots = []
     for points, seg, kept in zip(pixels, segments, _simplified(pixels), strict=True):
         if len(points) == 1:
-            colour = speed_colour(seg.speeds[0], top)
+            first = seg.speeds[0]
+            colour = speed_colour(first if first == first else None, top)
             x, y = points[0]
             dots.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="2" fill="{colour}"/>')
             continue
         sums, counts = [0.0], [0]
         for v in seg.speeds:
-            sums.append(sums[-1] + (v or 0.0))
-            counts.append(counts[-1] + (v is not None))
+            known = v == v  # NaN: no speed
+            sums.append(sums[-1] + (v if known and v else 0.0))
+            counts.append(counts[-1] + known)
         run: list[int] = [kept[0]]
         run_colour = ""
         for a, b in pairwise(kept):
@@ -238,7 +279,7 @@ def _route(pixels: list[list[Point]], segments: list[_Drawn], top: float) -> lis
     return out + dots
 
 
-def _simplified(pixels: list[list[Point]]) -> list[list[int]]:
+def _simplified(pixels: list[_Points]) -> list[list[int]]:
     """The indices of each segment's points to draw, within the MAX_ROUTE_POINTS budget."""
     tolerance = TOLERANCE
     while True:
@@ -284,14 +325,13 @@ def _legend(top_kmh: float, y: float) -> list[str]:
     return out
 
 
-def _length_m(seg: _Drawn) -> float:
+def _length_m(when: Sequence[float | None], lats: Sequence[float], lons: Sequence[float]) -> float:
     """The distance along the fixes, taken at most once a second.
 
     At 18 Hz, a receiver's metre of noise between fixes adds up to more than the
     way travelled; a second apart, the way dominates.
     """
     total = 0.0
-    when = seg.whens
     kept = [0]
     for i in range(1, len(when)):
         last, now = when[kept[-1]], when[i]
@@ -299,7 +339,6 @@ def _length_m(seg: _Drawn) -> float:
             kept.append(i)
     if kept[-1] != len(when) - 1:
         kept.append(len(when) - 1)
-    lats, lons = seg.lats, seg.lons
     for a, b in pairwise(kept):
         lat1, lon1, lat2, lon2 = lats[a], lons[a], lats[b], lons[b]
         p1, p2 = math.radians(lat1), math.radians(lat2)
