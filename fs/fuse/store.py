@@ -172,7 +172,8 @@ class Store:
         self._spill_over = options.spill_kb * 1024  # see generated()
         # Videos whose result depends on a log found by its name inside them (a VIRB
         # clip's FIT), which the key's stat does not cover: never kept on disk, so a
-        # log copied onto the card later is seen at the next mount.
+        # log copied onto the card later is seen at the next mount. Recordings joined
+        # while a part could not be read, likewise.
         self._unkeyed: set[Key] = set()
         # Read-ahead (-o readahead=N, see read_ahead()): the videos to prepare next,
         # the one being prepared (set when done), and those already tried.
@@ -212,12 +213,14 @@ class Store:
         """Where the generated file ``name`` is kept on disk: a video's entry, or a
         recording's own entry for the files made from its joined telemetry alone (big
         ones only: see generated). A recording's info.json and concat.txt also hold
-        facts of the mount (its options, the parts' paths): never kept."""
+        facts of the mount (its options, the parts' paths): never kept. Nor is a
+        recording whose result is not its key's for good (``_unkeyed``: a part depends
+        on a log, or could not be read when it was joined)."""
         if not isinstance(key, RecordingKey):
             return self._disk(key)
         if self.disk is None or name in (products.INFO, products.CONCAT):
             return None
-        if any(p.key in self._unkeyed for p in (*key.parts, *key.events)):
+        if key in self._unkeyed or any(p.key in self._unkeyed for p in key.parts):
             return None
         return _KeyedDisk(self.disk, key)
 
@@ -501,6 +504,8 @@ class Store:
                 error = t.error if t is not None else None
             except ParseError as exc:
                 t, error = None, str(exc)
+                if part.key not in self._failures:  # unreadable now (the card pulled?)
+                    self._unkeyed.add(key)  # so the join is not kept on disk
             inputs.append(
                 PartInput(part.path, part.number, part.role, t, error, part.missing_before)
             )
@@ -687,15 +692,17 @@ class Store:
         a 3-hour recording's track.geojson is 39 MB); without a disk cache, bytes."""
         cache_key = (key, name)
         await self._after_read_ahead(key)
-        disk = self._files_disk(key, name)
 
         async def build() -> bytes | CachedFile:
-            found = await self._disk_file(disk, name)
+            found = await self._disk_file(self._files_disk(key, name), name)
             if found is None:
                 t = await self.telemetry_or_none(key, full=products.needs_full(name))
                 context = self._info_context(key)
                 if name == products.INFO and self.options.video and isinstance(key, RecordingKey):
                     context[joined_video.VIDEO_JOIN] = (await self.joined(key)).facts
+                # Asked again after the parse, which may have found the result depends
+                # on more than the key (_unkeyed), or a part unreadable for now.
+                disk = self._files_disk(key, name)
                 found = await trio.to_thread.run_sync(
                     self._render, t, name, context, disk, limiter=self.parse_limiter
                 )
