@@ -45,7 +45,7 @@ from .render_svg import (
     nice_step,
     num,
     path_data,
-    simplify,
+    simplify_xy,
     speed_colour,
     text,
 )
@@ -283,7 +283,7 @@ def _simplified(pixels: list[_Points]) -> list[list[int]]:
     """The indices of each segment's points to draw, within the MAX_ROUTE_POINTS budget."""
     tolerance = TOLERANCE
     while True:
-        kept = [simplify(points, tolerance) for points in pixels]
+        kept = [simplify_xy(points.xs, points.ys, tolerance) for points in pixels]
         if sum(map(len, kept)) <= MAX_ROUTE_POINTS or tolerance >= MAX_TOLERANCE:
             return kept
         tolerance *= 2

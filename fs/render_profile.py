@@ -192,12 +192,14 @@ def _column_means(
     runs: list[list[Point]] = []
     run: list[Point] = []
     column, t_sum, v_sum, count = None, 0.0, 0.0, 0
+    isfinite = math.isfinite
     for t, value in zip(times, values, strict=True):
         here = int(x_of(t))
-        if count and (here != column or not _finite(value)):
+        finite = value is not None and isfinite(value)
+        if count and (here != column or not finite):
             run.append((x_of(t_sum / count), y_of(v_sum / count)))
             t_sum, v_sum, count = 0.0, 0.0, 0
-        if not _finite(value):
+        if not finite or value is None:  # (None is not finite: for the type checker)
             if run:
                 runs.append(run)
                 run = []

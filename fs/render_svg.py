@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 from xml.sax.saxutils import escape
 
+import numpy as np
+
 from .render_common import safe_text
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -114,42 +116,64 @@ def simplify(points: Sequence[Point], tolerance: float) -> list[int]:
     at 18 Hz is mostly points a fraction of a pixel apart), then runs
     Ramer-Douglas-Peucker on what is left. The first and last points stay.
     """
-    if len(points) <= 2:
-        return list(range(len(points)))
+    return simplify_xy([x for x, _ in points], [y for _, y in points], tolerance)
+
+
+def simplify_xy(xs: Sequence[float], ys: Sequence[float], tolerance: float) -> list[int]:
+    """``simplify`` of the points ``(xs[i], ys[i])``."""
+    n = len(xs)
+    if n <= 2:
+        return list(range(n))
     near = tolerance * tolerance
     kept = [0]
-    lx, ly = points[0]
-    for i in range(1, len(points) - 1):
-        x, y = points[i]
+    lx, ly = xs[0], ys[0]
+    for i in range(1, n - 1):
+        x, y = xs[i], ys[i]
         if (x - lx) * (x - lx) + (y - ly) * (y - ly) >= near:
             kept.append(i)
             lx, ly = x, y
-    kept.append(len(points) - 1)
-    return [kept[i] for i in _rdp([points[i] for i in kept], tolerance)]
+    kept.append(n - 1)
+    return [kept[i] for i in _rdp([xs[i] for i in kept], [ys[i] for i in kept], tolerance)]
 
 
-def _rdp(points: Sequence[Point], tolerance: float) -> list[int]:
+# A stretch of more points than this has its distances computed by numpy: the
+# same operations in the same order on the same doubles, so the same choices.
+_RDP_ARRAY_MIN = 24
+
+
+def _rdp(xs: list[float], ys: list[float], tolerance: float) -> list[int]:
     """Ramer-Douglas-Peucker, iterative (no recursion limit on long tracks)."""
-    keep = [False] * len(points)
+    keep = [False] * len(xs)
     keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
+    x_array = y_array = None
+    stack = [(0, len(xs) - 1)]
     while stack:
         first, last = stack.pop()
         if last - first < 2:
             continue
-        ax, ay = points[first]
-        bx, by = points[last]
+        ax, ay = xs[first], ys[first]
+        bx, by = xs[last], ys[last]
         dx, dy = bx - ax, by - ay
         length = math.hypot(dx, dy)
         worst, worst_at = -1.0, first
-        for i in range(first + 1, last):
-            px, py = points[i]
-            if length > 0:
-                d = abs(dy * (px - ax) - dx * (py - ay)) / length
-            else:
-                d = math.hypot(px - ax, py - ay)
-            if d > worst:
-                worst, worst_at = d, i
+        if length > 0 and last - first > _RDP_ARRAY_MIN:
+            if x_array is None or y_array is None:
+                x_array, y_array = np.array(xs), np.array(ys)
+            inner_x, inner_y = x_array[first + 1 : last], y_array[first + 1 : last]
+            # abs(dy * (px - ax) - dx * (py - ay)) / length, as below; argmax is the
+            # first of equal distances, as the loop's strict ">" keeps.
+            d = np.abs(dy * (inner_x - ax) - dx * (inner_y - ay)) / length
+            at = int(np.argmax(d))
+            worst, worst_at = float(d[at]), first + 1 + at
+        else:
+            for i in range(first + 1, last):
+                px, py = xs[i], ys[i]
+                if length > 0:
+                    d_i = abs(dy * (px - ax) - dx * (py - ay)) / length
+                else:
+                    d_i = math.hypot(px - ax, py - ay)
+                if d_i > worst:
+                    worst, worst_at = d_i, i
         if worst > tolerance:
             keep[worst_at] = True
             stack.append((first, worst_at))

@@ -15,6 +15,7 @@ import pytest
 
 from telemetryfs.fs import products
 from telemetryfs.fs.render_preview import render_preview
+from telemetryfs.fs.render_svg import simplify
 from telemetryfs.parsers.model import GpsSample, Telemetry
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -198,3 +199,58 @@ def test_a_strange_file_name_stays_valid_xml(tmp_path: Path) -> None:
     title = next(t for t in ET.fromstring(svg).iter(f"{SVG}text"))
     assert title.text == 'a&<b>"\ufffd\ufffd.MP4'
     _rsvg(svg, tmp_path)
+
+
+def _reference_simplify(points: list[tuple[float, float]], tolerance: float) -> list[int]:
+    """The line simplification as first written, one point at a time in Python."""
+    if len(points) <= 2:
+        return list(range(len(points)))
+    kept = [0]
+    lx, ly = points[0]
+    for i in range(1, len(points) - 1):
+        x, y = points[i]
+        if (x - lx) ** 2 + (y - ly) ** 2 >= tolerance * tolerance:
+            kept.append(i)
+            lx, ly = x, y
+    kept.append(len(points) - 1)
+    pts = [points[i] for i in kept]
+    keep = [False] * len(pts)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(pts) - 1)]
+    while stack:
+        first, last = stack.pop()
+        if last - first < 2:
+            continue
+        (ax, ay), (bx, by) = pts[first], pts[last]
+        dx, dy = bx - ax, by - ay
+        length = math.hypot(dx, dy)
+        worst, worst_at = -1.0, first
+        for i in range(first + 1, last):
+            px, py = pts[i]
+            d = (
+                abs(dy * (px - ax) - dx * (py - ay)) / length
+                if length > 0
+                else math.hypot(px - ax, py - ay)
+            )
+            if d > worst:
+                worst, worst_at = d, i
+        if worst > tolerance:
+            keep[worst_at] = True
+            stack += [(first, worst_at), (worst_at, last)]
+    return [kept[i] for i, k in enumerate(keep) if k]
+
+
+def test_simplify_keeps_the_points_the_one_at_a_time_reference_keeps() -> None:
+    # Long stretches go through numpy: the same operations on the same doubles must
+    # choose the same points, ties (a straight line, a loop back to the start) too.
+    rng = random.Random(7)
+    lines = [[(rng.uniform(0, 700), rng.uniform(0, 400)) for _ in range(n)] for n in (3, 30, 500)]
+    walk = [(0.0, 0.0)]
+    for _ in range(5000):
+        x, y = walk[-1]
+        walk.append((x + rng.gauss(0, 0.7), y + rng.gauss(0, 0.7)))
+    lines += [walk, [(float(i), 2.0 * i) for i in range(200)], walk + walk[:1]]
+    lines.append([(round(x), round(y)) for x, y in walk])  # equal distances: ties
+    for line in lines:
+        for tolerance in (0.5, 2.0, 8.0):
+            assert simplify(line, tolerance) == _reference_simplify(line, tolerance)
