@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 import trio
 
+from telemetryfs.fs import view
 from telemetryfs.fs.cache import CachedFile
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.fuse.store import Store
@@ -62,3 +63,21 @@ def test_a_recording_joined_without_an_unreadable_chapter_is_not_kept(tmp_path: 
     (entry,) = _recording_entries(cache)
     assert (entry / "track.gpx").read_bytes() == whole
     assert track(unreadable=True) == whole  # the next mount serves the whole track
+
+
+def test_a_cache_disk_that_refuses_writes_serves_the_file_from_memory(tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    (card / "DCIM/100GOPRO").mkdir(parents=True)
+    make_real_recording(card / "DCIM/100GOPRO", chapters=1, chapter_s=120, video_mbps=1.0)
+    video = card / "DCIM/100GOPRO/GX010001.MP4"
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"")  # the cache's folders cannot be made under a file
+
+    async def run() -> bytes | CachedFile:
+        store = Store(Options(disk_cache=blocked / "cache", spill_kb=64))
+        return await store.generated(view.source_key(video), "track.gpx")
+
+    content = trio.run(run)
+    expected = view.build(video)["track.gpx"]
+    assert len(expected) > 64 * 1024
+    assert content == expected
