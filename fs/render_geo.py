@@ -190,15 +190,20 @@ def write_geojson(telemetry: Telemetry, out: Sink, *, name: str) -> None:
     first_line = next((k for k, n in enumerate(lengths) if n >= 2), None)
     # SLICE points at a time, written as they come: the positions and features of an
     # hour as strings held ~70 MB at the peak in a 3-hour recording, and joining
-    # pieces at the end twice the file. The track's positions are formatted again
-    # for the features.
+    # pieces at the end twice the file. A longer track's positions are formatted
+    # again for the features; a track of one slice (a card's clip) keeps them.
+    kept: tuple[list[str | None], list[str]] | None = None
     out.write(b'{"type":"FeatureCollection","features":[\n')
     if lines:
         kind = "LineString" if lines == 1 else "MultiLineString"
         out.write(b'{"type":"Feature","geometry":{"type":"' + kind.encode() + b'","coordinates":[')
         out.write(b"[" if lines > 1 else b"")
         for start in range(0, len(points), SLICE):
-            positions = _positions(points[start : start + SLICE], json=True)
+            part = points[start : start + SLICE]
+            eles = _elevations(part)
+            positions = _positions(part, json=True, eles=eles)
+            if len(points) <= SLICE:
+                kept = eles, positions
             out.write(_track_positions(positions, start, ends, first_line).encode("utf-8"))
         properties = json.dumps(
             {"name": safe_text(name), "camera": telemetry.camera and safe_text(telemetry.camera)}
@@ -210,8 +215,11 @@ def write_geojson(telemetry: Telemetry, out: Sink, *, name: str) -> None:
         out.write((tail + (",\n" if points else "\n")).encode("utf-8"))
     for start in range(0, len(points), SLICE):
         part = points[start : start + SLICE]
-        eles = _elevations(part)
-        positions = _positions(part, json=True, eles=eles)
+        if kept is not None:
+            eles, positions = kept
+        else:
+            eles = _elevations(part)
+            positions = _positions(part, json=True, eles=eles)
         numbers = _segment_numbers(start, len(part), ends)
         features = _point_features(part, positions, eles, numbers).encode("utf-8")
         if start + SLICE >= len(points):  # every feature but the last ends in ",\n"

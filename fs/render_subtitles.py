@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+import weakref
 from collections.abc import Sequence
 from typing import TypeGuard
 
@@ -55,8 +57,30 @@ def render_vtt(telemetry: Telemetry) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+class _LastCues(threading.local):
+    """The cue texts of the telemetry last asked for, in this thread: track.srt and
+    track.vtt are made one after the other (rsync, the read-ahead worker) and show the
+    same cues. Held by a weak reference: an evicted telemetry is never kept alive."""
+
+    def __init__(self) -> None:
+        self.of: weakref.ref[Telemetry] | None = None
+        self.texts: list[str] = []
+
+
+_last_cues = _LastCues()
+
+
 def cue_texts(telemetry: Telemetry) -> list[str]:
     """The text of each second's cue, in order."""
+    last = _last_cues.of
+    if last is not None and last() is telemetry:
+        return _last_cues.texts
+    texts = _cue_texts(telemetry)
+    _last_cues.of, _last_cues.texts = weakref.ref(telemetry), texts
+    return texts
+
+
+def _cue_texts(telemetry: Telemetry) -> list[str]:
     times, fixes = _timed_fixes(telemetry.gps)
     count = _cue_count(telemetry.duration, times)
     clock = clock_of(telemetry)

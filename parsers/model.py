@@ -216,9 +216,10 @@ class Stream:
 
 
 @pickled_by_fields
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Telemetry:
-    """Everything one source file yields."""
+    """Everything one source file yields (weakly referable: renderers remember what
+    they derived from one, fs/render_subtitles.py)."""
 
     format: str
     camera: str | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import time
+import weakref
 
 import srt
 import webvtt
@@ -91,3 +93,16 @@ def test_odd_values_and_garbage_durations() -> None:
     assert huge.count(b" --> ") == MAX_CUES
     assert render_srt(Telemetry(format="x", gps=(odd,), duration=math.nan)).count(b" --> ") == 1
     assert render_vtt(Telemetry(format="x")) == b"WEBVTT\n\n"
+
+
+def test_srt_and_vtt_share_their_cues_without_keeping_the_telemetry_alive() -> None:
+    first, second = _gopro(30), _gopro(30, lost=range(5, 9))
+    for t in (first, second, first):  # each asked for after the other's cues
+        texts = [c.content for c in srt.parse(render_srt(t).decode())]
+        assert [c.text for c in webvtt.from_string(render_vtt(t).decode())] == texts
+        assert (NO_FIX in texts) == (t is second)
+    seen = weakref.ref(second)
+    render_vtt(second)  # the last cues asked for are of ``second``
+    del second
+    gc.collect()
+    assert seen() is None  # the remembered cues hold no telemetry
