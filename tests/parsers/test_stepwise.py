@@ -9,6 +9,9 @@ import time
 import weakref
 from collections.abc import Callable
 
+import pytest
+
+from telemetryfs.parsers.formats.gopro import parse as gopro_parse
 from telemetryfs.parsers.stepwise import free_in_steps
 
 
@@ -86,3 +89,24 @@ def test_other_threads_run_while_a_big_graph_is_freed() -> None:
     assert at_once > 0.01  # a million objects, one C call (~30 ms here)
     assert in_steps < at_once / 3, (in_steps, at_once)
     print(f"longest wait: {at_once * 1000:.1f} ms at once, {in_steps * 1000:.1f} ms in slices")
+
+
+def test_a_short_walk_is_freed_at_once_and_an_hours_in_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stepped: list[int] = []
+
+    def in_steps(holder: list[object]) -> None:
+        stepped.append(len(holder[1]))  # type: ignore[arg-type]
+        free_in_steps(holder)
+
+    monkeypatch.setattr(gopro_parse, "free_in_steps", in_steps)
+    for count in (1, gopro_parse.STEPWISE_PAYLOADS - 1, gopro_parse.STEPWISE_PAYLOADS, 3600):
+        walker = Leaf()
+        seen = weakref.ref(walker)
+        walked: list[object] = [walker, [Leaf() for _ in range(count)]]
+        del walker
+        gopro_parse._free_walk(walked)
+        assert walked == []
+        assert seen() is None  # freed, whichever way
+    assert stepped == [gopro_parse.STEPWISE_PAYLOADS, 3600]
