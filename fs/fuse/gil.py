@@ -57,15 +57,17 @@ def note_request() -> None:
     _busy_until = time.monotonic() + BUSY_FOR_S
 
 
-_to_drop: queue.SimpleQueue[Any] = queue.SimpleQueue()
+_to_drop: queue.SimpleQueue[tuple[Any, bool]] = queue.SimpleQueue()
 _dropper_lock = threading.Lock()
 _dropper: threading.Thread | None = None
 
 
-def drop_later(value: Any) -> None:
-    """Free ``value`` (the caller's last reference) in the dropping thread, in slices."""
+def drop_later(value: Any, in_slices: bool = True) -> None:
+    """Free ``value`` (the caller's last reference) in the dropping thread, in slices
+    unless ``in_slices`` is False (a small value: finding its big sequences would cost
+    more than freeing it at once)."""
     global _dropper
-    _to_drop.put(value)
+    _to_drop.put((value, in_slices))
     with _dropper_lock:
         if _dropper is None:
             _dropper = threading.Thread(target=_drop_forever, name="drop", daemon=True)
@@ -74,7 +76,9 @@ def drop_later(value: Any) -> None:
 
 def _drop_forever() -> None:
     while True:
-        held = [_to_drop.get()]
+        item = _to_drop.get()
+        held, in_slices = [item[0]], item[1]
+        del item
         # The caller may not have let go yet (it is returning from drop_later):
         # freeing in slices helps only once ours is the last reference. One held
         # for longer (a render still using the telemetry) frees it later, itself.
@@ -82,7 +86,10 @@ def _drop_forever() -> None:
             if sys.getrefcount(held[0]) <= 2:  # ``held`` and the argument
                 break
             time.sleep(0.001)
-        free_in_steps(held)
+        if in_slices:
+            free_in_steps(held)
+        else:
+            held.clear()
         if _to_drop.empty():
             _trim_heap()
 

@@ -107,6 +107,15 @@ def _telemetry_cost(item: Parsed) -> int:
     return view.telemetry_cost(item.telemetry)
 
 
+# Evicted telemetry costing less than this (a clip of a few minutes) is freed at once
+# in the dropping thread: looking for its big sequences to free in slices cost more.
+SLICED_FREE_FROM = 1024 * 1024
+
+
+def _drop_telemetry(item: Parsed) -> None:
+    gil.drop_later(item, in_slices=_telemetry_cost(item) >= SLICED_FREE_FROM)
+
+
 class Store:
     """The one owner of parsed and built data."""
 
@@ -130,7 +139,7 @@ class Store:
         )
         # An hour's telemetry takes 12-40 ms to free: not on the event loop (gil.py).
         self._telemetry: LruCache[Parsed] = LruCache(
-            0, _telemetry_cost, shared, on_drop=gil.drop_later
+            0, _telemetry_cost, shared, on_drop=_drop_telemetry
         )
         self._failures: dict[Key, ParseError] = {}
         self._entry_lists: LruCache[list[Entry]] = LruCache(

@@ -77,7 +77,8 @@ def test_while_requests_are_answered_a_reading_thread_pauses_more_often(
     assert reads_in_a_thread() < 0.04
 
 
-def test_drop_later_frees_the_value_in_the_dropping_thread() -> None:
+@pytest.mark.parametrize("in_slices", [True, False])
+def test_drop_later_frees_the_value_in_the_dropping_thread(in_slices: bool) -> None:
     freed = threading.Event()
     threads: list[str] = []
 
@@ -87,7 +88,7 @@ def test_drop_later_frees_the_value_in_the_dropping_thread() -> None:
             freed.set()
 
     value = [[Tracked()] + [object() for _ in range(2000)]]
-    gil.drop_later(value)
+    gil.drop_later(value, in_slices=in_slices)
     time.sleep(0.01)  # the dropping thread waits for the last reference
     del value
     assert freed.wait(5)
