@@ -301,8 +301,9 @@ class DiskCache:
         one disk read per file, one after the other, instead of one batch.
         """
         folder = self._valid(key)
-        if folder is None:
-            return None
+        return None if folder is None else self._read(folder, item, warm_folder)
+
+    def _read(self, folder: Path, item: str, warm_folder: bool) -> bytes | None:
         try:
             data = (folder / _item_file(item)).read_bytes()
         except OSError:
@@ -369,7 +370,7 @@ class DiskCache:
                 return CachedFile(str(path), size)
         except OSError:
             return None
-        return self.get(key, item, warm_folder=warm_folder)
+        return self._read(folder, item, warm_folder)
 
     def put(self, key: DiskKey, item: str, data: bytes) -> None:
         try:
