@@ -29,7 +29,7 @@ import errno
 import json
 import os
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -41,7 +41,7 @@ from telemetryfs.parsers.piece_table import PieceTable
 from telemetryfs.parsers.track import has_valid
 
 from . import render, render_stream
-from .render_common import Sink
+from .render_common import Sink, rendered
 from .render_concat import CONCAT as CONCAT
 from .render_concat import render_concat
 from .render_info import RECORDING_INFO
@@ -171,29 +171,18 @@ def build_generated(
         return render_concat([str(p) for p in context[CONCAT]])
     if t is None:
         raise FileNotFoundError(name)
-    if name == "track.gpx":
-        return render.render_gpx(t, name=source_name)
-    if name == "track.csv":
-        return render.render_csv(t)
+    writer = _piece_writer(t, name, source_name)
+    if writer is not None:
+        return rendered(writer)
     if name == "track.kml":
         return render.render_kml(t, name=source_name)
-    if name == "track.geojson":
-        return render.render_geojson(t, name=source_name)
     if name == PREVIEW:
         return render.render_preview(t, name=source_name)
     if name == "track.srt":
         return render.render_srt(t)
     if name == "track.vtt":
         return render.render_vtt(t)
-    stream = find_stream(t, name)
-    if stream is not None and stream.codec is None:
-        return render.render_gps_table(t)
     raise FileNotFoundError(name)
-
-
-# The generated files that can be big (an hour's track: 10-40 MB), which
-# write_generated writes piece by piece.
-WRITTEN_AS_THEY_COME = ("track.gpx", "track.csv", "track.geojson")
 
 
 def write_generated(
@@ -201,21 +190,26 @@ def write_generated(
 ) -> None:
     """``build_generated``'s bytes, written into ``out``: the big files as their pieces
     come (never whole in memory), the others at once."""
-    name = product_name(name)
-    if t is not None and name in WRITTEN_AS_THEY_COME:
-        if name == "track.gpx":
-            render.write_gpx(t, out, name=source_name)
-        elif name == "track.csv":
-            render.write_csv(t, out)
-        else:
-            render.write_geojson(t, out, name=source_name)
-        return
-    if t is not None and name != INFO and name != CONCAT:
-        stream = find_stream(t, name)
-        if stream is not None and stream.codec is None:  # the GPS table is track.csv
-            render.write_csv(t, out)
-            return
-    out.write(build_generated(t, name, source_name, context))
+    writer = None if t is None else _piece_writer(t, product_name(name), source_name)
+    if writer is not None:
+        writer(out)
+    else:
+        out.write(build_generated(t, name, source_name, context))
+
+
+def _piece_writer(t: Telemetry, name: str, source_name: str) -> Callable[[Sink], None] | None:
+    """How the files that can be big (an hour's track: 10-40 MB) are written piece by
+    piece; None for the others."""
+    if name == "track.gpx":
+        return lambda out: render.write_gpx(t, out, name=source_name)
+    if name == "track.csv":
+        return lambda out: render.write_csv(t, out)
+    if name == "track.geojson":
+        return lambda out: render.write_geojson(t, out, name=source_name)
+    stream = find_stream(t, name)
+    if stream is not None and stream.codec is None:  # the GPS table is track.csv
+        return lambda out: render.write_csv(t, out)
+    return None
 
 
 def find_stream(t: Telemetry, name: str) -> Stream | None:
@@ -333,7 +327,7 @@ def read_raw(
 
 def _pread_exact(fd: Fd, size: int, offset: int, cached_only: bool = False) -> bytes:
     if isinstance(fd, int):
-        data = _pread_cached(fd, size, offset) if cached_only else os.pread(fd, size, offset)
+        data = pread_cached(fd, size, offset) if cached_only else os.pread(fd, size, offset)
         source.TOTALS.add(len(data))
     elif cached_only:
         raise NotCachedError  # a remote read never runs on the event loop
@@ -344,7 +338,7 @@ def _pread_exact(fd: Fd, size: int, offset: int, cached_only: bool = False) -> b
     return data
 
 
-def _pread_cached(fd: int, size: int, offset: int) -> bytes:
+def pread_cached(fd: int, size: int, offset: int) -> bytes:
     """``os.pread``, but NotCachedError rather than a wait for the disk (RWF_NOWAIT)."""
     out = bytearray(size)
     got = _preadv_cached(fd, out, offset)

@@ -25,6 +25,7 @@ from telemetryfs.fs.products import (
     RawLayout,
     StreamIndex,
     close_source,
+    pread_cached,
     prefetch,
     raw_extents_between,
     read_raw,
@@ -94,18 +95,14 @@ class CachedFileHandle(OpenFile):
         if size == 0:
             return b""
         if self.nowait:
-            data = bytearray(size)
             try:
-                got = os.preadv(self.fd, [data], off, os.RWF_NOWAIT)
-            except BlockingIOError:
-                got = -1
-            except OSError as e:
-                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                    raise
-                self.nowait, got = False, -1
-            if got == size:
-                return bytes(data)
-        return await self.store.run_io(os.pread, self.fd, size, off)
+                cached = _without_waiting(_read_cached_file, self.fd, off, size)
+            except NoWaitRefusedError:
+                self.nowait = False
+            else:
+                if cached is not None:
+                    return cached
+        return await self.store.run_io(_read_cached_file, self.fd, off, size)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -149,6 +146,11 @@ def _without_waiting(fn: Callable[..., T], *args: Any) -> T | None:
         if e.errno in (errno.EOPNOTSUPP, errno.EINVAL):
             raise NoWaitRefusedError from e
         raise
+
+
+def _read_cached_file(fd: int, off: int, size: int, *, cached_only: bool = False) -> bytes:
+    """A range of a disk cache file (``cached_only``: as for read_raw)."""
+    return pread_cached(fd, size, off) if cached_only else os.pread(fd, size, off)
 
 
 # How far ahead of a read that must wait for the disk the source ranges are
