@@ -60,6 +60,18 @@ def rendered(write: Callable[[Sink], None]) -> bytes:
     return out.getvalue()
 
 
+def finite(value: float | None) -> TypeGuard[float]:
+    """A number that is neither None, NaN nor infinite."""
+    return value is not None and math.isfinite(value)
+
+
+def ground_speed(speed_2d: float | None, speed_3d: float | None) -> float | None:
+    """The speed a sample shows (m/s): its 2D speed, else its 3D one; None if neither
+    is finite."""
+    speed = speed_2d if finite(speed_2d) else speed_3d
+    return speed if finite(speed) else None
+
+
 def complete(values: Sequence[float | None]) -> TypeGuard[Sequence[float]]:
     """True when ``values`` is non-empty and holds no None (one C-level scan)."""
     return bool(values) and None not in values

@@ -35,6 +35,7 @@ from telemetryfs.parsers.track import GpsTrack, field_values
 
 from . import render_profile
 from .render_clock import Clock, clock_of
+from .render_common import finite, ground_speed
 from .render_segments import split_segments
 from .render_svg import (
     FAINT,
@@ -102,10 +103,10 @@ def _drawable(segments: Sequence[Sequence[GpsSample]]) -> list[Sequence[GpsSampl
     for seg in segments:
         kept: Sequence[GpsSample]
         if isinstance(seg, GpsTrack):
-            finite = np.isfinite(seg.column("lat")) & np.isfinite(seg.column("lon"))
-            kept = seg if finite.all() else seg.take(np.flatnonzero(finite))
+            placed = np.isfinite(seg.column("lat")) & np.isfinite(seg.column("lon"))
+            kept = seg if placed.all() else seg.take(np.flatnonzero(placed))
         else:
-            kept = [s for s in seg if _finite(s.lat) and _finite(s.lon)]
+            kept = [s for s in seg if finite(s.lat) and finite(s.lon)]
         if kept:
             out.append(kept)
     return out
@@ -119,14 +120,14 @@ class _Drawn:
 
     lats: array[float]
     lons: array[float]
-    speeds: array[float]  # _speed of each sample; NaN where it has none
+    speeds: array[float]  # ground_speed of each sample; NaN where it has none
     first_utc: float | None  # the first finite UTC
     length_m: float  # the distance along it (_length_m)
 
     @staticmethod
     def of(seg: Sequence[GpsSample]) -> _Drawn:
         utcs = field_values(seg, "utc")
-        first_utc = next((u for u in utcs if _finite(u)), None)
+        first_utc = next((u for u in utcs if finite(u)), None)
         video_times = field_values(seg, "video_time")
         whens = [u if u is not None else v for u, v in zip(utcs, video_times, strict=True)]
         del utcs, video_times
@@ -134,7 +135,7 @@ class _Drawn:
         lons = array("d", field_values(seg, "lon"))
         length = _length_m(whens, lats, lons)
         del whens
-        speeds = map(_speed, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
+        speeds = map(ground_speed, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
         unknown = math.nan
         return _Drawn(
             lats,
@@ -350,12 +351,3 @@ def _length_m(when: Sequence[float | None], lats: Sequence[float], lons: Sequenc
 
 def _distance_text(metres: float) -> str:
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
-
-
-def _speed(speed_2d: float | None, speed_3d: float | None) -> float | None:
-    speed = speed_2d if _finite(speed_2d) else speed_3d
-    return speed if _finite(speed) else None
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -13,12 +13,12 @@ import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
 
 from telemetryfs.parsers.model import GpsSample
 from telemetryfs.parsers.track import field_values
 
 from .render_clock import Clock
+from .render_common import finite, ground_speed
 from .render_svg import FAINT, Point, nice_step, num, path_data, simplify, text
 
 LEFT = 64
@@ -121,15 +121,15 @@ class _Timed:
 def _timed(segments: Sequence[Sequence[GpsSample]], clock: Clock) -> tuple[list[_Timed], bool]:
     """Each segment's samples with their x time: the shown clock, else the video time."""
     utcs = [field_values(seg, "utc") for seg in segments]
-    on_clock = any(_finite(u) for seg_utc in utcs for u in seg_utc)
+    on_clock = any(finite(u) for seg_utc in utcs for u in seg_utc)
     timed = []
     for seg, seg_utc in zip(segments, utcs, strict=True):
         if on_clock:
-            kept = [i for i, u in enumerate(seg_utc) if _finite(u)]
+            kept = [i for i, u in enumerate(seg_utc) if finite(u)]
             times = [seg_utc[i] + clock.shift_s for i in kept]
         else:
             video_times = field_values(seg, "video_time")
-            kept = [i for i, v in enumerate(video_times) if _finite(v)]
+            kept = [i for i, v in enumerate(video_times) if finite(v)]
             times = [video_times[i] for i in kept]
         if kept:
             eles = field_values(seg, "ele")
@@ -140,7 +140,7 @@ def _timed(segments: Sequence[Sequence[GpsSample]], clock: Clock) -> tuple[list[
 
 
 def _altitude_axis(timed: list[_Timed]) -> _Axis | None:
-    values = [e for seg in timed for e in seg.eles if _finite(e)]
+    values = [e for seg in timed for e in seg.eles if finite(e)]
     if not values:
         return None
     low, high = min(values), max(values)
@@ -195,11 +195,11 @@ def _column_means(
     isfinite = math.isfinite
     for t, value in zip(times, values, strict=True):
         here = int(x_of(t))
-        finite = value is not None and isfinite(value)
-        if count and (here != column or not finite):
+        known = value is not None and isfinite(value)
+        if count and (here != column or not known):
             run.append((x_of(t_sum / count), y_of(v_sum / count)))
             t_sum, v_sum, count = 0.0, 0.0, 0
-        if not finite or value is None:  # (None is not finite: for the type checker)
+        if not known or value is None:  # (None is never known: for the type checker)
             if run:
                 runs.append(run)
                 run = []
@@ -251,9 +251,5 @@ def _time_label(t: float, step: int, span: float, on_clock: bool) -> str:
 
 
 def _kmh(speed_2d: float | None, speed_3d: float | None) -> float | None:
-    speed = speed_2d if _finite(speed_2d) else speed_3d
-    return speed * 3.6 if _finite(speed) else None
-
-
-def _finite(value: float | None) -> TypeGuard[float]:
-    return value is not None and math.isfinite(value)
+    speed = ground_speed(speed_2d, speed_3d)
+    return None if speed is None else speed * 3.6

@@ -28,7 +28,6 @@ import math
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import TypeGuard
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry
 from telemetryfs.parsers.track import GpsTrack
 
 from .render_clock import Clock, clock_of
+from .render_common import finite, ground_speed
 
 MAX_CUES = 24 * 3600
 NO_FIX = "no GPS fix"
@@ -107,13 +107,13 @@ def _timed_fixes(gps: Sequence[GpsSample]) -> tuple[list[float], list[int]]:
     if isinstance(gps, GpsTrack):
         return _timed_fix_columns(gps)
     use_utc = all(s.video_time is None for s in gps)
-    origin = next((s.utc for s in gps if _finite(s.utc)), None) if use_utc else 0.0
+    origin = next((s.utc for s in gps if finite(s.utc)), None) if use_utc else 0.0
     timed = []
     for index, s in enumerate(gps):
         when = s.utc if use_utc else s.video_time
-        if not s.valid or origin is None or not _finite(when):
+        if not s.valid or origin is None or not finite(when):
             continue
-        if _finite(s.lat) and _finite(s.lon):
+        if finite(s.lat) and finite(s.lon):
             timed.append((when - origin, index))
     timed.sort(key=lambda pair: pair[0])
     return [t for t, _ in timed], [i for _, i in timed]
@@ -121,7 +121,7 @@ def _timed_fixes(gps: Sequence[GpsSample]) -> tuple[list[float], list[int]]:
 
 def _timed_fix_columns(gps: GpsTrack) -> tuple[list[float], list[int]]:
     """_timed_fixes on columns: the same subtractions, a stable sort like list.sort."""
-    utc = gps.column("utc")  # NaN where None: not finite, as _finite says of None
+    utc = gps.column("utc")  # NaN where None: not finite, as finite() says of None
     use_utc = gps.nones("video_time") == len(gps)
     origin = 0.0
     if use_utc:
@@ -154,8 +154,8 @@ def _describe(s: GpsSample, clock: Clock) -> str:
     if shown is not None:
         lines.append(f"{shown:%Y-%m-%d %H:%M:%S} {clock.label}")
     numbers = []
-    speed = s.speed_2d if _finite(s.speed_2d) else s.speed_3d
-    if speed is not None and math.isfinite(speed):
+    speed = ground_speed(s.speed_2d, s.speed_3d)
+    if speed is not None:
         numbers.append(f"{speed * 3.6:.1f} km/h")
     if s.ele is not None and math.isfinite(s.ele):
         numbers.append(f"{s.ele:.0f} m")
@@ -173,7 +173,3 @@ def _describe(s: GpsSample, clock: Clock) -> str:
 def _stamp(seconds: int, comma: str) -> str:
     hours, rest = divmod(seconds, 3600)
     return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}{comma}000"
-
-
-def _finite(value: float | None) -> TypeGuard[float]:
-    return value is not None and math.isfinite(value)
