@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import U32BE, file_size, read_upto
+from telemetryfs.parsers.binio import U32BE, Readahead, file_size, read_upto
 from telemetryfs.parsers.containers.mp4.boxes import Box, _unpack, iter_children, read_box_data
 from telemetryfs.parsers.errors import MalformedError
 
@@ -81,7 +81,12 @@ def iter_sample_data(f: BinaryIO, samples: Sequence[Sample]) -> Iterator[tuple[S
     """Each sample with its bytes, reading back-to-back samples in one read (up to
     MAX_RUN): a subtitle track of 36,000 cues an hour is a few dozen reads, not
     36,000. A sample cut by the end of the file comes with the bytes that are there.
+
+    The reads are announced a window ahead (binio.Readahead): a metadata track's
+    samples sit a second apart through gigabytes of video, and read one by one,
+    cold, each would wait for a seek.
     """
+    runs: list[tuple[int, int]] = []  # (first sample, one past the last) of each read
     i = 0
     while i < len(samples):
         first = samples[i]
@@ -94,12 +99,22 @@ def iter_sample_data(f: BinaryIO, samples: Sequence[Sample]) -> Iterator[tuple[S
         ):
             run_end += samples[end].size
             end += 1
+        runs.append((i, end))
+        i = end
+    ranges = [(samples[a].offset, _run_size(samples[a:b])) for a, b in runs]
+    readahead = Readahead(f, ranges)
+    for n, (a, b) in enumerate(runs):
+        readahead.before(n)
         # A run is one sample or samples within MAX_RUN; callers skip samples too big to read.
-        data = read_upto(f, first.offset, run_end - first.offset)
-        for sample in samples[i:end]:
+        first = samples[a]
+        data = read_upto(f, first.offset, ranges[n][1])
+        for sample in samples[a:b]:
             at = sample.offset - first.offset
             yield sample, data[at : at + sample.size]
-        i = end
+
+
+def _run_size(run: Sequence[Sample]) -> int:
+    return run[-1].offset + run[-1].size - run[0].offset
 
 
 def first_sample_offset(f: BinaryIO, track: Track) -> int | None:

@@ -14,7 +14,6 @@ import struct
 from dataclasses import replace
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import UnsupportedError
 from telemetryfs.parsers.model import (
@@ -73,10 +72,8 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     gps: list[Record] = []
     extents: list[Extent] = []
     bad = 0
-    for sample in mp4.read_samples(probe.file, track):
-        if not 0 < sample.size <= MAX_SAMPLE:
-            continue
-        data = read_upto(probe.file, sample.offset, sample.size)
+    samples = [s for s in mp4.read_samples(probe.file, track) if 0 < s.size <= MAX_SAMPLE]
+    for sample, data in mp4.iter_sample_data(probe.file, samples):
         extents.append(Extent(sample.offset, len(data)))
         pos = 0
         while pos + 4 <= len(data):

@@ -11,7 +11,6 @@ import logging
 from dataclasses import replace
 from typing import BinaryIO
 
-from telemetryfs.parsers.binio import read_upto
 from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import ParseError, UnsupportedError
 from telemetryfs.parsers.formats._dashcam.ligo import MARKER, SOURCE, records_after
@@ -41,10 +40,8 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
     for track in movie.tracks:
         if track.sample_format != b"ssmd":
             continue
-        for sample in _samples(f, track):
-            if not 0 < sample.size <= _MAX_SAMPLE:
-                continue
-            data = _read(f, sample)
+        samples = [s for s in _samples(f, track) if 0 < s.size <= _MAX_SAMPLE]
+        for sample, data in mp4.iter_sample_data(f, samples):
             marker = data.find(MARKER)
             if marker < 0:
                 continue
@@ -76,10 +73,6 @@ def _samples(f: BinaryIO, track: mp4.Track) -> list[mp4.Sample]:
     except ParseError as exc:
         log.debug("ssmd track %s: %s", track.path, exc)
         return []
-
-
-def _read(f: BinaryIO, sample: mp4.Sample) -> bytes:
-    return read_upto(f, sample.offset, sample.size)
 
 
 def _timed(record: Record, start: float) -> Record:

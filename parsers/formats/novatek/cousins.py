@@ -126,10 +126,7 @@ def _decode_samples(
         return [], []
     records: list[Record] = []
     extents: list[Extent] = []
-    for sample in samples:
-        if not 0 < sample.size <= MAX_SAMPLE:
-            continue
-        data = read_upto(f, sample.offset, sample.size)
+    for sample, data in mp4.iter_sample_data(f, [s for s in samples if 0 < s.size <= MAX_SAMPLE]):
         if data[:4] == b"DEVC":
             return [], []  # GoPro GPMF: not ours
         found = decode(data, sample.offset)

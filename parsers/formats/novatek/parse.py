@@ -156,9 +156,15 @@ def read_index(
         p for p in struct.iter_unpack(">II", data[8 : 8 + (len(data) - 8) // 8 * 8]) if p != (0, 0)
     ]
     count = len(pairs)
+    plausible = [(o, n) for o, n in pairs if 16 <= n <= MAX_BLOCK and o + n <= end]
+    # Each marker check is a read somewhere in a video of gigabytes: one by one,
+    # cold, each waits for a seek. Announced ahead as the blocks the decoder then
+    # reads whole, the checks and the decoding find them in the page cache.
+    readahead = Readahead(f, plausible)
     good: list[Extent] = []
-    for offset, size in pairs:
-        if 16 <= size <= MAX_BLOCK and offset + size <= end and _is_block(f, offset):
+    for i, (offset, size) in enumerate(plausible):
+        readahead.before(i)
+        if _is_block(f, offset):
             good.append(Extent(offset, size))
     bad = count - len(good)
     if bad:

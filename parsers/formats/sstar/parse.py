@@ -178,8 +178,8 @@ def extract(source: BinaryIO | Probe, *, name: str = "") -> Telemetry:
 
 def _read_rows(f: BinaryIO, samples: list[mp4.Sample], anchor: float | None) -> list[Record]:
     records = []
-    for sample in samples:
-        row = read_upto(f, sample.offset, SAMPLE)
+    # Every sample is SAMPLE bytes (checked before): the rows are the samples' bytes.
+    for sample, row in mp4.iter_sample_data(f, samples):
         if len(row) < SAMPLE:
             break  # a file cut short
         record, (day, hour, minute, second) = parse_row(row, sample.offset, sample.start)
