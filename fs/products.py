@@ -387,7 +387,7 @@ def read_stream(fds: Fds, stream: Stream, index: StreamIndex, off: int, size: in
     if off >= end:
         return b""
     header = index.header
-    out: list[bytes] = []
+    out: list[bytes | memoryview] = []
     if off < len(header):
         out.append(header[off:end])
     body_off, body_end = max(off - len(header), 0), end - len(header)
@@ -414,7 +414,7 @@ def render_stream_window(
     at_least: int,
     *,
     cached_only: bool = False,
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes | memoryview]:
     """Whole chunks of a stream CSV from the one holding ``off``, at least ``at_least``
     bytes of them (fewer at the end), with the header when ``off`` is in it.
 

@@ -202,8 +202,9 @@ class RowBuffer:
         # in the default mode.
         np.take(items, index, out=self.view(column, skip, width), mode="clip")
 
-    def tobytes(self) -> bytes:
-        return self.flat.tobytes()
+    def buffer(self) -> memoryview:
+        """The rows' bytes, not copied (a stream CSV's window is served as slices of it)."""
+        return self.flat.data
 
 
 # --- variable-width text ----------------------------------------------------------

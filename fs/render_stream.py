@@ -25,7 +25,7 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -113,14 +113,16 @@ def render_chunks(
     pieces: Sequence[tuple[Chunk, bytes]],
     codec: StreamCodec | None,
     decode: Callable[[bytes], Sequence[tuple[Value, ...]]],
-) -> bytes:
-    """The rows of consecutive chunks (their ``render_chunk`` bytes, joined).
+) -> bytes | memoryview:
+    """The rows of consecutive chunks (their ``render_chunk`` bytes, joined; a buffer
+    of them, not copied, when numpy wrote them).
 
     Numeric streams go through numpy, all chunks in one go; any chunk that
     does not fit that path (cut, damaged, text) sends the whole run through
     :func:`render_chunk`, whose output is the reference.
     """
-    if layout.specs is not None and isinstance(codec, ArrayCodec):
+    if layout.specs is not None and codec is not None and _decodes_arrays(type(codec)):
+        codec = cast(ArrayCodec, codec)
         record = getattr(codec, "struct_size", 0)
         if record > 0 and all(
             c.start is not None and len(d) == c.count * record for c, d in pieces
@@ -150,9 +152,19 @@ def render_chunks(
     return b"".join(render_chunk(layout, c, decode(d)) for c, d in pieces)
 
 
+@functools.cache
+def _decodes_arrays(codec_type: type) -> bool:
+    """isinstance(codec, ArrayCodec), once per codec class: a runtime Protocol's check
+    looks up each of its members, a few per cent of a window's render."""
+    return all(hasattr(codec_type, name) for name in _ARRAY_CODEC_MEMBERS)
+
+
+_ARRAY_CODEC_MEMBERS = ("whole_text", "column_formats", "decode", "decode_array")
+
+
 def _render_arrays(
     layout: StreamLayout, chunks: list[Chunk], arrays: list[Any], small: list[Any] | None = None
-) -> bytes | None:
+) -> bytes | memoryview | None:
     """The rows of chunks whose values are ``arrays``; ``small`` (8/16-bit integer
     columns of the same rows, when the codec has them) are formatted by lookup.
     Every column is written straight into one buffer of rows (no per-column copies)."""
@@ -185,7 +197,7 @@ def _render_arrays(
         if text is None:
             return None
         rows.put(column, text)
-    return rows.tobytes()
+    return rows.buffer()
 
 
 def _video_times(chunks: list[Chunk], counts: Any, n: int) -> Any:

@@ -21,7 +21,7 @@ import stat
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pyfuse3
 from pyfuse3 import (
@@ -464,7 +464,9 @@ class Operations(RecordingNodes, pyfuse3.Operations):
             # Since this open the kernel was given the size of a newer version:
             # serving the old bytes under the new size would mix two versions.
             raise pyfuse3.FUSEError(errno.EIO)
-        return await handle.read(off, size)
+        # pyfuse3 replies from any contiguous buffer (PyObject_GetBuffer), though its
+        # stub says bytes: a stream CSV's reads are slices of its rendered window.
+        return cast(bytes, await handle.read(off, size))
 
     def _size_told_otherwise(self, inode: int, handle: OpenFile) -> int | None:
         """The size ``handle`` serves, if the kernel holds another for ``inode``; else None."""
