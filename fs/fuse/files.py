@@ -71,8 +71,10 @@ class BytesFile(OpenFile):
 
     data: bytes
 
-    async def read(self, off: int, size: int) -> bytes:
-        return self.data[off : off + size]
+    async def read(self, off: int, size: int) -> bytes | memoryview:
+        # A view, not a copy: a request's 128 KiB slice would be fresh pages each time
+        # (the daemon's mmap threshold, cli.py), for bytes pyfuse3 copies out at once.
+        return memoryview(self.data)[off : off + size]
 
     @property
     def size(self) -> int | None:
