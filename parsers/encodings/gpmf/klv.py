@@ -20,6 +20,7 @@ Quirks handled:
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable, Iterator
@@ -230,16 +231,25 @@ def read_numbers(data: bytes, klv: Klv) -> tuple[float, ...]:
 
     Returns () for text, nested or unknown types, or a size that does not fit the type.
     """
-    spec = TYPES.get(chr(klv.type))
-    if spec is None or chr(klv.type) in _TEXT or not klv.size:
+    how = _numbers(klv.type, klv.struct_size * klv.repeat)
+    if how is None:
         return ()
-    fmt, width = spec
-    if klv.size % width:
-        return ()
-    count = klv.size // width
-    values = struct.unpack_from(f">{count}{fmt}", data, klv.value_offset)
-    divisor = _FIXED_POINT.get(chr(klv.type))
+    layout, divisor = how
+    values = layout.unpack_from(data, klv.offset + 8)
     return tuple(v / divisor for v in values) if divisor else values
+
+
+@functools.lru_cache(maxsize=1024)
+def _numbers(type_: int, size: int) -> tuple[struct.Struct, float | None] | None:
+    """How read_numbers unpacks a value of this type and size (None: not numbers).
+    Once per kind of KLV: an hour's walk reads ~11,000 of a few kinds."""
+    spec = TYPES.get(chr(type_))
+    if spec is None or chr(type_) in _TEXT or not size:
+        return None
+    fmt, width = spec
+    if size % width:
+        return None
+    return struct.Struct(f">{size // width}{fmt}"), _FIXED_POINT.get(chr(type_))
 
 
 def read_value(data: bytes, klv: Klv) -> Value | tuple[Value, ...]:

@@ -112,6 +112,7 @@ class _Walker:
         self.good = 0
         self.seen_gps9 = False
         self.altitude: dict[bytes, str] = {}
+        self._by_dvid: dict[bytes, _Device] = {}
 
     def add_payload(self, buf: bytes, start: int, end: int, base: int, index: int) -> None:
         """Walk one payload's DEVCs; damage skips the DEVC with a warning."""
@@ -158,6 +159,15 @@ class _Walker:
 
     def _device(self, buf: bytes, kids: list[Klv]) -> _Device:
         dvid = next((k for k in kids if k.key == gpmf.DVID), None)
+        # Every payload names its device again: known by its DVID's bytes, it is
+        # not decoded again (the same bytes are the same id, so the same device).
+        raw = buf[dvid.offset : dvid.end] if dvid is not None else b""
+        device = self._by_dvid.get(raw)
+        if device is None:
+            device = self._by_dvid[raw] = self._new_device(buf, kids, dvid)
+        return device
+
+    def _new_device(self, buf: bytes, kids: list[Klv], dvid: Klv | None) -> _Device:
         dvnm = next((k for k in kids if k.key == gpmf.DVNM), None)
         dev_id: int | str = 0
         if dvid is not None:
@@ -225,9 +235,9 @@ class _Walker:
             klv, gpsa_buf = block.props[gpmf.GPSA]
             self.altitude[block.key] = str(gpmf.read_value(gpsa_buf, klv))
         gps = GpsBlock(index, dev.id, block.key, codec, data, div, base + block.data[0].offset)
-        local = _local_props(block)
-        if GPSU in local:
-            gps.gpsu_raw = _value(buf, local[GPSU])
+        gpsu = _local_prop(block, GPSU)
+        if gpsu is not None:
+            gps.gpsu_raw = _value(buf, gpsu)
             gps.gpsu = gpmf.parse_gpsu(gps.gpsu_raw)
         fix = _first_number(block, GPSF)
         gps.fix = int(fix) if fix is not None else None
@@ -265,10 +275,10 @@ class _Walker:
 
     def _check_tsmp(self, block: StreamBlock, dev: _Device, base: int) -> None:
         """TSMP counts every sample since the recording started: a jump means lost payloads."""
-        local = _local_props(block)
-        if gpmf.TSMP not in local:
+        tsmp = _local_prop(block, gpmf.TSMP)
+        if tsmp is None:
             return
-        total = gpmf.read_numbers(block.props[gpmf.TSMP][1], local[gpmf.TSMP])
+        total = gpmf.read_numbers(block.props[gpmf.TSMP][1], tsmp)
         if not total:
             return
         previous = dev.tsmp.get(block.key)
@@ -294,10 +304,13 @@ def _padded(buf: bytes, klv: Klv) -> bytes:
     return raw + b"\0" * (-len(raw) % 4)
 
 
-def _local_props(block: StreamBlock) -> dict[bytes, Klv]:
-    """Properties written in this very STRM (not carried over from an earlier payload)."""
-    lo, hi = block.strm.value_offset, block.strm.end
-    return {k: klv for k, (klv, _) in block.props.items() if lo <= klv.offset < hi}
+def _local_prop(block: StreamBlock, key: bytes) -> Klv | None:
+    """A property written in this very STRM (not carried over from an earlier payload)."""
+    found = block.props.get(key)
+    if found is None:
+        return None
+    klv = found[0]
+    return klv if block.strm.value_offset <= klv.offset < block.strm.end else None
 
 
 def _first_number(block: StreamBlock, key: bytes) -> float | None:
