@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import os
@@ -360,11 +361,13 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         if not found or node.sidecar is not None:
             return
         at = bisect.bisect_right(found, node.name, key=lambda e: e.name)
+        # Keys for the next ``count`` videos only: a folder of 336 entries listed
+        # video by video made a key for every one after it each time (O(n^2)).
+        later = itertools.islice(found, at, None)
+        nexts = (e for e in later if e.kind is Kind.VIDEO and e.sidecar is None)
         keys = [
-            SourceKey.from_stat(os.fsdecode(e.path), e.st)
-            for e in found[at:]
-            if e.kind is Kind.VIDEO and e.sidecar is None
-        ][:count]
+            SourceKey.from_stat(os.fsdecode(e.path), e.st) for e in itertools.islice(nexts, count)
+        ]
         self.store.read_ahead(keys)
 
     @fuse_op
