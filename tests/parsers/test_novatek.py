@@ -311,9 +311,9 @@ class _AnnouncedSource:
         return len(self.data)
 
     def pread(self, offset: int, size: int) -> bytes:
-        if offset in self.blocks or offset - 4 in self.blocks:
-            if not any(o <= offset < o + n for o, n in self.announced):
-                self.reads_unannounced.append(offset)
+        touches_a_block = offset in self.blocks or offset - 4 in self.blocks
+        if touches_a_block and not any(o <= offset < o + n for o, n in self.announced):
+            self.reads_unannounced.append(offset)
         return self.data[offset : offset + size]
 
     def prefetch(self, ranges: list[tuple[int, int]]) -> None:
