@@ -25,7 +25,7 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -121,8 +121,7 @@ def render_chunks(
     does not fit that path (cut, damaged, text) sends the whole run through
     :func:`render_chunk`, whose output is the reference.
     """
-    if layout.specs is not None and codec is not None and _decodes_arrays(type(codec)):
-        codec = cast(ArrayCodec, codec)
+    if layout.specs is not None and _is_array_codec(codec):
         record = getattr(codec, "struct_size", 0)
         if record > 0 and all(
             c.start is not None and len(d) == c.count * record for c, d in pieces
@@ -152,14 +151,17 @@ def render_chunks(
     return b"".join(render_chunk(layout, c, decode(d)) for c, d in pieces)
 
 
-@functools.cache
-def _decodes_arrays(codec_type: type) -> bool:
-    """isinstance(codec, ArrayCodec), once per codec class: a runtime Protocol's check
-    looks up each of its members, a few per cent of a window's render."""
-    return all(hasattr(codec_type, name) for name in _ARRAY_CODEC_MEMBERS)
+# isinstance(codec, ArrayCodec) by codec class: a runtime Protocol's check looks
+# up each of its members, a few per cent of a stream window's render.
+_ARRAY_CODEC_CLASSES: dict[type, bool] = {}
 
 
-_ARRAY_CODEC_MEMBERS = ("whole_text", "column_formats", "decode", "decode_array")
+def _is_array_codec(codec: StreamCodec | None) -> TypeGuard[ArrayCodec]:
+    kind = type(codec)
+    known = _ARRAY_CODEC_CLASSES.get(kind)
+    if known is None:
+        known = _ARRAY_CODEC_CLASSES[kind] = isinstance(codec, ArrayCodec)
+    return known
 
 
 def _render_arrays(
