@@ -87,6 +87,7 @@ def iter_sample_data(f: BinaryIO, samples: Sequence[Sample]) -> Iterator[tuple[S
     cold, each would wait for a seek.
     """
     runs: list[tuple[int, int]] = []  # (first sample, one past the last) of each read
+    ranges: list[tuple[int, int]] = []  # (offset, size) of each read
     i = 0
     while i < len(samples):
         first = samples[i]
@@ -100,21 +101,17 @@ def iter_sample_data(f: BinaryIO, samples: Sequence[Sample]) -> Iterator[tuple[S
             run_end += samples[end].size
             end += 1
         runs.append((i, end))
+        ranges.append((first.offset, run_end - first.offset))
         i = end
-    ranges = [(samples[a].offset, _run_size(samples[a:b])) for a, b in runs]
     readahead = Readahead(f, ranges)
     for n, (a, b) in enumerate(runs):
         readahead.before(n)
         # A run is one sample or samples within MAX_RUN; callers skip samples too big to read.
-        first = samples[a]
-        data = read_upto(f, first.offset, ranges[n][1])
+        start, size = ranges[n]
+        data = read_upto(f, start, size)
         for sample in samples[a:b]:
-            at = sample.offset - first.offset
+            at = sample.offset - start
             yield sample, data[at : at + sample.size]
-
-
-def _run_size(run: Sequence[Sample]) -> int:
-    return run[-1].offset + run[-1].size - run[0].offset
 
 
 def first_sample_offset(f: BinaryIO, track: Track) -> int | None:
