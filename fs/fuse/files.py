@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -97,14 +97,9 @@ class CachedFileHandle(OpenFile):
         size = max(0, min(size, self.length - off))
         if size == 0:
             return b""
-        if self.nowait:
-            try:
-                cached = _without_waiting(_read_cached_file, self.fd, off, size)
-            except NoWaitRefusedError:
-                self.nowait = False
-            else:
-                if cached is not None:
-                    return cached
+        cached = _if_cached(self, _read_cached_file, self.fd, off, size)
+        if cached is not None:
+            return cached
         return await self.store.run_io(_read_cached_file, self.fd, off, size)
 
     def close(self) -> None:
@@ -151,6 +146,22 @@ def _without_waiting(fn: Callable[..., T], *args: Any) -> T | None:
         raise
 
 
+class _NoWaitReader(Protocol):
+    nowait: bool  # False once the filesystem refuses RWF_NOWAIT: every read in a thread
+
+
+def _if_cached(handle: _NoWaitReader, fn: Callable[..., T], *args: Any) -> T | None:
+    """A handle's read made on the event loop (``_without_waiting``) while its filesystem
+    allows: the result, or None when the read must go to a thread."""
+    if not handle.nowait:
+        return None
+    try:
+        return _without_waiting(fn, *args)
+    except NoWaitRefusedError:
+        handle.nowait = False
+        return None
+
+
 def _read_cached_file(fd: int, off: int, size: int, *, cached_only: bool = False) -> bytes:
     """A range of a disk cache file (``cached_only``: as for read_raw)."""
     return pread_cached(fd, size, off) if cached_only else os.pread(fd, size, off)
@@ -179,14 +190,9 @@ class RawFileHandle(SourceBacked):
     announced: int = 0  # raw-file offset up to which read-ahead was asked for
 
     async def read(self, off: int, size: int) -> bytes:
-        if self.nowait:
-            try:
-                cached = _without_waiting(read_raw, self.fds, self.layout, off, size)
-            except NoWaitRefusedError:
-                self.nowait = False
-            else:
-                if cached is not None:
-                    return cached
+        cached = _if_cached(self, read_raw, self.fds, self.layout, off, size)
+        if cached is not None:
+            return cached
         ahead: list[Extent] = []
         if off + RAW_PREFETCH // 2 >= self.announced:
             ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from telemetryfs.fs.fuse import files
 from telemetryfs.fs.products import NotCachedError, raw_extents_between, raw_layout, read_raw
 from telemetryfs.parsers.model import Extent, Piece, RawFile
 from tests.paths import ROOT
@@ -99,3 +102,29 @@ def test_extents_between_cover_the_window() -> None:
     # One extent of a whole video: only the window is announced, not gigabytes.
     whole = raw_layout(RawFile("v", (Extent(0, 4 << 30),)))
     assert raw_extents_between(whole, 1 << 30, (1 << 30) + 4096) == [Extent(1 << 30, 4096)]
+
+
+def test_a_filesystem_refusing_rwf_nowait_sends_a_handles_reads_to_threads() -> None:
+    # A handle tries its reads on the event loop (files._if_cached); a filesystem
+    # that cannot say whether a read would wait (EOPNOTSUPP) turns that off for good.
+    @dataclass
+    class Handle:
+        nowait: bool = True
+
+    def cached(*, cached_only: bool) -> bytes:
+        assert cached_only
+        return b"from the page cache"
+
+    def not_cached(*, cached_only: bool) -> bytes:
+        raise NotCachedError
+
+    def refused(*, cached_only: bool) -> bytes:
+        raise OSError(errno.EOPNOTSUPP, "no RWF_NOWAIT here")
+
+    handle = Handle()
+    assert files._if_cached(handle, cached) == b"from the page cache"
+    assert files._if_cached(handle, not_cached) is None
+    assert handle.nowait
+    assert files._if_cached(handle, refused) is None
+    assert not handle.nowait
+    assert files._if_cached(handle, cached) is None  # not tried again
