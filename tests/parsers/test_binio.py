@@ -10,6 +10,7 @@ import pytest
 
 from telemetryfs.parsers import binio, extract, source
 from telemetryfs.parsers.errors import TruncatedError
+from tests.recording_source import RecordingSource
 
 
 def test_read_at_is_exact_or_an_error() -> None:
@@ -22,28 +23,8 @@ def test_read_at_is_exact_or_an_error() -> None:
     assert binio.read_upto(f, 8, 5) == b"89"
 
 
-class _RecordingSource:
-    """A Source (parsers/source.py) over bytes that records what it was asked for."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.preads: list[tuple[int, int]] = []
-        self.batches: list[list[tuple[int, int]]] = []
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def pread(self, offset: int, size: int) -> bytes:
-        self.preads.append((offset, size))
-        return self.data[offset : offset + size]
-
-    def prefetch(self, ranges: list[tuple[int, int]]) -> None:
-        self.batches.append(list(ranges))
-
-
 def test_a_source_is_read_by_pread_and_its_size() -> None:
-    src = _RecordingSource(b"0123456789")
+    src = RecordingSource(b"0123456789")
     f: Any = src
     assert binio.file_size(f) == 10
     assert binio.read_at(f, 2, 3) == b"234"
@@ -56,7 +37,7 @@ def test_a_source_is_read_by_pread_and_its_size() -> None:
 def test_readahead_gives_a_source_whole_batches_each_range_once() -> None:
     window = binio.Readahead.WINDOW
     ranges = [(i * 1_000_000, 1_000_000) for i in range(100)] + [(10**9, 2 * window)]
-    src = _RecordingSource(b"")
+    src = RecordingSource(b"")
     f: Any = src
     readahead = binio.Readahead(f, ranges)
     for i in range(len(ranges)):

@@ -11,6 +11,7 @@ from telemetryfs.parsers.containers import mp4
 from telemetryfs.parsers.errors import MalformedError, TruncatedError
 from tests.builders import box, box64, full_box, gpmd_mp4
 from tests.paths import SAMPLES
+from tests.recording_source import RecordingSource
 
 
 class CountingFile(io.BytesIO):
@@ -282,27 +283,9 @@ def test_karma_gpmd_track_has_13_payloads_1001_ms_apart() -> None:
 def test_sample_data_is_announced_before_it_is_read() -> None:
     # A metadata track's samples a second apart through a video: announced to the
     # kernel a window ahead (binio.Readahead), not read cold one seek at a time.
-    class Announced:
-        def __init__(self, data: bytes) -> None:
-            self.data = data
-            self.announced: list[tuple[int, int]] = []
-            self.cold: list[int] = []
-
-        @property
-        def size(self) -> int:
-            return len(self.data)
-
-        def pread(self, offset: int, size: int) -> bytes:
-            if not any(o <= offset and offset + size <= o + n for o, n in self.announced):
-                self.cold.append(offset)
-            return self.data[offset : offset + size]
-
-        def prefetch(self, ranges: list[tuple[int, int]]) -> None:
-            self.announced += ranges
-
     data = bytes(range(256)) * 4096
     samples = [mp4.Sample(1000 + i * 9000, 100, float(i), 1.0) for i in range(100)]
-    src = Announced(data)
+    src = RecordingSource(data)
     got = list(mp4.iter_sample_data(src, samples))  # type: ignore[arg-type]
     assert [d for _, d in got] == [data[s.offset : s.offset + 100] for s in samples]
-    assert src.cold == []
+    assert src.cold_reads == []

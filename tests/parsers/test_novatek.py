@@ -17,6 +17,7 @@ from telemetryfs.parsers.formats.novatek import parse as novatek
 from telemetryfs.parsers.model import FIX_NONE, Extent, Telemetry
 from tests import dashcam_builders as b
 from tests.paths import SAMPLES
+from tests.recording_source import RecordingSource
 
 FIXES = [
     b.Fix((2024, 5, 6, 7, 8, s), 50.1 + s * 1e-4, -3.2 - s * 1e-4, knots=10 + s, course=90 + s)
@@ -297,41 +298,21 @@ def test_blocks_beyond_2_gib_through_the_index(tmp_path: Path) -> None:
     assert_track(t, FIXES)
 
 
-class _AnnouncedSource:
-    """A Source (parsers/source.py) over bytes recording reads and announced ranges."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.announced: set[tuple[int, int]] = set()
-        self.reads_unannounced: list[int] = []
-        self.blocks: set[int] = set()
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def pread(self, offset: int, size: int) -> bytes:
-        touches_a_block = offset in self.blocks or offset - 4 in self.blocks
-        if touches_a_block and not any(o <= offset < o + n for o, n in self.announced):
-            self.reads_unannounced.append(offset)
-        return self.data[offset : offset + size]
-
-    def prefetch(self, ranges: list[tuple[int, int]]) -> None:
-        self.announced.update(ranges)
-
-
 def test_indexed_blocks_are_announced_before_any_of_them_is_read() -> None:
     # A marker check per index entry, one cold read at a time, waited for a seek
     # each (on a card: most of a dashcam clip's parse): the blocks are announced
     # to the kernel first, then checked and decoded.
     data = b.novatek_mp4([b.novatek_block(f) for f in FIXES], frame=b"\0\0\0\x10" + b"\x65" * 9000)
-    src = _AnnouncedSource(data)
+    blocks = set()
     at = data.find(b"freeGPS ")
     while at >= 0:
-        src.blocks.add(at - 4)
+        blocks.add(at - 4)
         at = data.find(b"freeGPS ", at + 1)
-    assert len(src.blocks) == len(FIXES)
+    assert len(blocks) == len(FIXES)
+    src = RecordingSource(data)
     t = novatek.extract(src)  # type: ignore[arg-type]
     assert t.info["blocks_found_by"] == "index"
     assert_track(t, FIXES)
-    assert src.reads_unannounced == []
+    # Each block is read at its start (decoding) or 4 bytes in (its marker).
+    assert [r for r in src.cold_reads if {r[0], r[0] - 4} & blocks] == []
+    assert any({r[0], r[0] - 4} & blocks for r in src.preads)
