@@ -11,7 +11,8 @@ generator. Then it measures, in one run:
    process; a one-hour Novatek file against exiftool;
 2. the I/O floor: pread of exactly the bytes the track needs (moov + every
    GPMF payload), and cold-track time / floor;
-3. warm ``cat`` (memory cache) and after a remount (disk cache);
+3. warm ``cat`` (memory cache) against a plain file of the same size through
+   a mount (and on ext4), and after a remount (disk cache);
 4. a card of 1,000 clips: ``ls -l``, ``find | xargs cat``, ``rsync -a`` cold,
    warm and after a remount, and the daemon's peak RSS;
 5. stream throughput (``streams/ACCL.csv``, ``streams/all.gpmf``) against a
@@ -326,13 +327,22 @@ def bench_long_file(
         plain.parent.mkdir(exist_ok=True)
         if not plain.exists() or plain.stat().st_size != out["track_gpx_bytes"]:
             plain.write_bytes(os.urandom(out["track_gpx_bytes"]))
-        cat(plain)
-        warm, warm_plain = [], []
-        for _ in range(max(runs, 10)):
-            warm.append(median_of(1, lambda: cat(track)))
-            warm_plain.append(median_of(1, lambda: cat(plain)))
+        # The floor is that file passed through a mount (`-o show_other`),
+        # both in the kernel's page cache; the bare file on ext4 is kept beside it.
+        plain_mnt = work / "mnt-plain"
+        plain_mnt.mkdir(exist_ok=True)
+        with mounted(plain.parent, plain_mnt, "-o", "show_other"):
+            plain_through = plain_mnt / plain.name
+            cat(plain)
+            cat(plain_through)
+            warm, warm_plain, warm_ext4 = [], [], []
+            for _ in range(max(runs, 10)):
+                warm.append(median_of(1, lambda: cat(track)))
+                warm_plain.append(median_of(1, lambda: cat(plain_through)))
+                warm_ext4.append(median_of(1, lambda: cat(plain)))
         out["warm_track_gpx"] = merged(warm)
         out["warm_plain_same_size"] = merged(warm_plain)
+        out["warm_plain_on_ext4"] = merged(warm_ext4)
         out["daemon_peak_rss_mb"] = round(daemon.peak_rss_mb(), 1)
 
     out["remount_track_gpx"] = cat_on_fresh_mounts(
@@ -930,8 +940,9 @@ def _long_rows(long: dict[str, Any]) -> list[Row]:
         (
             "warm track.gpx (memory cache)",
             f"{long['warm_track_gpx']['median_s'] * 1000:.1f} ms",
-            f"target < 5 ms; a plain {long['track_gpx_bytes'] / 1e6:.0f} MB file: "
-            f"{long['warm_plain_same_size']['median_s'] * 1000:.1f} ms",
+            f"target: a plain {long['track_gpx_bytes'] / 1e6:.0f} MB file through the mount "
+            f"({long['warm_plain_same_size']['median_s'] * 1000:.1f} ms) + 2 ms; "
+            f"on ext4 {long['warm_plain_on_ext4']['median_s'] * 1000:.1f} ms",
         ),
         (
             "track.gpx after remount (disk cache)",

@@ -32,6 +32,7 @@ from telemetryfs.fs.products import (
     read_stream,
     render_stream_window,
 )
+from telemetryfs.parsers import source
 from telemetryfs.parsers.model import Extent, Stream
 
 from .store import QUICK_CALL_S, QUICK_SLOW_CALLS, Store
@@ -316,5 +317,7 @@ class PassthroughFile(SourceBacked):
     async def read(self, off: int, size: int) -> bytes:
         fd = self.fds[0]
         if isinstance(fd, int):
-            return await self.store.run_io(os.pread, fd, size, off)
+            data = await self.store.run_io(os.pread, fd, size, off)
+            source.TOTALS.add(len(data))  # a remote Source counts its own reads
+            return data
         return await self.store.run_io(fd.pread, off, size)

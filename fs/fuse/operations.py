@@ -386,7 +386,9 @@ class Operations(RecordingNodes, pyfuse3.Operations):
                 self.remote.open_other if self.remote is not None else open_source
             )
             fd = await self._run_local(opened, node.path)
-            return self._register(inode, PassthroughFile(self.store, (fd,)), None)
+            return self._register(
+                inode, PassthroughFile(self.store, (fd,)), _version_of(fd, node.path)
+            )
         if node.kind is not Kind.FILE:
             raise pyfuse3.FUSEError(errno.EISDIR)
         key = await self._key(node)
@@ -440,6 +442,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         return self.remote.open_checked if self.remote is not None else open_source_checked
 
     def _register(self, inode: int, handle: OpenFile, key: Key | None) -> FileInfo:
+        """Number ``handle``; ``key`` names the version it serves (None: unknown)."""
         fh = self._next_fh
         self._next_fh += 1
         self._open[fh] = handle
@@ -587,3 +590,23 @@ class Operations(RecordingNodes, pyfuse3.Operations):
     @fuse_op
     async def removexattr(self, inode: InodeT, name: XAttrNameT, ctx: RequestContext) -> None:
         raise pyfuse3.FUSEError(errno.EROFS)
+
+
+def _version_of(fd: Fd, path: bytes) -> SourceKey:
+    """The version of a passed-through file that ``fd`` reads.
+
+    With it the kernel keeps an unchanged file's pages from one open to the
+    next, as it does for the derived files: without, every ``cat`` of a
+    sidecar or photo through the mount went to the daemon again (18 ms for an
+    11 MB file in the page cache, against 2.7 ms on ext4).
+    """
+    name = os.fsdecode(path)
+    if isinstance(fd, int):
+        return SourceKey.from_stat(name, os.fstat(fd))
+    # A remote object (only then is the [remote] extra imported): its version
+    # (ETag, generation) stands for the inode, as in the remote tree's stats.
+    from telemetryfs.fs.remote.source import RemoteSource
+    from telemetryfs.fs.remote.tree import version_ino
+
+    assert isinstance(fd, RemoteSource)
+    return SourceKey(name, 0, version_ino(fd.version), fd.size, 0)

@@ -422,6 +422,27 @@ def test_show_other_passes_other_files_through_read_only(mount: MountFactory, ca
         shown.open("ab")
 
 
+def test_an_unchanged_other_file_is_read_again_from_the_kernels_cache(
+    mount: MountFactory, card: Path
+) -> None:
+    m = mount(card, "-o", "show_other")
+    shown, original = m.path / "other/notes.txt", card / "other/notes.txt"
+    size = original.stat().st_size
+    assert shown.read_bytes() == original.read_bytes()
+    before = m.stats()["source_bytes_read"]
+    assert shown.read_bytes() == original.read_bytes()
+    assert m.stats()["source_bytes_read"] == before  # the kernel kept its pages
+    # Another version of the same size: the next open drops the old pages.
+    changed = bytes(reversed(original.read_bytes()))
+    assert len(changed) == size
+    assert changed != original.read_bytes()
+    original.write_bytes(changed)
+    os.utime(original, ns=(time.time_ns(), time.time_ns() + 10**9))
+    time.sleep(1.2)  # past the attribute timeout
+    assert shown.read_bytes() == changed
+    assert m.stats()["source_bytes_read"] >= before + size
+
+
 def test_stats_count_the_source_bytes_and_requests(mount: MountFactory, card: Path) -> None:
     m = mount(card)
     before = m.stats()
