@@ -382,3 +382,20 @@ def test_a_slow_first_listing_says_so_on_stderr(card: Path, tmp_path: Path) -> N
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)], check=False)
         server.stop()
+
+
+def test_an_other_object_is_kept_in_the_kernels_cache_until_its_etag_changes(
+    mount: MountFactory, seaweed: Seaweed, s3_env: None
+) -> None:
+    fs: Any = seaweed.fs()
+    path = f"{BUCKET}/other/notes.txt"
+    fs.pipe(path, b"first version\n")
+    m = mount(f"s3://{BUCKET}/other", "-o", "show_other,list_ttl=1")  # type: ignore[arg-type]
+    shown = m.path / "notes.txt"
+    assert shown.read_bytes() == b"first version\n"
+    before = m.stats()["source_bytes_read"]
+    assert shown.read_bytes() == b"first version\n"
+    assert m.stats()["source_bytes_read"] == before  # the kernel kept its pages
+    fs.pipe(path, b"other version\n")  # the same size, a new ETag
+    time.sleep(2.5)  # past list_ttl=1 and the kernel's 1 s attribute timeout
+    assert shown.read_bytes() == b"other version\n"
