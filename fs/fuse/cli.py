@@ -522,6 +522,7 @@ def _keep_the_heap_small() -> None:
 def mount(config: Config, ready: int | None = None) -> int:
     """Mount, optionally tell the parent we are ready, serve, and unmount."""
     # Imported here: --help and argument errors should not pay for the whole daemon.
+    from . import announce
     from .mounts import on_local_disk
     from .operations import Operations
     from .prefetch import Prefetcher
@@ -567,9 +568,15 @@ def mount(config: Config, ready: int | None = None) -> int:
     prefetcher = None
     if config.options.prefetch and isinstance(ops.source, SourceTree):  # local only (parse_args)
         prefetcher = Prefetcher(store, ops.source)
+    if config.remote is None:  # a remote source batches its own range requests
+        try:
+            announce.start()  # read-ahead hints from a helper process (announce.py)
+        except OSError as exc:
+            log.warning("no read-ahead helper (%s): parses announce their own reads", exc)
     try:
         trio.run(serve, store, prefetcher)
     finally:
+        announce.stop()
         pyfuse3.close(unmount=True)
         # libfuse skips the unmount of a connection the kernel aborted, which
         # leaves a dead mountpoint ("Transport endpoint is not connected").

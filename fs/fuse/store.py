@@ -37,7 +37,7 @@ from telemetryfs.fs.cache import (
     RecentKeys,
     SourceKey,
 )
-from telemetryfs.fs.fuse import gil, parse_worker
+from telemetryfs.fs.fuse import announce, gil, parse_worker
 from telemetryfs.fs.fuse.flight import SingleFlight
 from telemetryfs.fs.fuse.gil import open_sharing_gil
 from telemetryfs.fs.joined_video import JoinedVideo
@@ -893,6 +893,9 @@ class Store:
             **self.stats.as_dict(),
             **source.TOTALS.snapshot(),
             "parse_worker": self.parse_worker_state(),
+            "ranges_announced_by_helper": helper.ranges_sent
+            if (helper := announce.current())
+            else 0,
         }
 
     def parse_worker_state(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -441,6 +442,30 @@ def test_an_unchanged_other_file_is_read_again_from_the_kernels_cache(
     time.sleep(1.2)  # past the attribute timeout
     assert shown.read_bytes() == changed
     assert m.stats()["source_bytes_read"] >= before + size
+
+
+def _helpers_of(pid: int) -> list[int]:
+    """The daemon's read-ahead helper processes (fs/fuse/announce.py)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline")
+            with contextlib.suppress(FileNotFoundError):
+                if b"announce.py" in cmdline.read_bytes():
+                    found.append(int(child))
+    return found
+
+
+def test_a_helper_process_announces_the_reads_and_leaves_with_the_mount(
+    mount: MountFactory, card: Path
+) -> None:
+    m = mount(card)
+    (m.path / "DCIM/100GOPRO/hero8-trimmed.mp4/info.json").read_bytes()
+    assert m.stats()["ranges_announced_by_helper"] > 0
+    helpers = _helpers_of(m.proc.pid)
+    assert len(helpers) == 1
+    assert m.unmount() == 0
+    assert not Path(f"/proc/{helpers[0]}").exists()
 
 
 def test_stats_count_the_source_bytes_and_requests(mount: MountFactory, card: Path) -> None:

@@ -7,7 +7,6 @@ server stopped, an object overwritten, 503s from the server).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
 import mmap
@@ -32,6 +31,7 @@ from tests.mount.conftest import MountFactory
 from tests.mount.test_mount import make_card
 from tests.paths import ROOT
 from tests.remote.servers import BUCKET, Seaweed, start_http, start_seaweed
+from tests.residency import resident_pages
 
 # info.json facts that come from the store's stat, not from the bytes.
 STAT_FACTS = ("source_mtime_ns", "mtime_utc")
@@ -390,30 +390,10 @@ def _resident_after_open(path: Path) -> int:
     """How many of the file's pages the kernel still holds just after an open.
 
     An open without keep_cache drops them. The daemon's own block cache hides
-    a second read from the fetch counters, so ask the kernel (mmap, mincore).
+    a second read from the fetch counters, so the kernel is asked (mincore).
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_size_t,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_long,
-    ]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    size = path.stat().st_size
-    vec = ctypes.create_string_buffer((size + mmap.PAGESIZE - 1) // mmap.PAGESIZE)
     with path.open("rb") as f:
-        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
-        assert address not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
-        try:
-            assert libc.mincore(address, size, vec) == 0, ctypes.get_errno()
-        finally:
-            libc.munmap(address, size)
-    return sum(b & 1 for b in vec.raw)
+        return resident_pages(f.fileno())
 
 
 def test_an_other_object_is_kept_in_the_kernels_cache_until_its_etag_changes(
