@@ -496,6 +496,31 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
         budget -= extent.size
 
 
+# Takes a local file's ranges to announce for it; returns how many it took (from
+# the start). The mount's read-ahead helper process (fs/fuse/announce.py).
+Announce = Callable[[int, list[tuple[int, int]]], int]
+
+
+def announce_through(announce: Announce, fds: Fds, extents: list[Extent]) -> list[Extent]:
+    """Hand what ``prefetch`` would announce of local files to ``announce``; returns the
+    extents it did not take, for ``prefetch`` (all of them for a remote source)."""
+    budget = PREFETCH_LIMIT
+    by_fd: dict[int, list[Extent]] = {}
+    for extent in extents:
+        if budget <= 0:
+            break
+        fd = fd_of(fds, extent.part)
+        if not isinstance(fd, int):
+            return extents  # a remote source batches its own range requests
+        by_fd.setdefault(fd, []).append(extent)
+        budget -= extent.size
+    left: list[Extent] = []
+    for fd, group in by_fd.items():
+        taken = announce(fd, [(e.offset, e.size) for e in group])
+        left += group[taken:]
+    return left
+
+
 def _all_fds(fds: Fds) -> list[Fd]:
     return list(fds) if isinstance(fds, tuple | list) else [cast(Fd, fds)]
 

@@ -24,6 +24,7 @@ from telemetryfs.fs.products import (
     NotCachedError,
     RawLayout,
     StreamIndex,
+    announce_through,
     close_source,
     pread_cached,
     prefetch,
@@ -35,6 +36,7 @@ from telemetryfs.fs.products import (
 from telemetryfs.parsers import source
 from telemetryfs.parsers.model import Extent, Stream
 
+from . import announce
 from .store import QUICK_CALL_S, QUICK_SLOW_CALLS, Store
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,8 @@ class RawFileHandle(SourceBacked):
         if off + RAW_PREFETCH // 2 >= self.announced:
             ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)
             self.announced = off + RAW_PREFETCH
+            if (helper := announce.current()) is not None:
+                ahead = announce_through(helper.send, self.fds, ahead)  # the rest: below
         return await self.store.run_io(_read_raw_from_disk, self.fds, self.layout, off, size, ahead)
 
     @property

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from telemetryfs.fs import products
 from telemetryfs.fs.fuse import announce
 from telemetryfs.fs.fuse.gil import GilSharingFile
+from telemetryfs.parsers.model import Extent
 from tests.paths import ROOT
 from tests.residency import pages, resident_pages
 
@@ -123,3 +125,41 @@ def test_a_dead_helper_leaves_the_announcing_to_the_parse(
         f.close()
         os.close(fd)
         helper.close()
+
+
+def test_what_the_helper_does_not_take_is_left_to_the_caller() -> None:
+    extents = [Extent(o, 4096, part) for part in (0, 1) for o in range(0, 40960, 8192)]
+    asked: list[tuple[int, list[tuple[int, int]]]] = []
+
+    def takes_three(fd: int, ranges: list[tuple[int, int]]) -> int:
+        asked.append((fd, ranges))
+        return min(3, len(ranges))
+
+    left = products.announce_through(takes_three, (7, 8), extents)
+    # Each file's ranges in one batch, in order; the rest of each batch comes back.
+    assert asked == [
+        (7, [(e.offset, e.size) for e in extents[:5]]),
+        (8, [(e.offset, e.size) for e in extents[5:]]),
+    ]
+    assert left == extents[3:5] + extents[8:]
+    # A remote source (not a descriptor) batches its own requests: nothing is handed over.
+    asked.clear()
+    remote = GilSharingFile(__file__)
+    try:
+        assert products.announce_through(takes_three, (remote,), extents[:5]) == extents[:5]
+    finally:
+        remote.close()
+    assert asked == []
+
+
+def test_the_helper_is_handed_no_more_than_a_prefetch_would_announce() -> None:
+    big = products.PREFETCH_LIMIT // 4
+    extents = [Extent(i * big, big) for i in range(10)]
+    handed: list[tuple[int, int]] = []
+
+    def takes_all(fd: int, ranges: list[tuple[int, int]]) -> int:
+        handed.extend(ranges)
+        return len(ranges)
+
+    assert products.announce_through(takes_all, 3, extents) == []
+    assert handed == [(e.offset, e.size) for e in extents[:4]]

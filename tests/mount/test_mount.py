@@ -10,8 +10,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -466,6 +468,34 @@ def test_a_helper_process_announces_the_reads_and_leaves_with_the_mount(
     assert len(helpers) == 1
     assert m.unmount() == 0
     assert not Path(f"/proc/{helpers[0]}").exists()
+
+
+@pytest.fixture
+def disk_card() -> Iterator[Path]:
+    """A GoPro clip on a disk-backed filesystem (a tmpfs /tmp is always "cached")."""
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-cold-") as d:
+        clip = Path(d) / "card" / "GX010001.MP4"
+        clip.parent.mkdir()
+        shutil.copyfile(SAMPLES / "gopro/mp4/hero8-trimmed.mp4", clip)
+        yield clip.parent
+
+
+def test_streams_opened_cold_are_announced_by_the_helper(
+    disk_card: Path, mount: MountFactory
+) -> None:
+    m = mount(disk_card)
+    folder = m.path / "GX010001.MP4"
+    names = os.listdir(folder / "streams")  # the full parse reads every payload
+    assert "all.gpmf" in names
+    csvs = [n for n in names if n.endswith(".csv")]
+    assert csvs
+    for name in (csvs[0], "all.gpmf"):
+        with (disk_card / "GX010001.MP4").open("rb") as f:
+            os.fsync(f.fileno())  # dirty pages (the copy) stay in the cache
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        before = m.stats()["ranges_announced_by_helper"]
+        assert (folder / "streams" / name).read_bytes()
+        assert m.stats()["ranges_announced_by_helper"] > before, json.dumps(m.stats())
 
 
 def test_stats_count_the_source_bytes_and_requests(mount: MountFactory, card: Path) -> None:
