@@ -996,7 +996,8 @@ def _card_rows(card: dict[str, Any]) -> list[Row]:
             "daemon peak RSS (+ its child processes), whole card read",
             f"{card['daemon_peak_rss_mb']:.0f} MB",
             f"daemon {card['daemon_peak_rss_mb'] - card['parse_process_peak_rss_mb']:.0f} MB "
-            "(target <= 150 MB), read-ahead worker and multiprocessing's tracker "
+            "(target <= 150 MB); read-ahead worker, multiprocessing's tracker and "
+            "the read-ahead hints' helper "
             f"{card['parse_process_peak_rss_mb']:.0f} MB",
         ),
     ]
