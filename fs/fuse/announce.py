@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import array
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,4 +136,7 @@ def _serve(sock: socket.socket) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole foreground process group: the
+    # daemon unmounts and closes the socket, and this process follows quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _serve(socket.socket(fileno=int(sys.argv[1])))

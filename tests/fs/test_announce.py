@@ -86,8 +86,25 @@ def test_batches_larger_than_a_message_are_split(source: Path) -> None:
         os.close(fd)
 
 
+def _wait_ignoring_sigint(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(
+            next(x for x in status.splitlines() if x.startswith("SigIgn:")).split()[1], 16
+        )
+        if ignored & (1 << (signal.SIGINT - 1)):
+            return
+        assert time.monotonic() < deadline, "the helper never set its signal handling"
+        time.sleep(0.01)
+
+
 def test_the_helper_exits_when_the_daemon_lets_go_or_dies() -> None:
     helper = announce.Announcer()
+    _wait_ignoring_sigint(helper.pid)  # its start-up done
+    os.kill(helper.pid, signal.SIGINT)  # Ctrl-C reaches the daemon's whole group
+    time.sleep(0.2)
+    assert helper.returncode is None  # it waits for the daemon to let go
     started = time.monotonic()
     helper.close()
     assert helper.returncode == 0  # it left by itself (close kills it only after 5 s)
