@@ -6,9 +6,16 @@ read-ahead), so tests that check what was announced or kept ask mincore.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import mmap
 import os
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.paths import ROOT
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -45,3 +52,13 @@ def resident_pages(fd: int, offset: int = 0, size: int | None = None) -> int:
 
 def pages(size: int) -> int:
     return (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+
+
+@contextlib.contextmanager
+def random_file_on_disk(size: int, seed: int, name: str = "source.bin") -> Iterator[Path]:
+    """A file of ``size`` random bytes beside the checkout, not in /tmp: page-cache
+    tests need a disk-backed filesystem (a tmpfs /tmp is always "cached")."""
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-disk-") as d:
+        path = Path(d) / name
+        path.write_bytes(random.Random(seed).randbytes(size))
+        yield path

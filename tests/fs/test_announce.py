@@ -4,11 +4,9 @@ must reach the kernel's page cache, and losing it must cost nothing but speed.""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,7 @@ from telemetryfs.fs import products
 from telemetryfs.fs.fuse import announce
 from telemetryfs.fs.fuse.gil import GilSharingFile
 from telemetryfs.parsers.model import Extent
-from tests.paths import ROOT
-from tests.residency import pages, resident_pages
+from tests.residency import pages, random_file_on_disk, resident_pages
 
 RANGE = 12 * 1024
 SPACING = 256 * 1024
@@ -28,10 +25,7 @@ SPACING = 256 * 1024
 
 @pytest.fixture
 def source() -> Iterator[Path]:
-    # Beside the checkout, not in /tmp: a tmpfs /tmp is always "cached".
-    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-announce-") as d:
-        path = Path(d) / "source.bin"
-        path.write_bytes(random.Random(5).randbytes(32 * 1024 * 1024))
+    with random_file_on_disk(32 * 1024 * 1024, seed=5) as path:
         yield path
 
 

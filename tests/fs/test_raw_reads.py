@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import random
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +14,12 @@ import pytest
 from telemetryfs.fs.fuse import files
 from telemetryfs.fs.products import NotCachedError, raw_extents_between, raw_layout, read_raw
 from telemetryfs.parsers.model import Extent, Piece, RawFile
-from tests.paths import ROOT
+from tests.residency import random_file_on_disk
 
 
 @pytest.fixture
 def source() -> Iterator[Path]:
-    # Beside the checkout, not in /tmp: the page-cache tests need a disk-backed
-    # filesystem (a tmpfs /tmp is always "cached").
-    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-raw-") as d:
-        path = Path(d) / "source.bin"
-        path.write_bytes(random.Random(7).randbytes(8 * 1024 * 1024))
+    with random_file_on_disk(8 * 1024 * 1024, seed=7) as path:
         yield path
 
 
