@@ -10,9 +10,15 @@ the lines simplified, so an hour costs a few kilobytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from telemetryfs.parsers.model import GpsSample
 from telemetryfs.parsers.track import field_values
@@ -182,35 +188,59 @@ def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
 def _column_means(
     times: list[float],
     values: list[float | None],
-    x_of: _XOf,
-    y_of: Callable[[float], float],
+    x_of: Callable[[Any], Any],
+    y_of: Callable[[Any], Any],
 ) -> list[list[Point]]:
     """Runs of points, one per pixel column (the mean of its samples), simplified.
 
     A sample without the value ends a run: the line is not drawn across it.
+    ``x_of`` and ``y_of`` are plain arithmetic, so they take numpy arrays too.
+
+    In numpy, with the same numbers as a loop over the samples: each column's
+    sums add its samples one by one, in order (numpy's own sums pair them up,
+    which rounds differently). A loop over the samples was a third of the
+    preview's time.
     """
-    runs: list[list[Point]] = []
-    run: list[Point] = []
-    column, t_sum, v_sum, count = None, 0.0, 0.0, 0
-    isfinite = math.isfinite
-    for t, value in zip(times, values, strict=True):
-        here = int(x_of(t))
-        known = value is not None and isfinite(value)
-        if count and (here != column or not known):
-            run.append((x_of(t_sum / count), y_of(v_sum / count)))
-            t_sum, v_sum, count = 0.0, 0.0, 0
-        if not known or value is None:  # (None is never known: for the type checker)
-            if run:
-                runs.append(run)
-                run = []
-            continue
-        column = here
-        t_sum, v_sum, count = t_sum + t, v_sum + value, count + 1
-    if count:
-        run.append((x_of(t_sum / count), y_of(v_sum / count)))
-    if run:
-        runs.append(run)
+    t = np.asarray(times, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)  # None becomes NaN
+    known = np.isfinite(v)
+    kept = np.flatnonzero(known)
+    if not len(kept):
+        return []
+    # Which run each known sample belongs to: the unknown ones before it.
+    run_of = np.cumsum(~known)[kept]
+    columns = np.trunc(x_of(t[kept]))
+    t, v = t[kept], v[kept]
+    new_group = np.empty(len(kept), dtype=bool)
+    new_group[0] = True
+    new_group[1:] = (run_of[1:] != run_of[:-1]) | (columns[1:] != columns[:-1])
+    starts = np.flatnonzero(new_group)
+    lengths = np.diff(np.append(starts, len(kept)))
+    t_sum, v_sum = _sums_in_order(t, starts, lengths), _sums_in_order(v, starts, lengths)
+    xs = np.asarray(x_of(t_sum / lengths), dtype=np.float64).tolist()
+    ys = np.asarray(y_of(v_sum / lengths), dtype=np.float64).tolist()
+    group_runs = run_of[starts]
+    cuts = [0, *(np.flatnonzero(group_runs[1:] != group_runs[:-1]) + 1).tolist(), len(starts)]
+    runs = [list(zip(xs[a:b], ys[a:b], strict=True)) for a, b in itertools.pairwise(cuts)]
     return [[r[i] for i in simplify(r, TOLERANCE)] for r in runs]
+
+
+# Columns of more samples than this are summed in Python (still in order): the
+# numpy sums step once per sample of the longest column.
+_LONG_COLUMN = 32
+
+
+def _sums_in_order(values: Any, starts: Any, lengths: Any) -> Any:
+    """Each group's sum, adding its values one by one from 0.0, as a loop would."""
+    sums = np.zeros(len(starts))
+    short = lengths <= _LONG_COLUMN
+    for k in range(int(lengths[short].max(initial=0))):
+        at = short & (lengths > k)
+        sums[at] += values[starts[at] + k]
+    for g in np.flatnonzero(~short).tolist():
+        a = int(starts[g])
+        sums[g] = functools.reduce(operator.add, values[a : a + int(lengths[g])].tolist(), 0.0)
+    return sums
 
 
 def _time_ticks(t0: float, t1: float, x_of: _XOf, bottom: float, on_clock: bool) -> list[str]:

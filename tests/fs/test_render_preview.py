@@ -10,10 +10,13 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from telemetryfs.fs import products
+from telemetryfs.fs import products, render_profile
 from telemetryfs.fs.render_preview import render_preview
 from telemetryfs.fs.render_svg import simplify
 from telemetryfs.parsers.model import GpsSample, Telemetry
@@ -254,3 +257,71 @@ def test_simplify_keeps_the_points_the_one_at_a_time_reference_keeps() -> None:
     for line in lines:
         for tolerance in (0.5, 2.0, 8.0):
             assert simplify(line, tolerance) == _reference_simplify(line, tolerance)
+
+
+def _reference_column_means(
+    times: list[float], values: list[float | None], x_of: Any, y_of: Any
+) -> list[list[tuple[float, float]]]:
+    """The profile's column means, one sample at a time (what the numpy version must equal)."""
+    runs: list[list[tuple[float, float]]] = []
+    run: list[tuple[float, float]] = []
+    column, t_sum, v_sum, count = None, 0.0, 0.0, 0
+    for t, value in zip(times, values, strict=True):
+        here = int(x_of(t))
+        known = value is not None and math.isfinite(value)
+        if count and (here != column or not known):
+            run.append((x_of(t_sum / count), y_of(v_sum / count)))
+            t_sum, v_sum, count = 0.0, 0.0, 0
+        if not known or value is None:
+            if run:
+                runs.append(run)
+                run = []
+            continue
+        column = here
+        t_sum, v_sum, count = t_sum + t, v_sum + value, count + 1
+    if count:
+        run.append((x_of(t_sum / count), y_of(v_sum / count)))
+    if run:
+        runs.append(run)
+    return [[r[i] for i in simplify(r, render_profile.TOLERANCE)] for r in runs]
+
+
+_values = st.one_of(
+    st.none(),
+    st.sampled_from([math.nan, math.inf, -0.0, 0.0]),
+    # Fractions that binary floats cannot hold: their sums depend on the order.
+    st.integers(-(10**6), 10**7).map(lambda i: i / 997.0),
+    st.integers(-(10**6), 10**7).map(lambda i: i / 997.0),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(-2e9, 2e9, allow_nan=False),
+    st.sampled_from([0.0, 1e-4, 0.001, 0.055, 1.0, 60.0]),
+    st.lists(st.tuples(st.floats(0, 1, allow_nan=False), _values), max_size=3000),
+)
+# One column of 400 samples (its sums run past the vectorised length), and an
+# hour at 18 Hz (~96 samples a column).
+@example(0.0, 0.0, [(0.0, i / 997.0) for i in range(1, 400)])
+@example(1.7e9, 1 / 18, [(0.3, (i % 5000) / 997.0) for i in range(64_800)])
+def test_column_means_equal_the_sample_by_sample_reference(
+    t0: float, step: float, samples: list[tuple[float, float | None]]
+) -> None:
+    # Steady clocks, jittery ones, and (step 0) every sample in one column: its
+    # sums run past the vectorised length and are added in Python.
+    times = [t0 + i * step + jitter * step for i, (jitter, _) in enumerate(samples)]
+    values = [v for _, v in samples]
+    if not times:
+        return
+    low, span = min(times), max(max(times) - min(times), 1.0)
+    axis = render_profile._Axis(-1000.0, 10000.0, 1000.0)
+
+    def x_of(t: Any) -> Any:
+        return render_profile.LEFT + (t - low) / span * (render_profile.RIGHT - render_profile.LEFT)
+
+    def y_of(v: Any) -> Any:
+        return axis.y(v, 20.0)
+
+    expected = _reference_column_means(times, values, x_of, y_of)
+    assert render_profile._column_means(times, values, x_of, y_of) == expected
