@@ -55,10 +55,17 @@ def pages(size: int) -> int:
 
 
 @contextlib.contextmanager
-def random_file_on_disk(size: int, seed: int, name: str = "source.bin") -> Iterator[Path]:
-    """A file of ``size`` random bytes beside the checkout, not in /tmp: page-cache
-    tests need a disk-backed filesystem (a tmpfs /tmp is always "cached")."""
+def dir_on_disk() -> Iterator[Path]:
+    """A folder beside the checkout, not in /tmp: page-cache tests need a disk-backed
+    filesystem (a tmpfs /tmp is always "cached")."""
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-disk-") as d:
-        path = Path(d) / name
+        yield Path(d)
+
+
+@contextlib.contextmanager
+def random_file_on_disk(size: int, seed: int, name: str = "source.bin") -> Iterator[Path]:
+    """A file of ``size`` random bytes in a ``dir_on_disk``."""
+    with dir_on_disk() as d:
+        path = d / name
         path.write_bytes(random.Random(seed).randbytes(size))
         yield path

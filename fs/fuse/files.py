@@ -21,6 +21,7 @@ import trio
 
 from telemetryfs.fs.products import (
     Fd,
+    Fds,
     NotCachedError,
     RawLayout,
     StreamIndex,
@@ -165,6 +166,13 @@ def _if_cached(handle: _NoWaitReader, fn: Callable[..., T], *args: Any) -> T | N
         return None
 
 
+def hand_to_helper(fds: Fds, extents: list[Extent]) -> list[Extent]:
+    """Hand the read-ahead of ``extents`` to the mount's helper process (announce.py),
+    from the event loop (it never blocks); returns what is left to ``prefetch``."""
+    helper = announce.current()
+    return extents if helper is None else announce_through(helper.send, fds, extents)
+
+
 def _read_cached_file(fd: int, off: int, size: int, *, cached_only: bool = False) -> bytes:
     """A range of a disk cache file (``cached_only``: as for read_raw)."""
     return pread_cached(fd, size, off) if cached_only else os.pread(fd, size, off)
@@ -200,8 +208,7 @@ class RawFileHandle(SourceBacked):
         if off + RAW_PREFETCH // 2 >= self.announced:
             ahead = raw_extents_between(self.layout, max(off, self.announced), off + RAW_PREFETCH)
             self.announced = off + RAW_PREFETCH
-            if (helper := announce.current()) is not None:
-                ahead = announce_through(helper.send, self.fds, ahead)  # the rest: below
+            ahead = hand_to_helper(self.fds, ahead)  # the rest: announced below
         return await self.store.run_io(_read_raw_from_disk, self.fds, self.layout, off, size, ahead)
 
     @property

@@ -46,7 +46,6 @@ from telemetryfs.fs.products import Fd
 from telemetryfs.fs.recordings import RecordingsIndex
 from telemetryfs.fs.tree import ROOT_INODE, InodeTable, Kind, Node, SourceEntry, SourceTree
 
-from . import announce
 from .files import (
     BytesFile,
     CachedFileHandle,
@@ -54,6 +53,7 @@ from .files import (
     PassthroughFile,
     RawFileHandle,
     StreamFileHandle,
+    hand_to_helper,
     open_source,
 )
 from .guard import fuse_op
@@ -421,8 +421,7 @@ class Operations(RecordingNodes, pyfuse3.Operations):
         fds = await self._run_local(open_sources, key, self._open_checked)
         extents = products.chunk_extents(stream)
         if not products.ends_cached(fds, extents):
-            if (helper := announce.current()) is not None:
-                extents = products.announce_through(helper.send, fds, extents)
+            extents = hand_to_helper(fds, extents)
             if extents:
                 # In a thread: announcing uncached ranges queues disk reads, which can block.
                 await self.store.run_io(products.prefetch, fds, extents)

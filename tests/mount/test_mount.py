@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 from tests.gpx_tools import gpsbabel_points, ogr_points, validate
 from tests.mount.conftest import MountFactory
 from tests.paths import ROOT, SAMPLES
+from tests.residency import dir_on_disk
 
 # A card-like copy of real samples (copied into the test's tmp folder, never into the repo).
 CARD_FILES = {
@@ -472,9 +472,9 @@ def test_a_helper_process_announces_the_reads_and_leaves_with_the_mount(
 
 @pytest.fixture
 def disk_card() -> Iterator[Path]:
-    """A GoPro clip on a disk-backed filesystem (a tmpfs /tmp is always "cached")."""
-    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".test-cold-") as d:
-        clip = Path(d) / "card" / "GX010001.MP4"
+    """A GoPro clip on a disk-backed filesystem (tests/residency.py)."""
+    with dir_on_disk() as d:
+        clip = d / "card" / "GX010001.MP4"
         clip.parent.mkdir()
         shutil.copyfile(SAMPLES / "gopro/mp4/hero8-trimmed.mp4", clip)
         yield clip.parent
