@@ -473,7 +473,6 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
     one at a time they cost a disk seek each. Announced up front, the kernel
     reads them in the background, in its own order, while we serve the first.
     """
-    budget = PREFETCH_LIMIT
     if all(not isinstance(fd, int) for fd in _all_fds(fds)):
         by_part: dict[int, list[tuple[int, int]]] = {}
         for extent in extents:
@@ -483,9 +482,7 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
             assert not isinstance(src, int)
             src.prefetch(ranges)  # one batch: a remote source's round of requests
         return
-    for extent in extents:
-        if budget <= 0:
-            break
+    for extent in _within_budget(extents):
         try:
             fd = fd_of(fds, extent.part)
             if not isinstance(fd, int):
@@ -493,7 +490,17 @@ def prefetch(fds: Fds, extents: list[Extent]) -> None:
             os.posix_fadvise(fd, extent.offset, extent.size, os.POSIX_FADV_WILLNEED)
         except OSError:
             return  # a filesystem without readahead: reads still work
+
+
+def _within_budget(extents: list[Extent]) -> list[Extent]:
+    """The extents a local prefetch announces: those that start within PREFETCH_LIMIT
+    bytes of ranges (the last one may end past it)."""
+    budget = PREFETCH_LIMIT
+    for i, extent in enumerate(extents):
+        if budget <= 0:
+            return extents[:i]
         budget -= extent.size
+    return extents
 
 
 # Takes a local file's ranges to announce for it; returns how many it took (from
@@ -504,16 +511,12 @@ Announce = Callable[[int, list[tuple[int, int]]], int]
 def announce_through(announce: Announce, fds: Fds, extents: list[Extent]) -> list[Extent]:
     """Hand what ``prefetch`` would announce of local files to ``announce``; returns the
     extents it did not take, for ``prefetch`` (all of them for a remote source)."""
-    budget = PREFETCH_LIMIT
     by_fd: dict[int, list[Extent]] = {}
-    for extent in extents:
-        if budget <= 0:
-            break
+    for extent in _within_budget(extents):
         fd = fd_of(fds, extent.part)
         if not isinstance(fd, int):
             return extents  # a remote source batches its own range requests
         by_fd.setdefault(fd, []).append(extent)
-        budget -= extent.size
     left: list[Extent] = []
     for fd, group in by_fd.items():
         taken = announce(fd, [(e.offset, e.size) for e in group])
