@@ -50,6 +50,16 @@ def resident_pages(fd: int, offset: int = 0, size: int | None = None) -> int:
     return sum(b & 1 for b in vec.raw)
 
 
+def drop_pages(path: Path) -> None:
+    """Take ``path``'s pages out of the page cache (written first: dirty pages stay)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def pages(size: int) -> int:
     return (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
 

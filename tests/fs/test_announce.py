@@ -17,7 +17,7 @@ from telemetryfs.fs import products
 from telemetryfs.fs.fuse import announce
 from telemetryfs.fs.fuse.gil import GilSharingFile
 from telemetryfs.parsers.model import Extent
-from tests.residency import pages, random_file_on_disk, resident_pages
+from tests.residency import drop_pages, pages, random_file_on_disk, resident_pages
 
 RANGE = 12 * 1024
 SPACING = 256 * 1024
@@ -30,9 +30,8 @@ def source() -> Iterator[Path]:
 
 
 def _uncached(path: Path) -> int:
+    drop_pages(path)
     fd = os.open(path, os.O_RDONLY)
-    os.fsync(fd)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     assert resident_pages(fd) == 0
     return fd
 

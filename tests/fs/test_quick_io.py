@@ -23,6 +23,7 @@ from telemetryfs.fs.fuse import store as store_module
 from telemetryfs.fs.fuse.mounts import LOCAL_FILESYSTEMS, filesystem_type, on_local_disk
 from telemetryfs.fs.fuse.store import Store
 from telemetryfs.fs.options import Options
+from tests.residency import drop_pages
 
 # A NAS share mounted over NFS inside a local home, an SMB share with a space in
 # its mount point, and sshfs over the NAS's folder (mounted on top of it).
@@ -118,19 +119,10 @@ def test_a_cached_item_is_read_without_waiting(tmp_path: Path) -> None:
         cache.get_cached(key, "track.gpx", 100)  # too big to copy on the loop
 
 
-def _drop_pages(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # clean pages can be dropped
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-
-
 def test_an_item_only_on_disk_is_not_read_inline(tmp_path: Path) -> None:
     data = os.urandom(256 * 1024)
     cache, key = _cache_with_item(tmp_path, data)
-    _drop_pages(next((tmp_path / "cache").rglob("track.gpx*")))
+    drop_pages(next((tmp_path / "cache").rglob("track.gpx*")))
     with pytest.raises(NotInPageCacheError):
         cache.get_cached(key, "track.gpx", 1 << 20)
     assert cache.get(key, "track.gpx") == data  # the thread's read
@@ -158,7 +150,7 @@ def test_a_content_read_announces_the_folders_other_items(tmp_path: Path) -> Non
     files = [item for item in (tmp_path / "cache").rglob("*") if item.is_file()]
     kml_file = next(item for item in files if item.name.startswith("track.kml"))
     for item in files:
-        _drop_pages(item)
+        drop_pages(item)
     assert _resident_bytes(kml_file) == 0
     assert cache.get(key, "track.gpx") == gpx  # a plain read announces nothing
     time.sleep(0.2)

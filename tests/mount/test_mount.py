@@ -20,7 +20,7 @@ import pytest
 from tests.gpx_tools import gpsbabel_points, ogr_points, validate
 from tests.mount.conftest import MountFactory
 from tests.paths import ROOT, SAMPLES
-from tests.residency import dir_on_disk
+from tests.residency import dir_on_disk, drop_pages
 
 # A card-like copy of real samples (copied into the test's tmp folder, never into the repo).
 CARD_FILES = {
@@ -490,9 +490,7 @@ def test_streams_opened_cold_are_announced_by_the_helper(
     csvs = [n for n in names if n.endswith(".csv")]
     assert csvs
     for name in (csvs[0], "all.gpmf"):
-        with (disk_card / "GX010001.MP4").open("rb") as f:
-            os.fsync(f.fileno())  # dirty pages (the copy) stay in the cache
-            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        drop_pages(disk_card / "GX010001.MP4")
         before = m.stats()["ranges_announced_by_helper"]
         assert (folder / "streams" / name).read_bytes()
         assert m.stats()["ranges_announced_by_helper"] > before, json.dumps(m.stats())
