@@ -23,7 +23,9 @@ from __future__ import annotations
 import functools
 import io
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import floordiv, mod, mul
@@ -143,6 +145,46 @@ def in_slices(column: _Column) -> _Column:
     return cast(_Column, sliced)
 
 
+# A video's track files (GPX, GeoJSON, KML, CSV) format the same columns of its
+# samples: its times, latitudes, longitudes, elevations. Rendered one after the
+# other (the read-ahead worker prepares a folder at once), each column was
+# formatted up to four times: about a fifth of a card clip's rendering. The
+# texts of the last few columns are kept, keyed by the values themselves (equal
+# values give equal texts: the formatting is a function of them). Long columns
+# are not kept: the renderers take them through numpy, and they would weigh.
+REMEMBER_MAX_VALUES = SLICE
+REMEMBERED_COLUMNS = 12
+
+
+def remembered(column: _Column) -> _Column:
+    """``column(values, ...)``, answered from the last REMEMBERED_COLUMNS calls when
+    one had equal values and arguments (a copy: callers may change their list)."""
+    kept: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], list[Any]]] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(column)
+    def recall(values: Sequence[Any], *args: Any) -> list[Any]:
+        if len(values) > REMEMBER_MAX_VALUES:
+            return column(values, *args)
+        frozen = tuple(values)
+        key = (args, hash(frozen))
+        with lock:
+            found = kept.get(key)
+            if found is not None:
+                kept.move_to_end(key)
+        if found is not None and found[0] == frozen:
+            return list(found[1])
+        texts = column(values, *args)
+        with lock:
+            kept[key] = (frozen, list(texts))
+            while len(kept) > REMEMBERED_COLUMNS:
+                kept.popitem(last=False)
+        return texts
+
+    return cast(_Column, recall)
+
+
+@remembered
 @in_slices
 def iso_column(utcs: Sequence[float | None]) -> list[str | None]:
     """``[iso_utc(u) for u in utcs]``, fast: each second is formatted once."""
@@ -198,6 +240,7 @@ def _repetitive(values: Sequence[float]) -> bool:
     return len(probe) >= 2 * _REPEAT_FACTOR and len(set(probe)) * _REPEAT_FACTOR <= len(probe)
 
 
+@remembered
 @in_slices
 def number_column(values: Sequence[float | None], decimals: int) -> list[str | None]:
     """``[short_number(v, decimals) for v in values]``, about 3x faster.

@@ -79,6 +79,70 @@ def test_iso_column_equals_iso_utc(values: list[float | None]) -> None:
     assert iso_column(values) == [iso_utc(v) for v in values]
 
 
+def test_a_column_formatted_again_is_recalled_as_a_copy() -> None:
+    # With a None the column takes the per-value path, which counts the formatting.
+    values = [None, *(46.5 + i * 1e-5 for i in range(300))]
+    real, formatted = render_common.short_number, []
+
+    def counted(value: float | None, decimals: int) -> str | None:
+        formatted.append(value)
+        return real(value, decimals)
+
+    with patch.object(render_common, "short_number", counted):
+        first = number_column(values, 7)
+        first[1] = "changed by its caller"
+        again = number_column(list(values), 7)  # equal values, another list
+        assert len(formatted) == len(values)
+        assert number_column(values, 3) == [real(v, 3) for v in values]  # other decimals
+        assert len(formatted) == 2 * len(values)
+    assert again == [real(v, 7) for v in values]
+
+
+_FIXED_SPECS = [(10, 6), (13, 8), (12, 4), (8, 3), (6, 0), (5, 2), (9, 1), (14, 9), (3, 1)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-2e4, 2e4),
+            st.floats(-1.0, 1.0),
+            st.floats(-1e9, 1e9),
+            st.sampled_from([-0.0, 0.0, -0.0004, 0.5, 2.5, -999.5, 9999.4999, 99.995, -0.05]),
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+    st.sampled_from(_FIXED_SPECS),
+)
+def test_fixed_width_columns_through_numpy_are_printf(
+    values: list[float], spec: tuple[int, int]
+) -> None:
+    """format_fixed writes printf's text (the table lookups for integer parts of up
+    to four digits, the general path beyond), or declines when one does not fit."""
+    width, decimals = spec
+    text = render_columns.format_fixed(np.array(values), width, decimals)
+    expected = [f"%{width}.{decimals}f" % v for v in values]
+    if text is None:
+        assert any(len(e) != width for e in expected)
+    else:
+        assert [row.tobytes().decode() for row in text] == expected
+
+
+def test_both_ways_of_writing_fixed_width_columns_are_taken() -> None:
+    small, large = np.array([-12.5, 0.25, 999.0]), np.array([-12.5, 123456.25])
+    q_small, q_large = (
+        np.rint(np.abs(small) * 1000).astype(np.int64),
+        np.rint(np.abs(large) * 1000).astype(np.int64),
+    )
+    assert render_columns._fixed_by_lookup(q_small, np.signbit(small), 12, 3) is not None
+    assert render_columns._fixed_by_lookup(q_large, np.signbit(large), 12, 3) is None
+    for values in (small, large):
+        text = render_columns.format_fixed(values, 12, 3)
+        assert text is not None
+        assert [row.tobytes().decode() for row in text] == [f"{v:12.3f}" for v in values]
+
+
 def test_iso_utc() -> None:
     assert iso_utc(1_492_450_263.0555) == "2017-04-17T17:31:03.056Z"
     assert iso_utc(0.9999) == "1970-01-01T00:00:01.000Z"
