@@ -26,7 +26,8 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import overload
+from operator import neg
+from typing import Any, overload
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from telemetryfs.parsers.track import GpsTrack, field_values
 
 from . import render_profile
 from .render_clock import Clock, clock_of
-from .render_common import finite, ground_speed
+from .render_common import finite
 from .render_segments import split_segments
 from .render_svg import (
     FAINT,
@@ -68,6 +69,8 @@ MAX_TOLERANCE = 8.0
 ROUTE_WIDTH = 3
 EARTH_RADIUS = 6_371_008.8  # metres (IUGG mean radius)
 MAX_LAT = 85.051_128_78  # Web Mercator's square world
+
+Array = np.ndarray[Any, Any]
 
 
 def render_preview(telemetry: Telemetry, *, name: str) -> bytes:
@@ -135,15 +138,24 @@ class _Drawn:
         lons = array("d", field_values(seg, "lon"))
         length = _length_m(whens, lats, lons)
         del whens
-        speeds = map(ground_speed, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
-        unknown = math.nan
-        return _Drawn(
-            lats,
-            lons,
-            array("d", (unknown if v is None else v for v in speeds)),
-            first_utc,
-            length,
-        )
+        return _Drawn(lats, lons, _ground_speeds(seg), first_utc, length)
+
+
+def _ground_speeds(seg: Sequence[GpsSample]) -> array[float]:
+    """render_common.ground_speed of each sample (NaN for None), by whole columns:
+    the 2D speed where it is finite, else the 3D one, NaN where neither is."""
+    speed_2d = np.array(field_values(seg, "speed_2d"), dtype=np.float64)  # None: NaN
+    speed_3d = np.array(field_values(seg, "speed_3d"), dtype=np.float64)
+    speeds = np.where(np.isfinite(speed_2d), speed_2d, speed_3d)
+    speeds[~np.isfinite(speeds)] = math.nan
+    return _doubles(speeds)
+
+
+def _doubles(values: Array) -> array[float]:
+    """A float64 numpy array as an array of doubles (what the drawing code indexes)."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
 
 
 class _Points(Sequence[Point]):
@@ -201,10 +213,11 @@ def _map(segments: list[_Drawn], top: float) -> tuple[list[str], float, float]:
     inner_h = max(span_y * scale, MAP_MIN_H - 2 * PAD)
     left = MAP_X + PAD + (inner_w - (max_x - min_x) * scale) / 2
     upper = MAP_Y + PAD + (inner_h - (max_y - min_y) * scale) / 2
+    # The same operations in the same order as per point: the same doubles.
     pixels = [
         _Points(
-            array("d", [left + (x - min_x) * scale for x in p.xs]),
-            array("d", [upper + (y - min_y) * scale for y in p.ys]),
+            _doubles(left + (np.frombuffer(p.xs) - min_x) * scale),
+            _doubles(upper + (np.frombuffer(p.ys) - min_y) * scale),
         )
         for p in projected
     ]
@@ -233,13 +246,16 @@ def _project(segments: list[_Drawn]) -> list[_Points]:
     wrap = max(max(seg.lons) for seg in segments) - min(min(seg.lons) for seg in segments) > 180.0
     out = []
     for seg in segments:
-        xs, ys = array("d"), array("d")
-        for lat, lon in zip(seg.lats, seg.lons, strict=True):
-            lon = lon + 360.0 if wrap and lon < 0 else lon
-            lat = math.radians(max(-MAX_LAT, min(MAX_LAT, lat)))
-            xs.append(math.radians(lon))
-            ys.append(-math.log(math.tan(math.pi / 4 + lat / 2)))
-        out.append(_Points(xs, ys))
+        lons = np.frombuffer(seg.lons)
+        if wrap:
+            lons = np.where(lons < 0, lons + 360.0, lons)
+        # numpy's radians is math.radians' multiplication by pi/180; clip, halve and
+        # add are exact: the same doubles as a loop over the points. tan and log stay
+        # math's (numpy's own may differ in the last bit).
+        lats = np.radians(np.clip(np.frombuffer(seg.lats), -MAX_LAT, MAX_LAT))
+        angles = (math.pi / 4 + lats / 2).tolist()
+        ys = array("d", map(neg, map(math.log, map(math.tan, angles))))
+        out.append(_Points(_doubles(np.radians(lons)), ys))
     return out
 
 

@@ -17,6 +17,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from telemetryfs.fs import products, render_profile
+from telemetryfs.fs import render_preview as render_preview_module
+from telemetryfs.fs.render_common import ground_speed
 from telemetryfs.fs.render_preview import render_preview
 from telemetryfs.fs.render_svg import simplify
 from telemetryfs.parsers.model import GpsSample, Telemetry
@@ -325,3 +327,44 @@ def test_column_means_equal_the_sample_by_sample_reference(
 
     expected = _reference_column_means(times, values, x_of, y_of)
     assert render_profile._column_means(times, values, x_of, y_of) == expected
+
+
+def _projected_point_by_point(lats: list[float], lons: list[float], wrap: bool) -> list[Any]:
+    """The projection as a loop over the points (the reference)."""
+    points = []
+    for lat, lon in zip(lats, lons, strict=True):
+        lon = lon + 360.0 if wrap and lon < 0 else lon
+        lat = math.radians(
+            max(-render_preview_module.MAX_LAT, min(render_preview_module.MAX_LAT, lat))
+        )
+        points.append((math.radians(lon), -math.log(math.tan(math.pi / 4 + lat / 2))))
+    return points
+
+
+_speed = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 100))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-90, 90), st.floats(-180, 180), _speed, _speed),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_points_projected_and_speeds_taken_by_columns_equal_the_point_by_point_ones(
+    rows: list[tuple[float, float, float | None, float | None]],
+) -> None:
+    samples = [
+        GpsSample(utc=None, video_time=float(i), lat=lat, lon=lon, speed_2d=s2, speed_3d=s3)
+        for i, (lat, lon, s2, s3) in enumerate(rows)
+    ]
+    drawn = render_preview_module._Drawn.of(samples)
+    expected_speeds = [
+        math.nan if (v := ground_speed(s2, s3)) is None else v for _, _, s2, s3 in rows
+    ]
+    assert [repr(v) for v in drawn.speeds] == [repr(v) for v in expected_speeds]
+    (points,) = render_preview_module._project([drawn])
+    lats, lons = [r[0] for r in rows], [r[1] for r in rows]
+    wrap = max(lons) - min(lons) > 180.0
+    assert points[0 : len(points)] == _projected_point_by_point(lats, lons, wrap)
