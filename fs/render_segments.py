@@ -17,6 +17,7 @@ import bisect
 import dataclasses
 import math
 import statistics
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import pairwise
 from operator import attrgetter, sub
@@ -76,6 +77,31 @@ def split_segments(
     :func:`drawable`); parsers mark truly out-of-range fixes invalid, so this
     only matters at the antimeridian, where 179.99999999 rounds to 180.
     """
+    if not isinstance(samples, tuple) or len(samples) >= ARRAY_MIN_SAMPLES:
+        return _split(samples, breaks)
+    cuts = tuple(breaks)
+    with _last_split_lock:
+        last = _last_split[0] if _last_split else None
+    if last is not None and last[0] is samples and last[1] == cuts:
+        segments = last[2]
+    else:
+        segments = _split(samples, cuts)
+        with _last_split_lock:
+            _last_split[:] = [(samples, cuts, segments)]
+    # Copies of the lists: a caller may change its own.
+    return [list(seg) if isinstance(seg, list) else seg for seg in segments]
+
+
+# A clip's GPX, GeoJSON, KML, preview and info.json split the same track, one after
+# the other: a short track's split is kept for the next call with the very same
+# samples (a parser's tuple, which never changes) and breaks. Long tracks split by
+# numpy in a few ms and would weigh: not kept.
+_last_split: list[tuple[tuple[GpsSample, ...], tuple[int, ...], list[Sequence[GpsSample]]]] = []
+_last_split_lock = threading.Lock()
+
+
+def _split(samples: Sequence[GpsSample], breaks: Iterable[int]) -> list[Sequence[GpsSample]]:
+    """split_segments, computed."""
     if not samples:
         return []
     at_once = _split_at_once(samples, breaks) if len(samples) >= ARRAY_MIN_SAMPLES else None

@@ -213,6 +213,27 @@ def test_breaks_start_a_segment_whatever_the_times_say() -> None:
     assert [len(s) for s in split_segments(samples, (0, 6, 99))] == [6]  # out of range: ignored
 
 
+def test_a_track_split_again_is_recalled_with_lists_of_its_own() -> None:
+    samples = tuple(GpsSample(1000.0 + i, float(i), 45.0 + i * 1e-4, 7.0) for i in range(6))
+    real, splits = render_segments._split, []
+
+    def counted(*args: Any) -> Any:
+        splits.append(args)
+        return real(*args)
+
+    with patch.object(render_segments, "_split", counted):
+        first = split_segments(samples, (3,))
+        first[0].clear()  # a caller's own list
+        again = split_segments(samples, [3])
+        assert len(splits) == 1
+        assert [len(s) for s in split_segments(samples)] == [6]  # other breaks: split
+        assert len(splits) == 2
+        assert [len(s) for s in split_segments(samples, (3,))] == [3, 3]  # only the last kept
+        assert [len(s) for s in split_segments(tuple(list(samples)), (3,))] == [3, 3]
+        assert len(splits) == 4  # another tuple, even of equal samples, is split
+    assert [len(s) for s in again] == [3, 3]
+
+
 # --- the same texts, through numpy ---------------------------------------------------
 
 
