@@ -396,6 +396,16 @@ def sample_field(samples: Sequence[Any], field: str, dtype: type) -> Array:
     return values
 
 
+def ground_speeds(samples: Sequence[Any]) -> Array:
+    """render_common.ground_speed of every sample as float64, NaN for None: the 2D
+    speed where it is finite, else the 3D one, NaN where neither is."""
+    speed_2d = sample_field(samples, "speed_2d", np.float64)
+    speed_3d = sample_field(samples, "speed_3d", np.float64)
+    speeds = np.where(np.isfinite(speed_2d), speed_2d, speed_3d)
+    speeds[~np.isfinite(speeds)] = np.nan
+    return speeds
+
+
 def per_second(seconds: Array, text_of: Callable[[int], str]) -> tuple[list[str], Array]:
     """Each distinct second's text, formatted once, and each row's index among them."""
     low, high = int(seconds.min()), int(seconds.max())

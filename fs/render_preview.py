@@ -36,6 +36,7 @@ from telemetryfs.parsers.track import GpsTrack, field_values
 
 from . import render_profile
 from .render_clock import Clock, clock_of
+from .render_columns import ground_speeds
 from .render_common import finite
 from .render_segments import split_segments
 from .render_svg import (
@@ -138,17 +139,7 @@ class _Drawn:
         lons = array("d", field_values(seg, "lon"))
         length = _length_m(whens, lats, lons)
         del whens
-        return _Drawn(lats, lons, _ground_speeds(seg), first_utc, length)
-
-
-def _ground_speeds(seg: Sequence[GpsSample]) -> array[float]:
-    """render_common.ground_speed of each sample (NaN for None), by whole columns:
-    the 2D speed where it is finite, else the 3D one, NaN where neither is."""
-    speed_2d = np.array(field_values(seg, "speed_2d"), dtype=np.float64)  # None: NaN
-    speed_3d = np.array(field_values(seg, "speed_3d"), dtype=np.float64)
-    speeds = np.where(np.isfinite(speed_2d), speed_2d, speed_3d)
-    speeds[~np.isfinite(speeds)] = math.nan
-    return _doubles(speeds)
+        return _Drawn(lats, lons, _doubles(ground_speeds(seg)), first_utc, length)
 
 
 def _doubles(values: Array) -> array[float]:

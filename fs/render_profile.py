@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 
 from telemetryfs.parsers.model import GpsSample
-from telemetryfs.parsers.track import field_values
 
 from .render_clock import Clock
-from .render_common import finite, ground_speed
+from .render_columns import ground_speeds, sample_field
 from .render_svg import FAINT, Point, nice_step, num, path_data, simplify, text
 
 LEFT = 64
@@ -120,36 +119,38 @@ class _Timed:
     objects weighed ~40 MB)."""
 
     times: list[float]
-    eles: list[float | None]
-    kmh: list[float | None]
+    eles: Any  # float64 arrays, NaN where unknown
+    kmh: Any
 
 
 def _timed(segments: Sequence[Sequence[GpsSample]], clock: Clock) -> tuple[list[_Timed], bool]:
     """Each segment's samples with their x time: the shown clock, else the video time."""
-    utcs = [field_values(seg, "utc") for seg in segments]
-    on_clock = any(finite(u) for seg_utc in utcs for u in seg_utc)
+    # By whole columns (None read as NaN): the same numbers as sample by sample.
+    utcs = [sample_field(seg, "utc", np.float64) for seg in segments]
+    on_clock = any(np.isfinite(seg_utc).any() for seg_utc in utcs)
     timed = []
     for seg, seg_utc in zip(segments, utcs, strict=True):
         if on_clock:
-            kept = [i for i, u in enumerate(seg_utc) if finite(u)]
-            times = [seg_utc[i] + clock.shift_s for i in kept]
+            kept = np.flatnonzero(np.isfinite(seg_utc))
+            times = (seg_utc[kept] + clock.shift_s).tolist()
         else:
-            video_times = field_values(seg, "video_time")
-            kept = [i for i, v in enumerate(video_times) if finite(v)]
-            times = [video_times[i] for i in kept]
-        if kept:
-            eles = field_values(seg, "ele")
-            speeds = map(_kmh, field_values(seg, "speed_2d"), field_values(seg, "speed_3d"))
-            kmh = list(speeds)
-            timed.append(_Timed(times, [eles[i] for i in kept], [kmh[i] for i in kept]))
+            video_times = sample_field(seg, "video_time", np.float64)
+            kept = np.flatnonzero(np.isfinite(video_times))
+            times = video_times[kept].tolist()
+        if len(kept):
+            eles = sample_field(seg, "ele", np.float64)[kept]
+            with np.errstate(over="ignore"):  # beyond 5e307 m/s: inf, as Python's float
+                kmh = ground_speeds(seg)[kept] * 3.6
+            timed.append(_Timed(times, eles, kmh))
     return timed, on_clock
 
 
 def _altitude_axis(timed: list[_Timed]) -> _Axis | None:
-    values = [e for seg in timed for e in seg.eles if finite(e)]
-    if not values:
+    values = np.concatenate([seg.eles for seg in timed]) if timed else np.zeros(0)
+    values = values[np.isfinite(values)]
+    if not len(values):
         return None
-    low, high = min(values), max(values)
+    low, high = float(values.min()), float(values.max())
     mid = (low + high) / 2
     low, high = min(low, mid - 5), max(high, mid + 5)  # at least 10 m tall
     step = nice_step(high - low, 4)
@@ -278,8 +279,3 @@ def _time_label(t: float, step: int, span: float, on_clock: bool) -> str:
     if span > _DAY:
         return f"{when:%m-%d %H:%M}"
     return f"{when:%H:%M:%S}" if step < 60 else f"{when:%H:%M}"
-
-
-def _kmh(speed_2d: float | None, speed_3d: float | None) -> float | None:
-    speed = ground_speed(speed_2d, speed_3d)
-    return None if speed is None else speed * 3.6

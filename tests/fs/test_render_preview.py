@@ -368,3 +368,53 @@ def test_points_projected_and_speeds_taken_by_columns_equal_the_point_by_point_o
     lats, lons = [r[0] for r in rows], [r[1] for r in rows]
     wrap = max(lons) - min(lons) > 180.0
     assert points[0 : len(points)] == _projected_point_by_point(lats, lons, wrap)
+
+
+def _timed_sample_by_sample(
+    segments: list[list[GpsSample]], shift_s: float
+) -> tuple[list[tuple[list[float], list[float], list[float]]], bool]:
+    """The profile's times, altitudes and km/h, sample by sample (the reference)."""
+
+    def known(v: float | None) -> bool:
+        return v is not None and math.isfinite(v)
+
+    on_clock = any(known(s.utc) for seg in segments for s in seg)
+    out = []
+    for seg in segments:
+        kept = [s for s in seg if known(s.utc if on_clock else s.video_time)]
+        if kept:
+            times = [s.utc + shift_s if on_clock else s.video_time for s in kept]
+            eles = [s.ele if s.ele is not None else math.nan for s in kept]
+            speeds = [ground_speed(s.speed_2d, s.speed_3d) for s in kept]
+            out.append((times, eles, [math.nan if v is None else v * 3.6 for v in speeds]))
+    return out, on_clock
+
+
+_maybe = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.floats(-50, 500))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(_maybe, _maybe, _maybe, _maybe, _maybe), min_size=1, max_size=30),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([0.0, 3600.0, -19800.0]),
+)
+def test_the_profile_reads_columns_as_the_sample_by_sample_reference(
+    rows: list[list[tuple[Any, ...]]], shift_s: float
+) -> None:
+    segments = [
+        [
+            GpsSample(utc=u, video_time=v, lat=1.0, lon=2.0, ele=e, speed_2d=s2, speed_3d=s3)
+            for u, v, e, s2, s3 in seg
+        ]
+        for seg in rows
+    ]
+    clock = render_preview_module.Clock(shift_s, "UTC")
+    timed, on_clock = render_profile._timed(segments, clock)
+    expected, expected_on_clock = _timed_sample_by_sample(segments, shift_s)
+    assert on_clock == expected_on_clock
+    got = [(t.times, t.eles.tolist(), t.kmh.tolist()) for t in timed]
+    assert repr(got) == repr(expected)  # NaN == NaN by their text
