@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import add
+from typing import cast
 
 from telemetryfs.parsers.model import FIX_NAMES, GpsSample, Telemetry, Value
 from telemetryfs.parsers.track import field_values
@@ -159,4 +162,14 @@ def _extra_column(extras: Sequence[tuple[Value, ...]], k: int) -> list[str]:
     kinds = set(map(type, values))
     if kinds == {int}:  # counters, raw GPSP: the common case, done in bulk
         return list(map(str, values))
+    if kinds == {float}:
+        floats = cast(list[float], values)
+        if math.isfinite(sum(floats)):
+            # value_text of finite floats, its three calls mapped over the column.
+            rounded = map(add, map(round, floats, repeat(VALUE_DECIMALS)), repeat(0.0))
+            return list(map(repr, rounded))
+    if kinds == {str}:  # a status letter, a hemisphere: each text quoted once
+        strings = cast(list[str], values)
+        texts = {text: csv_field(text) for text in set(strings)}
+        return list(map(texts.__getitem__, strings))
     return [value_text(v) for v in values]

@@ -11,6 +11,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetryfs.fs import render_csv as render_csv_module
 from telemetryfs.fs.render import (
     TRACK_COLUMNS,
     render_csv,
@@ -146,3 +147,27 @@ def test_one_hour_csv_renders_fast() -> None:
         best = min(best, time.perf_counter() - start)
     print(f"\nrender_csv: 65,000 rows in {best * 1000:.0f} ms ({len(data) / 1e6:.1f} MB)")
     assert best < 1.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(-1e6, 1e6),
+            st.sampled_from([-0.0, 1e-7, -4e-7, 0.0000005, 1.2345675, 1e308]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_an_extra_column_of_floats_is_each_value_text(values: list[float]) -> None:
+    extras = [(v,) for v in values]
+    assert render_csv_module._extra_column(extras, 0) == [value_text(v) for v in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["A", "V", "N", 'a"b', "x,y", "\udcff", ""]), max_size=30))
+def test_an_extra_column_of_texts_is_each_value_text(values: list[str]) -> None:
+    extras = [(v,) for v in values]
+    assert render_csv_module._extra_column(extras, 0) == [value_text(v) for v in values]
