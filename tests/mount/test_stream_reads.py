@@ -22,6 +22,7 @@ from telemetryfs.fs.fuse.files import STREAM_WINDOW
 from tests.footage.real_payloads import make_real_gopro
 from tests.mount.conftest import Mount, MountFactory
 from tests.paths import ROOT
+from tests.residency import drop_pages
 
 
 def _mounted_streams(mount: MountFactory, tmp_path: Path) -> tuple[Mount, Path]:
@@ -115,15 +116,12 @@ def test_a_window_whose_source_bytes_are_not_cached_renders_in_a_thread(
     assert stats["stream_windows_in_threads"] == 0
 
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)  # each read reaches the daemon
-    source = os.open(video, os.O_RDONLY)
     try:
-        os.fsync(source)  # clean pages can be dropped
-        os.posix_fadvise(source, 0, 0, os.POSIX_FADV_DONTNEED)
+        drop_pages(video)
         step = 128 * 1024
         parts = [os.pread(fd, step, off) for off in range(0, len(whole), step)]
     finally:
         os.close(fd)
-        os.close(source)
     assert b"".join(parts) == whole
     after = m.stats()
     assert after["stream_windows_in_threads"] >= 1
