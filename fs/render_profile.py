@@ -23,7 +23,7 @@ import numpy as np
 from telemetryfs.parsers.model import GpsSample
 
 from .render_clock import Clock
-from .render_columns import ground_speeds, sample_field
+from .render_columns import Array, ground_speeds, sample_field
 from .render_svg import FAINT, Point, nice_step, num, path_data, simplify, text
 
 LEFT = 64
@@ -119,8 +119,8 @@ class _Timed:
     objects weighed ~40 MB)."""
 
     times: list[float]
-    eles: Any  # float64 arrays, NaN where unknown
-    kmh: Any
+    eles: Array  # float64, NaN where unknown
+    kmh: Array
 
 
 def _timed(segments: Sequence[Sequence[GpsSample]], clock: Clock) -> tuple[list[_Timed], bool]:
@@ -188,7 +188,7 @@ def _polyline(runs: list[list[Point]], colour: str, width: float) -> list[str]:
 
 def _column_means(
     times: list[float],
-    values: list[float | None],
+    values: list[float | None] | Array,
     x_of: Callable[[Any], Any],
     y_of: Callable[[Any], Any],
 ) -> list[list[Point]]:
