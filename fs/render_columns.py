@@ -60,7 +60,8 @@ def format_fixed(values: Array, width: int, decimals: int) -> Array | None:
     q = np.rint(scaled).astype(np.int64)
     for i in np.flatnonzero(near_half):  # let printf decide the rare near-ties
         q[i] = int(f"{abs(float(values[i])):.{decimals}f}".replace(".", ""))
-    by_lookup = _fixed_by_lookup(q, np.signbit(values), width, decimals)
+    negative = np.signbit(values)  # printf's minus: -0.0 and what rounds to 0 too
+    by_lookup = _fixed_by_lookup(q, negative, width, decimals)
     if by_lookup is not None:
         return by_lookup
     biggest = int(q.max()) if q.size else 0
@@ -85,7 +86,7 @@ def format_fixed(values: Array, width: int, decimals: int) -> Array | None:
     if decimals:
         out[:, pad + int_width] = _DOT
         out[:, pad + int_width + 1 :] = digits[:, int_width:]
-    rows = np.flatnonzero(np.signbit(values))
+    rows = np.flatnonzero(negative)
     if rows.size:
         sign_at = pad + first[rows] - 1
         if (sign_at < 0).any():
